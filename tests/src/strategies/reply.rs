@@ -1,0 +1,1 @@
+//! Strategies for `mailwire_core::wire::reply`.
