@@ -20,4 +20,12 @@
 
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod action;
+pub mod random;
+pub mod sasl;
+pub mod tls;
 pub mod wire;
+
+pub use action::{Action, UsageError};
+pub use random::{RandomSource, SeededRandom};
+pub use tls::TlsInfo;
