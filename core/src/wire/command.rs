@@ -102,9 +102,9 @@ impl Verb {
     /// Recognises a verb, ASCII case-insensitively.
     pub fn from_bytes(word: &[u8]) -> Option<Verb> {
         // Four-letter verbs dominate; compare by length first.
-        Verb::ALL
-            .into_iter()
-            .find(|v| v.as_str().len() == word.len() && word.eq_ignore_ascii_case(v.as_str().as_bytes()))
+        Verb::ALL.into_iter().find(|v| {
+            v.as_str().len() == word.len() && word.eq_ignore_ascii_case(v.as_str().as_bytes())
+        })
     }
 }
 
@@ -302,7 +302,10 @@ impl Command {
     /// spaces are ignored. Any control character (CR, NUL, …) is refused
     /// before anything else is looked at.
     pub fn parse(line: &[u8]) -> Result<Command, CommandError> {
-        if let Some(&b) = line.iter().find(|&&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+        if let Some(&b) = line
+            .iter()
+            .find(|&&b| (b < 0x20 && b != b'\t') || b == 0x7f)
+        {
             let verb = split_verb(line).0.and_then(Verb::from_bytes);
             return Err(CommandError::new(verb, CommandErrorKind::ForbiddenByte(b)));
         }
@@ -363,11 +366,17 @@ impl Command {
                     out.extend_from_slice(b" LAST");
                 }
             }
-            Command::Noop(Some(t)) | Command::Help(Some(t)) | Command::Vrfy(t) | Command::Expn(t) => {
+            Command::Noop(Some(t))
+            | Command::Help(Some(t))
+            | Command::Vrfy(t)
+            | Command::Expn(t) => {
                 out.push(b' ');
                 out.extend_from_slice(t.as_str().as_bytes());
             }
-            Command::Auth { mechanism, initial_response } => {
+            Command::Auth {
+                mechanism,
+                initial_response,
+            } => {
                 out.push(b' ');
                 out.extend_from_slice(mechanism.as_str().as_bytes());
                 match initial_response {
@@ -425,7 +434,11 @@ fn trim_start(s: &[u8]) -> &[u8] {
 }
 
 fn trim_end(s: &[u8]) -> &[u8] {
-    let n = s.iter().rev().take_while(|&&b| b == b' ' || b == b'\t').count();
+    let n = s
+        .iter()
+        .rev()
+        .take_while(|&&b| b == b' ' || b == b'\t')
+        .count();
     &s[..s.len() - n]
 }
 
@@ -528,7 +541,8 @@ fn parse_bdat(rest: &[u8]) -> Result<Command, CommandErrorKind> {
 fn parse_auth(rest: &[u8]) -> Result<Command, CommandErrorKind> {
     let mut words = rest.split(|&b| b == b' ').filter(|w| !w.is_empty());
     let mechanism = words.next().ok_or(CommandErrorKind::Syntax)?;
-    let mechanism = Mechanism::new(std::str::from_utf8(mechanism).map_err(|_| CommandErrorKind::Syntax)?)?;
+    let mechanism =
+        Mechanism::new(std::str::from_utf8(mechanism).map_err(|_| CommandErrorKind::Syntax)?)?;
     let initial_response = match words.next() {
         None => None,
         Some(b"=") => Some(InitialResponse::Empty),
@@ -598,7 +612,10 @@ mod tests {
         );
         assert_eq!(err(b"EHLO").kind(), &CommandErrorKind::Syntax);
         assert_eq!(err(b"EHLO a b").kind(), &CommandErrorKind::Syntax);
-        assert!(matches!(err(b"EHLO -bad-").kind(), CommandErrorKind::Address(_)));
+        assert!(matches!(
+            err(b"EHLO -bad-").kind(),
+            CommandErrorKind::Address(_)
+        ));
         assert_eq!(err(b"EHLO").verb(), Some(Verb::Ehlo));
     }
 
@@ -721,14 +738,8 @@ mod tests {
             Command::Noop(Some(Text::new("hello there").unwrap()))
         );
         assert_eq!(ok("HELP"), Command::Help(None));
-        assert_eq!(
-            ok("VRFY Smith"),
-            Command::Vrfy(Text::new("Smith").unwrap())
-        );
-        assert_eq!(
-            ok("EXPN list"),
-            Command::Expn(Text::new("list").unwrap())
-        );
+        assert_eq!(ok("VRFY Smith"), Command::Vrfy(Text::new("Smith").unwrap()));
+        assert_eq!(ok("EXPN list"), Command::Expn(Text::new("list").unwrap()));
         assert_eq!(err(b"VRFY").kind(), &CommandErrorKind::Syntax);
         assert_eq!(err(b"EXPN ").kind(), &CommandErrorKind::Syntax);
         assert!(Text::new("a\r\nb").is_err());
@@ -738,7 +749,13 @@ mod tests {
 
     #[test]
     fn bdat() {
-        assert_eq!(ok("BDAT 0 LAST"), Command::Bdat { size: 0, last: true });
+        assert_eq!(
+            ok("BDAT 0 LAST"),
+            Command::Bdat {
+                size: 0,
+                last: true
+            }
+        );
         assert_eq!(
             ok("bdat 1048576"),
             Command::Bdat {

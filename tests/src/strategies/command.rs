@@ -39,7 +39,8 @@ pub fn command() -> impl Strategy<Value = Command> {
         domain().prop_map(Command::Ehlo),
         domain().prop_map(Command::Helo),
         domain().prop_map(Command::Lhlo),
-        (reverse_path(), mail_parameters()).prop_map(|(from, params)| Command::Mail { from, params }),
+        (reverse_path(), mail_parameters())
+            .prop_map(|(from, params)| Command::Mail { from, params }),
         (forward_path(), rcpt_parameters()).prop_map(|(to, params)| Command::Rcpt { to, params }),
         Just(Command::Data),
         (any::<u64>(), any::<bool>()).prop_map(|(size, last)| Command::Bdat { size, last }),
