@@ -15,12 +15,12 @@ fuzz_target!(|input: &[u8]| {
         let chunk = &rest[..step.min(rest.len())];
         let (used, result) = parser.feed(chunk);
         assert!(used <= chunk.len());
-        if let Some(Ok(reply)) = result {
+        if let Some(Ok(reply)) = &result {
             let bytes = reply.to_bytes();
             let mut check = ReplyParser::new(ReplyLimits::default());
             let (n, again) = check.feed(&bytes);
             assert_eq!(n, bytes.len());
-            assert_eq!(again, Some(Ok(reply)));
+            assert_eq!(again.as_ref(), Some(&Ok(reply.clone())));
         }
         if used == 0 && result.is_none() {
             break;
