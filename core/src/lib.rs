@@ -23,6 +23,7 @@
 pub mod action;
 pub mod random;
 pub mod sasl;
+pub mod server;
 pub mod tls;
 pub mod wire;
 
