@@ -12,7 +12,7 @@
 //! | [`command`] | command lines (RFC 5321 §4.1.1, 3207, 4954, 3030, 2033) |
 //! | [`reply`] | replies and enhanced status codes (RFC 5321 §4.2, 3463) |
 //! | [`ehlo`] | EHLO capabilities (RFC 5321 §4.1.1.1 and extensions) |
-//! | [`line`] | command-line framing with a length cap |
+//! | [`line`](mod@line) | command-line framing with a length cap |
 //! | [`dot`] | DATA dot-stuffing and unstuffing, BDAT chunk framing |
 
 pub mod address;

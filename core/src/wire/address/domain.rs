@@ -61,7 +61,7 @@ fn validate_general(tag: &str, content: &str) -> Result<(), AddressError> {
 /// Names are kept as written (no case folding, no IDNA conversion); U-labels
 /// are allowed (RFC 6531) and reported by [`Domain::is_utf8`]. A value built
 /// directly from the variants is checked by [`Domain::validate`] (and by
-/// [`Mailbox::new`]) before it can reach the wire inside a mailbox.
+/// [`Mailbox::new`](super::Mailbox::new)) before it can reach the wire inside a mailbox.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Domain {
