@@ -21,6 +21,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod action;
+pub mod client;
 pub mod random;
 pub mod sasl;
 pub mod server;

@@ -1,0 +1,188 @@
+//! What [`send_mail`](super::ClientConnection::send_mail) takes: the
+//! envelope and the options of one message.
+
+use crate::wire::address::{ForwardPath, Mailbox, ReversePath};
+use crate::wire::params::{Notify, Orcpt, Ret};
+
+/// The envelope of one message: who it is from, who it goes to, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Envelope {
+    /// `MAIL FROM:` (`<>` for bounces).
+    pub reverse_path: ReversePath,
+    /// One `RCPT TO:` each, in this order (recipient indices in events
+    /// and outcomes refer to it).
+    pub recipients: Vec<Recipient>,
+    /// Size, body type, DSN, REQUIRETLS and the send policy.
+    pub options: MailOptions,
+}
+
+impl Envelope {
+    /// An envelope with default options.
+    #[must_use]
+    pub fn new<R: Into<Recipient>>(
+        reverse_path: impl Into<ReversePath>,
+        recipients: impl IntoIterator<Item = R>,
+    ) -> Envelope {
+        Envelope {
+            reverse_path: reverse_path.into(),
+            recipients: recipients.into_iter().map(Into::into).collect(),
+            options: MailOptions::default(),
+        }
+    }
+
+    /// Replaces the options.
+    #[must_use]
+    pub fn with_options(mut self, options: MailOptions) -> Envelope {
+        self.options = options;
+        self
+    }
+
+    /// Whether a path needs SMTPUTF8 (RFC 6531), or the options ask for it.
+    #[must_use]
+    pub fn needs_smtputf8(&self) -> bool {
+        self.options.smtputf8
+            || self.reverse_path.is_utf8()
+            || self.recipients.iter().any(|r| r.path.is_utf8())
+    }
+}
+
+/// One recipient and its DSN parameters (RFC 3461).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Recipient {
+    /// The forward path.
+    pub path: ForwardPath,
+    /// `NOTIFY=` (needs the server's DSN extension).
+    pub notify: Option<Notify>,
+    /// `ORCPT=` (needs the server's DSN extension).
+    pub orcpt: Option<Orcpt>,
+}
+
+impl Recipient {
+    /// A recipient without DSN parameters.
+    #[must_use]
+    pub fn new(path: impl Into<ForwardPath>) -> Recipient {
+        Recipient {
+            path: path.into(),
+            notify: None,
+            orcpt: None,
+        }
+    }
+
+    /// Sets `NOTIFY=`.
+    #[must_use]
+    pub fn with_notify(mut self, notify: Notify) -> Recipient {
+        self.notify = Some(notify);
+        self
+    }
+
+    /// Sets `ORCPT=`.
+    #[must_use]
+    pub fn with_orcpt(mut self, orcpt: Orcpt) -> Recipient {
+        self.orcpt = Some(orcpt);
+        self
+    }
+}
+
+impl From<ForwardPath> for Recipient {
+    fn from(path: ForwardPath) -> Recipient {
+        Recipient::new(path)
+    }
+}
+
+impl From<Mailbox> for Recipient {
+    fn from(mailbox: Mailbox) -> Recipient {
+        Recipient::new(mailbox)
+    }
+}
+
+/// The content type of the body, for `BODY=` and the transfer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum BodyKind {
+    /// ASCII only (no `BODY=`); a chunk with an 8-bit octet is refused.
+    #[default]
+    SevenBit,
+    /// 8-bit text: `BODY=8BITMIME`, needs the server's 8BITMIME.
+    EightBit,
+    /// Raw octets: `BODY=BINARYMIME` by BDAT, not normalised; needs the
+    /// server's CHUNKING and BINARYMIME.
+    Binary,
+}
+
+/// When the message is sent although some recipients were refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SendPolicy {
+    /// The body goes only if every recipient was accepted (tcllib's
+    /// default); otherwise the transaction is abandoned with RSET. Applied
+    /// to each SMTP transaction (see
+    /// [`TransactionOutcome`](super::TransactionOutcome)).
+    #[default]
+    AllOrNothing,
+    /// The body goes if at least one recipient was accepted
+    /// (tcllib's `-atleastone`).
+    AtLeastOne,
+}
+
+/// The options of one message.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct MailOptions {
+    /// The message size in octets, for `SIZE=` (RFC 1870) when the server
+    /// advertises SIZE; a message over the server's fixed limit is not sent.
+    pub size: Option<u64>,
+    /// The body type.
+    pub body: BodyKind,
+    /// Ask for SMTPUTF8 even if the paths are ASCII (UTF-8 headers).
+    pub smtputf8: bool,
+    /// DSN `RET=` (needs the server's DSN).
+    pub ret: Option<Ret>,
+    /// DSN `ENVID=`: 1 to 100 printable ASCII characters, xtext-encoded on
+    /// the wire (needs the server's DSN).
+    pub envid: Option<String>,
+    /// REQUIRETLS (RFC 8689): the message goes only over verified TLS to a
+    /// server that offers REQUIRETLS; otherwise it fails with `5.7.30`.
+    pub requiretls: bool,
+    /// The send policy.
+    pub policy: SendPolicy,
+}
+
+impl MailOptions {
+    /// Sets the size hint.
+    #[must_use]
+    pub fn with_size(mut self, size: u64) -> MailOptions {
+        self.size = Some(size);
+        self
+    }
+
+    /// Sets the body type.
+    #[must_use]
+    pub fn with_body(mut self, body: BodyKind) -> MailOptions {
+        self.body = body;
+        self
+    }
+
+    /// Sets the send policy.
+    #[must_use]
+    pub fn with_policy(mut self, policy: SendPolicy) -> MailOptions {
+        self.policy = policy;
+        self
+    }
+
+    /// Asks for REQUIRETLS.
+    #[must_use]
+    pub fn with_requiretls(mut self, yes: bool) -> MailOptions {
+        self.requiretls = yes;
+        self
+    }
+
+    /// Sets the DSN `RET=` and `ENVID=`.
+    #[must_use]
+    pub fn with_dsn(mut self, ret: Option<Ret>, envid: Option<String>) -> MailOptions {
+        self.ret = ret;
+        self.envid = envid;
+        self
+    }
+}

@@ -1,0 +1,112 @@
+//! Building the MAIL and RCPT lines of a message and checking them — and
+//! the message's needs — against the server's capabilities before anything
+//! is written.
+
+use super::envelope::{BodyKind, Envelope};
+use crate::UsageError;
+use crate::wire::command::Command;
+use crate::wire::ehlo::Capabilities;
+use crate::wire::params::{BodyType, MAX_ENVID, MailParameters, RcptParameters, xtext_encode};
+use crate::wire::reply::Reply;
+
+/// Longest MAIL or RCPT line we write, CRLF included: 512 plus the room
+/// RFC 1870, 3461, 6152, 6531 and 8689 add for their parameters.
+const MAX_ENVELOPE_LINE: usize = 1024;
+/// Longest `ORCPT=` value (RFC 3461 §4.2: 500 characters).
+const MAX_ORCPT: usize = 500;
+
+/// Refuses a line with a control octet (other than its CRLF) or over the
+/// limit.
+fn check_line(line: &[u8]) -> Result<(), UsageError> {
+    let body = line.strip_suffix(b"\r\n").unwrap_or(line);
+    if body.iter().any(|&b| b < 0x20 || b == 0x7f) {
+        return Err(UsageError::InvalidInput("control character in a command"));
+    }
+    if line.len() > MAX_ENVELOPE_LINE {
+        return Err(UsageError::InvalidInput("command line too long"));
+    }
+    Ok(())
+}
+
+/// The MAIL and RCPT lines for an envelope, checked against the server's
+/// capabilities.
+pub(crate) fn build_lines(
+    envelope: &Envelope,
+    caps: &Capabilities,
+) -> Result<(Vec<u8>, Vec<Vec<u8>>), UsageError> {
+    let options = &envelope.options;
+    if envelope.recipients.is_empty() {
+        return Err(UsageError::InvalidInput("no recipients"));
+    }
+    let mut params = MailParameters::default();
+    if caps.size.is_some() {
+        params.size = options.size;
+    }
+    params.body = match options.body {
+        BodyKind::SevenBit => None,
+        BodyKind::EightBit if caps.eight_bit_mime => Some(BodyType::EightBitMime),
+        BodyKind::EightBit => return Err(UsageError::MissingExtension("8BITMIME")),
+        BodyKind::Binary if caps.chunking && caps.binary_mime => Some(BodyType::BinaryMime),
+        BodyKind::Binary if !caps.chunking => return Err(UsageError::MissingExtension("CHUNKING")),
+        BodyKind::Binary => return Err(UsageError::MissingExtension("BINARYMIME")),
+    };
+    if envelope.needs_smtputf8() {
+        if !caps.smtputf8 {
+            return Err(UsageError::MissingExtension("SMTPUTF8"));
+        }
+        params.smtputf8 = true;
+    }
+    let wants_dsn = options.ret.is_some()
+        || options.envid.is_some()
+        || envelope
+            .recipients
+            .iter()
+            .any(|r| r.notify.is_some() || r.orcpt.is_some());
+    if wants_dsn && !caps.dsn {
+        return Err(UsageError::MissingExtension("DSN"));
+    }
+    if let Some(envid) = &options.envid {
+        let printable = envid.bytes().all(|b| matches!(b, 0x20..=0x7e));
+        if envid.is_empty() || envid.len() > MAX_ENVID || !printable {
+            return Err(UsageError::InvalidInput(
+                "ENVID: 1 to 100 printable ASCII characters",
+            ));
+        }
+    }
+    params.ret = options.ret;
+    params.envid.clone_from(&options.envid);
+    params.requiretls = options.requiretls;
+    let mail = Command::Mail {
+        from: envelope.reverse_path.clone(),
+        params,
+    }
+    .to_bytes();
+    check_line(&mail)?;
+    let mut rcpts = Vec::with_capacity(envelope.recipients.len());
+    for recipient in &envelope.recipients {
+        if let Some(orcpt) = &recipient.orcpt {
+            let mut encoded = Vec::new();
+            xtext_encode(orcpt.address().as_bytes(), &mut encoded);
+            if orcpt.addr_type().len() + 1 + encoded.len() > MAX_ORCPT {
+                return Err(UsageError::InvalidInput("ORCPT over 500 characters"));
+            }
+        }
+        let line = Command::Rcpt {
+            to: recipient.path.clone(),
+            params: RcptParameters {
+                notify: recipient.notify,
+                orcpt: recipient.orcpt.clone(),
+                unknown: Vec::new(),
+            },
+        }
+        .to_bytes();
+        check_line(&line)?;
+        rcpts.push(line);
+    }
+    Ok((mail, rcpts))
+}
+
+/// A reply the client makes up for a condition it detects itself.
+pub(crate) fn local_reply(code: u16, enhanced: &str, text: &str) -> Option<Reply> {
+    Reply::simple(code, enhanced, text).ok()
+}

@@ -1,0 +1,191 @@
+//! How a message ended: [`TransactionOutcome`] and its parts.
+
+use std::fmt;
+
+use super::transaction::Transaction;
+use crate::TlsInfo;
+use crate::wire::reply::Reply;
+
+/// Names one [`send_mail`](super::ClientConnection::send_mail) call on a
+/// connection (numbered from 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TransactionId(pub(crate) u64);
+
+impl TransactionId {
+    /// The number.
+    #[must_use]
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for TransactionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// Whether the message was sent, in one word and the reply that says so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// The server accepted the message (for the recipients whose
+    /// [`RecipientStatus`] is [`Sent`](RecipientStatus::Sent)). `reply` is
+    /// its answer to the end of the data (of the last SMTP transaction that
+    /// was accepted, when the recipients were split).
+    Sent {
+        /// The final reply (2xx).
+        reply: Reply,
+    },
+    /// Nobody got the message.
+    NotSent {
+        /// Why.
+        reason: NotSentReason,
+        /// The server's reply that refused it, if one did (`None` when the
+        /// per-recipient replies say it all, or the connection broke). A
+        /// reply made up by the client (REQUIRETLS, SIZE) has the enhanced
+        /// code of the condition (`5.7.30`, `5.3.4`).
+        reply: Option<Reply>,
+    },
+    /// The connection was lost (or timed out) after the end of the data
+    /// was sent and before its reply: the message may have been delivered.
+    Unknown,
+}
+
+impl Outcome {
+    /// `true` for [`Outcome::Sent`].
+    #[must_use]
+    pub fn is_sent(&self) -> bool {
+        matches!(self, Outcome::Sent { .. })
+    }
+}
+
+/// Why a message was not sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NotSentReason {
+    /// MAIL FROM was refused.
+    MailRefused,
+    /// Some recipients were refused under
+    /// [`SendPolicy::AllOrNothing`](super::SendPolicy::AllOrNothing)
+    /// (the others were accepted; RSET abandoned the transaction).
+    RecipientsRefused,
+    /// No recipient was accepted.
+    NoRecipientAccepted,
+    /// DATA was refused (no 354).
+    DataRefused,
+    /// The server refused the message at its end (the final dot or a BDAT
+    /// chunk got 4xx or 5xx).
+    MessageRefused,
+    /// The connection ended before the end of the data was sent.
+    ConnectionClosed,
+    /// REQUIRETLS was asked for but the session is not verified TLS to a
+    /// server offering REQUIRETLS (RFC 8689, `5.7.30`). Nothing was sent.
+    RequireTlsUnavailable,
+    /// The declared size is over the server's SIZE limit (`5.3.4`).
+    /// Nothing was sent.
+    TooLarge,
+}
+
+/// What became of one recipient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RecipientStatus {
+    /// Accepted, and the message was accepted for it.
+    Sent,
+    /// RCPT was refused.
+    Refused,
+    /// Not sent: the transaction was abandoned, failed, or never reached
+    /// this recipient (including one deferred with `452 4.5.3` and not
+    /// retried).
+    NotSent,
+    /// Accepted, but the connection broke before the reply to the end of
+    /// the data: it may have been delivered.
+    Unknown,
+}
+
+/// One recipient's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecipientOutcome {
+    /// What became of it.
+    pub status: RecipientStatus,
+    /// The server's last reply to its RCPT, if RCPT was answered.
+    pub reply: Option<Reply>,
+}
+
+/// The end of one [`send_mail`](super::ClientConnection::send_mail).
+///
+/// When recipients are deferred (`452 4.5.3`, or over
+/// [`max_recipients_per_transaction`](super::ClientConfig::max_recipients_per_transaction)),
+/// the message goes in several SMTP transactions (`attempts`); a further
+/// attempt is made only after one that was sent (and, under
+/// all-or-nothing, with no recipient refused so far). The per-recipient
+/// list is the authority; `outcome` is [`Outcome::Sent`] when any recipient
+/// got the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TransactionOutcome {
+    /// Which message.
+    pub id: TransactionId,
+    /// Sent, not sent, or unknown.
+    pub outcome: Outcome,
+    /// One per envelope recipient, in envelope order.
+    pub recipients: Vec<RecipientOutcome>,
+    /// The TLS session the message went over (`None`: plaintext).
+    pub tls: Option<TlsInfo>,
+    /// SMTP transactions used (0 when nothing was sent at all).
+    pub attempts: u32,
+}
+
+/// How one SMTP transaction ended.
+#[derive(Debug, Clone)]
+pub(crate) enum AttemptResult {
+    Sent(Reply),
+    NotSent(NotSentReason, Option<Reply>),
+    Unknown,
+}
+
+/// Marks this transaction's accepted recipients with its result.
+pub(crate) fn apply_result(txn: &mut Transaction, result: &AttemptResult) {
+    let status = match result {
+        AttemptResult::Sent(reply) => {
+            txn.sent_reply = Some(reply.clone());
+            RecipientStatus::Sent
+        }
+        AttemptResult::NotSent(..) => RecipientStatus::NotSent,
+        AttemptResult::Unknown => RecipientStatus::Unknown,
+    };
+    for &index in &txn.accepted {
+        if let Some(r) = txn.recipients.get_mut(index) {
+            r.status = status;
+        }
+    }
+    txn.accepted.clear();
+}
+
+/// The outcome of a finished message.
+pub(crate) fn finish(txn: Transaction) -> TransactionOutcome {
+    let any_sent = txn
+        .recipients
+        .iter()
+        .any(|r| r.status == RecipientStatus::Sent);
+    let outcome = match (&txn.sent_reply, txn.last_result) {
+        (Some(reply), _) if any_sent => Outcome::Sent {
+            reply: reply.clone(),
+        },
+        (_, Some(AttemptResult::Unknown)) => Outcome::Unknown,
+        (_, Some(AttemptResult::NotSent(reason, reply))) => Outcome::NotSent { reason, reply },
+        (_, _) => Outcome::NotSent {
+            reason: NotSentReason::ConnectionClosed,
+            reply: None,
+        },
+    };
+    TransactionOutcome {
+        id: txn.id,
+        outcome,
+        recipients: txn.recipients,
+        tls: txn.tls,
+        attempts: txn.attempt,
+    }
+}

@@ -1,0 +1,75 @@
+//! The output queue: command lines (each recorded as awaiting its reply),
+//! `Send`s, events and `StartTls`, in order.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use super::connection::ClientConnection;
+use super::event::ClientEvent;
+use super::pending::{Pending, PendingKind};
+use crate::Action;
+
+impl ClientConnection {
+    /// Appends a command line (with CRLF) to the output and records that it
+    /// awaits a reply. `shown` replaces the line in error reports.
+    pub(crate) fn send_command(
+        &mut self,
+        now: Instant,
+        kind: PendingKind,
+        line: &[u8],
+        shown: Option<String>,
+    ) {
+        self.out.extend_from_slice(line);
+        let command = shown.unwrap_or_else(|| {
+            let text = line.strip_suffix(b"\r\n").unwrap_or(line);
+            String::from_utf8_lossy(text).into_owned()
+        });
+        self.expect_reply(now, kind, command);
+    }
+
+    /// Records that a reply is awaited for what was just queued.
+    pub(crate) fn expect_reply(&mut self, now: Instant, kind: PendingKind, command: String) {
+        let deadline = self
+            .pending
+            .is_empty()
+            .then(|| now.checked_add(kind.timeout(&self.config.timeouts)))
+            .flatten();
+        self.pending.push_back(Pending {
+            kind,
+            command,
+            sent_at: self.received,
+            deadline,
+        });
+    }
+
+    /// Moves the output buffer into a `Send` action.
+    pub(crate) fn flush(&mut self) {
+        if !self.out.is_empty() {
+            let bytes = self.out.split().freeze();
+            self.queued_bytes += bytes.len();
+            self.actions.push_back(Action::Send(bytes));
+        }
+    }
+
+    /// Queues bytes as their own `Send` (after what is buffered).
+    pub(crate) fn push_send(&mut self, bytes: Bytes) {
+        self.flush();
+        if !bytes.is_empty() {
+            self.queued_bytes += bytes.len();
+            self.actions.push_back(Action::Send(bytes));
+        }
+    }
+
+    /// Queues an event (after what is buffered).
+    pub(crate) fn push_event(&mut self, event: ClientEvent) {
+        self.flush();
+        self.actions.push_back(Action::Event(event));
+    }
+
+    /// Queues `StartTls` (after what is buffered).
+    pub(crate) fn push_start_tls(&mut self) {
+        self.flush();
+        self.actions.push_back(Action::StartTls);
+    }
+}

@@ -1,0 +1,261 @@
+//! Session setup: greeting, EHLO (HELO fallback), STARTTLS and its policy,
+//! QUED, and the `Ready` event.
+
+use std::time::Instant;
+
+use super::close::{CloseKind, CloseReason, Phase};
+use super::config::{StartTlsRefused, TlsPolicy};
+use super::connection::{ClientConnection, State};
+use super::event::{ClientEvent, PlaintextDecision, PolicyToken};
+use super::pending::PendingKind;
+use crate::wire::command::Command;
+use crate::wire::ehlo::{Capabilities, EhloReply};
+use crate::wire::reply::{Reply, ReplyCode};
+use crate::{TlsInfo, UsageError};
+
+impl ClientConnection {
+    /// The application's answer to a
+    /// [`TlsPolicyRequest`](ClientEvent::TlsPolicyRequest): go on in
+    /// plaintext (AUTH and the rest follow, as the configuration allows),
+    /// or quit this server ([`CloseKind::TlsAbandoned`]).
+    ///
+    /// # Errors
+    ///
+    /// [`UsageError::UnknownToken`] for a token that is not the pending
+    /// one (nothing changes).
+    pub fn decide_plaintext(
+        &mut self,
+        now: Instant,
+        token: PolicyToken,
+        decision: PlaintextDecision,
+    ) -> Result<(), UsageError> {
+        if self.is_closed() {
+            return Err(UsageError::Closed);
+        }
+        if self.state != State::PolicyDecision(token) {
+            return Err(UsageError::UnknownToken);
+        }
+        self.wait = None;
+        match decision {
+            PlaintextDecision::Continue => self.after_tls(now),
+            PlaintextDecision::Abandon => self.quit_after(
+                now,
+                CloseReason::new(CloseKind::TlsAbandoned, Phase::StartTls),
+            ),
+        }
+        self.flush();
+        Ok(())
+    }
+
+    pub(crate) fn on_greeting(&mut self, now: Instant, reply: Reply, command: String) {
+        if reply.code() == ReplyCode::SERVICE_READY {
+            self.greeting = Some(reply);
+            self.send_hello(now, PendingKind::Ehlo);
+            return;
+        }
+        let reason = CloseReason::new(CloseKind::GreetingRefused, Phase::Greeting)
+            .with_command(Some(command));
+        if reply.code() == ReplyCode::SERVICE_UNAVAILABLE {
+            self.close(reason.with_reply(Some(reply)));
+        } else {
+            // RFC 5321 §3.1: after a 554 greeting the client should QUIT.
+            self.quit_after(now, reason.with_reply(Some(reply)));
+        }
+    }
+
+    /// Sends EHLO or HELO with the configured name.
+    fn send_hello(&mut self, now: Instant, kind: PendingKind) {
+        let domain = self.config.client_name.clone();
+        let command = if kind == PendingKind::Helo {
+            Command::Helo(domain)
+        } else {
+            Command::Ehlo(domain)
+        };
+        self.state = State::Hello;
+        self.send_command(now, kind, &command.to_bytes(), None);
+    }
+
+    pub(crate) fn on_ehlo(&mut self, now: Instant, reply: Reply, command: String) {
+        if reply.code() == ReplyCode::OK {
+            match EhloReply::parse(&reply) {
+                Ok(ehlo) => {
+                    self.capabilities = Some(ehlo.capabilities.clone());
+                    self.ehlo = Some(ehlo);
+                    self.after_hello(now);
+                }
+                Err(_) => self.quit_after(
+                    now,
+                    CloseReason::new(
+                        CloseKind::ProtocolViolation("EHLO reply names no domain"),
+                        Phase::Ehlo,
+                    )
+                    .with_reply(Some(reply))
+                    .with_command(Some(command)),
+                ),
+            }
+            return;
+        }
+        // HELO can carry neither STARTTLS nor AUTH.
+        let needs_starttls =
+            matches!(self.config.tls, TlsPolicy::Required { .. }) && self.tls.is_none();
+        let helo_allowed =
+            reply.code().is_permanent() && !needs_starttls && self.config.credentials.is_none();
+        if helo_allowed {
+            self.send_hello(now, PendingKind::Helo);
+        } else {
+            self.quit_after(
+                now,
+                CloseReason::new(CloseKind::HelloRefused, Phase::Ehlo)
+                    .with_reply(Some(reply))
+                    .with_command(Some(command)),
+            );
+        }
+    }
+
+    pub(crate) fn on_helo(&mut self, now: Instant, reply: Reply, command: String) {
+        if reply.code().is_positive() {
+            self.ehlo = None;
+            self.capabilities = Some(Capabilities::default());
+            self.after_hello(now);
+        } else {
+            self.quit_after(
+                now,
+                CloseReason::new(CloseKind::HelloRefused, Phase::Helo)
+                    .with_reply(Some(reply))
+                    .with_command(Some(command)),
+            );
+        }
+    }
+
+    /// After a successful EHLO/HELO: STARTTLS if the policy says so, then
+    /// AUTH, then ready.
+    fn after_hello(&mut self, now: Instant) {
+        if self.tls.is_none() {
+            let offered = self.capabilities.as_ref().is_some_and(|c| c.starttls);
+            match self.config.tls {
+                TlsPolicy::Required { .. } => {
+                    if offered {
+                        self.send_starttls(now);
+                    } else {
+                        let phase = if self.ehlo.is_some() {
+                            Phase::Ehlo
+                        } else {
+                            Phase::Helo
+                        };
+                        self.quit_after(now, CloseReason::new(CloseKind::TlsUnavailable, phase));
+                    }
+                    return;
+                }
+                TlsPolicy::Opportunistic { .. } if offered && !self.starttls_tried => {
+                    self.send_starttls(now);
+                    return;
+                }
+                _ => {}
+            }
+        }
+        self.after_tls(now);
+    }
+
+    fn send_starttls(&mut self, now: Instant) {
+        self.starttls_tried = true;
+        self.state = State::StartTls;
+        self.send_command(now, PendingKind::StartTls, b"STARTTLS\r\n", None);
+    }
+
+    pub(crate) fn on_starttls(&mut self, now: Instant, reply: Reply, command: String) {
+        if reply.code() == ReplyCode::SERVICE_READY {
+            // Whatever follows the 220 in this read is dropped by
+            // handle_input (wants_read is now false).
+            self.state = State::TlsHandshake;
+            self.wait = now
+                .checked_add(self.config.timeouts.tls_handshake)
+                .map(|at| (at, Phase::TlsHandshake));
+            self.push_start_tls();
+            return;
+        }
+        let reason = |kind| {
+            CloseReason::new(kind, Phase::StartTls)
+                .with_reply(Some(reply.clone()))
+                .with_command(Some(command.clone()))
+        };
+        match self.config.tls {
+            TlsPolicy::Opportunistic {
+                on_refused: StartTlsRefused::Continue,
+            }
+            | TlsPolicy::Disabled => self.after_tls(now),
+            TlsPolicy::Opportunistic {
+                on_refused: StartTlsRefused::Abandon,
+            } => self.quit_after(now, reason(CloseKind::TlsAbandoned)),
+            TlsPolicy::Opportunistic {
+                on_refused: StartTlsRefused::Ask,
+            } => {
+                let token = PolicyToken(self.next_token);
+                self.next_token += 1;
+                self.state = State::PolicyDecision(token);
+                self.wait = now
+                    .checked_add(self.config.timeouts.decision)
+                    .map(|at| (at, Phase::PolicyDecision));
+                self.push_event(ClientEvent::TlsPolicyRequest { token, reply });
+            }
+            TlsPolicy::Required { .. } => self.quit_after(now, reason(CloseKind::StartTlsRefused)),
+        }
+    }
+
+    pub(crate) fn on_tls_established(&mut self, now: Instant, info: TlsInfo) {
+        self.wait = None;
+        self.tls = Some(info.clone());
+        self.push_event(ClientEvent::TlsUpgraded(info.clone()));
+        if let TlsPolicy::Required {
+            accept_invalid_certs: false,
+        } = self.config.tls
+            && !info.peer_verified
+        {
+            self.close(CloseReason::new(
+                CloseKind::CertificateNotVerified,
+                Phase::TlsHandshake,
+            ));
+            return;
+        }
+        // RFC 3207 §4.2: forget everything learnt before TLS.
+        self.ehlo = None;
+        self.capabilities = None;
+        self.auth = None;
+        self.authenticated = None;
+        self.send_hello(now, PendingKind::Ehlo);
+    }
+
+    /// After TLS (or without it): AUTH when credentials are configured.
+    fn after_tls(&mut self, now: Instant) {
+        if self.config.credentials.is_some() {
+            self.start_auth(now);
+        } else {
+            self.after_auth(now);
+        }
+    }
+
+    /// After AUTH (or without it): QUED when asked for and offered, then
+    /// ready.
+    pub(crate) fn after_auth(&mut self, now: Instant) {
+        let xque = self
+            .capabilities
+            .as_ref()
+            .is_some_and(|c| c.unknown.iter().any(|e| e.keyword() == "XQUE"));
+        if self.config.queue && xque {
+            self.state = State::Queue;
+            self.send_command(now, PendingKind::Queue, b"QUED\r\n", None);
+        } else {
+            self.become_ready();
+        }
+    }
+
+    /// The reply to QUED does not matter (tcllib ignores it too).
+    pub(crate) fn on_queue(&mut self, _now: Instant) {
+        self.become_ready();
+    }
+
+    fn become_ready(&mut self) {
+        self.state = State::Ready;
+        let capabilities = self.capabilities.clone().unwrap_or_default();
+        self.push_event(ClientEvent::Ready { capabilities });
+    }
+}
