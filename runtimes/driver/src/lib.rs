@@ -1,7 +1,22 @@
-//! `mailwire-driver`: reserved for the runtime layer.
+//! `mailwire-driver`: the one async driver of mailwire.
 //!
-//! This crate is filled in by the issue "Runtimes and the application API"
-//! (see `DESIGN.md` §3). Until then it only re-exports the protocol core so
-//! that the workspace layout is in place.
+//! It runs the sans-IO connections of `mailwire-core` over any
+//! `futures_io::AsyncRead + AsyncWrite` stream on any runtime that
+//! implements [`Runtime`]: it writes what the core says to send, switches to
+//! TLS in place at STARTTLS ([`Transport`], futures-rustls with the ring
+//! provider), races reads against the core's one timer, and hands events to
+//! the application.
+//!
+//! Runtime crates (`mailwire-tokio`, `mailwire-smol`, `mailwire-async-std`)
+//! only implement [`Runtime`] and re-export this crate.
+
+pub mod pipe;
+pub mod runtime;
+pub mod tls;
+pub mod transport;
 
 pub use mailwire_core as core;
+pub use pipe::{PipeEnd, pipe};
+pub use runtime::Runtime;
+pub use tls::{ClientTls, ServerTls, TlsError, VerifyRecord};
+pub use transport::Transport;
