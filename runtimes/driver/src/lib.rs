@@ -10,11 +10,13 @@
 //! Runtime crates (`mailwire-tokio`, `mailwire-smol`, `mailwire-async-std`)
 //! only implement [`Runtime`] and re-export this crate.
 
+pub mod io;
 pub mod pipe;
 pub mod runtime;
 pub mod tls;
 pub mod transport;
 
+pub use io::{Input, Io, SansIo};
 pub use mailwire_core as core;
 pub use pipe::{PipeEnd, pipe};
 pub use runtime::Runtime;

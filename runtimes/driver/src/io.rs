@@ -1,0 +1,216 @@
+//! The pieces of the one I/O loop that both roles share: a view of a core
+//! connection ([`SansIo`]) and the transport with bounded reads, writes and
+//! closing ([`Io`]).
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use futures_io::{AsyncRead, AsyncWrite};
+use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt};
+use mailwire_core::client::{ClientConnection, ClientEvent};
+use mailwire_core::server::{ServerConnection, ServerEvent};
+use mailwire_core::{Action, TlsInfo, UsageError};
+
+use crate::Runtime;
+use crate::transport::Transport;
+
+/// The contract shared by `ServerConnection` and `ClientConnection`
+/// (DESIGN.md §2, groups A, B and D), so one loop can drive either.
+pub trait SansIo {
+    /// The role's event type.
+    type Event;
+    /// Whether the connection wants bytes from the peer now.
+    fn wants_read(&self) -> bool;
+    /// Whether the connection has ended.
+    fn is_closed(&self) -> bool;
+    /// The one deadline to arm a timer for.
+    fn poll_timeout(&self) -> Option<Instant>;
+    /// Bytes from the peer.
+    fn handle_input(&mut self, now: Instant, input: &[u8]) -> Result<(), UsageError>;
+    /// The peer closed its side.
+    fn handle_eof(&mut self, now: Instant);
+    /// The timer fired.
+    fn handle_timeout(&mut self, now: Instant);
+    /// The TLS handshake finished.
+    fn tls_established(&mut self, now: Instant, info: TlsInfo) -> Result<(), UsageError>;
+    /// The next action.
+    fn poll_action(&mut self) -> Option<Action<Self::Event>>;
+}
+
+macro_rules! impl_sans_io {
+    ($conn:ty, $event:ty) => {
+        impl SansIo for $conn {
+            type Event = $event;
+            fn wants_read(&self) -> bool {
+                <$conn>::wants_read(self)
+            }
+            fn is_closed(&self) -> bool {
+                <$conn>::is_closed(self)
+            }
+            fn poll_timeout(&self) -> Option<Instant> {
+                <$conn>::poll_timeout(self)
+            }
+            fn handle_input(&mut self, now: Instant, input: &[u8]) -> Result<(), UsageError> {
+                <$conn>::handle_input(self, now, input)
+            }
+            fn handle_eof(&mut self, now: Instant) {
+                <$conn>::handle_eof(self, now)
+            }
+            fn handle_timeout(&mut self, now: Instant) {
+                <$conn>::handle_timeout(self, now)
+            }
+            fn tls_established(&mut self, now: Instant, info: TlsInfo) -> Result<(), UsageError> {
+                <$conn>::tls_established(self, now, info)
+            }
+            fn poll_action(&mut self) -> Option<Action<$event>> {
+                <$conn>::poll_action(self)
+            }
+        }
+    };
+}
+
+impl_sans_io!(ServerConnection, ServerEvent);
+impl_sans_io!(ClientConnection, ClientEvent);
+
+/// Size of the one read buffer (reused; never kept across a TLS switch:
+/// whatever is read is handed to the core at once).
+pub const READ_BUFFER: usize = 16 * 1024;
+
+/// What one wait on the transport produced.
+#[derive(Debug)]
+pub enum Input {
+    /// This many bytes are in [`Io::read_buf`].
+    Data(usize),
+    /// The peer closed its side (or the stream broke).
+    Eof,
+    /// The deadline passed first.
+    Timeout,
+}
+
+/// A transport with the runtime's clock: reads raced against a deadline,
+/// writes bounded by a stall timeout, and a graceful close.
+#[derive(Debug)]
+pub struct Io<S, R> {
+    /// The byte stream (switched to TLS in place).
+    pub transport: Transport<S>,
+    /// The runtime (clock, timers).
+    pub runtime: R,
+    read_buf: Box<[u8]>,
+    /// A write that makes no progress for this long fails (a peer that stops
+    /// reading cannot hold a connection for ever).
+    pub write_stall: Duration,
+}
+
+impl<S, R> Io<S, R>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+    R: Runtime,
+{
+    /// Wraps a plain stream.
+    pub fn new(stream: S, runtime: R, write_stall: Duration) -> Self {
+        Io {
+            transport: Transport::Plain(stream),
+            runtime,
+            read_buf: vec![0; READ_BUFFER].into_boxed_slice(),
+            write_stall,
+        }
+    }
+
+    /// The bytes of the last [`Input::Data`].
+    pub fn read_buf(&self, n: usize) -> &[u8] {
+        &self.read_buf[..n.min(self.read_buf.len())]
+    }
+
+    /// Reads once, or reports the deadline (`None`: wait for ever).
+    pub async fn read(&mut self, deadline: Option<Instant>) -> Input {
+        let read = async {
+            match self.transport.read(&mut self.read_buf).await {
+                Ok(0) | Err(_) => Input::Eof,
+                Ok(n) => Input::Data(n),
+            }
+        };
+        match deadline {
+            None => read.await,
+            Some(deadline) => {
+                let sleep = self.runtime.sleep_until(deadline);
+                read.or(async {
+                    sleep.await;
+                    Input::Timeout
+                })
+                .await
+            }
+        }
+    }
+
+    /// Writes all of `bytes`, failing if the peer accepts nothing for
+    /// [`Io::write_stall`].
+    pub async fn write_all(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+        while !bytes.is_empty() {
+            let deadline = self.runtime.now() + self.write_stall;
+            let sleep = self.runtime.sleep_until(deadline);
+            let n = self
+                .transport
+                .write(bytes)
+                .or(async {
+                    sleep.await;
+                    Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "peer stopped reading",
+                    ))
+                })
+                .await?;
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            bytes = &bytes[n..];
+        }
+        Ok(())
+    }
+
+    /// Flushes, bounded by the stall timeout.
+    pub async fn flush(&mut self) -> io::Result<()> {
+        let sleep = self
+            .runtime
+            .sleep_until(self.runtime.now() + self.write_stall);
+        self.transport
+            .flush()
+            .or(async {
+                sleep.await;
+                Err(io::Error::new(io::ErrorKind::TimedOut, "flush stalled"))
+            })
+            .await
+    }
+
+    /// Flushes, shuts down writing and drains the peer for at most `linger`,
+    /// so the last reply is not destroyed by a reset (DESIGN.md §2,
+    /// Closing).
+    pub async fn close(&mut self, linger: Duration) {
+        let _ = self.flush().await;
+        let _ = self.transport.close().await;
+        let deadline = self.runtime.now() + linger;
+        while let Input::Data(_) = self.read(Some(deadline)).await {}
+    }
+}
+
+/// Feeds one [`Input`] to a connection (timeouts and EOF included).
+pub fn feed<C: SansIo, S, R: Runtime>(
+    conn: &mut C,
+    io: &Io<S, R>,
+    input: &Input,
+) -> Result<(), UsageError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    let now = io.runtime.now();
+    match *input {
+        Input::Data(n) => conn.handle_input(now, io.read_buf(n)),
+        Input::Eof => {
+            conn.handle_eof(now);
+            Ok(())
+        }
+        Input::Timeout => {
+            conn.handle_timeout(now);
+            Ok(())
+        }
+    }
+}
