@@ -22,6 +22,7 @@
 
 pub mod action;
 pub mod client;
+pub mod message;
 pub mod random;
 pub mod sasl;
 pub mod server;

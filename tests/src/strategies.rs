@@ -4,5 +4,6 @@ pub mod address;
 pub mod command;
 pub mod dot;
 pub mod ehlo;
+pub mod message;
 pub mod params;
 pub mod reply;

@@ -9,7 +9,6 @@
 //! `async_std::task::spawn`.
 
 use std::future::Future;
-use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -54,21 +53,21 @@ impl Runtime for AsyncStd {
         drop(async_std::task::spawn(task));
     }
 
-    async fn bind(&self, addr: SocketAddr) -> io::Result<Self::Listener> {
+    async fn bind(&self, addr: SocketAddr) -> std::io::Result<Self::Listener> {
         TcpListener::bind(addr).await
     }
 
-    fn local_addr(listener: &Self::Listener) -> io::Result<SocketAddr> {
+    fn local_addr(listener: &Self::Listener) -> std::io::Result<SocketAddr> {
         listener.local_addr()
     }
 
-    async fn accept(listener: &Self::Listener) -> io::Result<(Self::Stream, SocketAddr)> {
+    async fn accept(listener: &Self::Listener) -> std::io::Result<(Self::Stream, SocketAddr)> {
         let (stream, peer) = listener.accept().await?;
         stream.set_nodelay(true)?;
         Ok((stream, peer))
     }
 
-    async fn connect(&self, addr: SocketAddr) -> io::Result<Self::Stream> {
+    async fn connect(&self, addr: SocketAddr) -> std::io::Result<Self::Stream> {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
         Ok(stream)

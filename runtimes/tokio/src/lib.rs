@@ -9,7 +9,6 @@
 //! (`tokio::time::pause`) drive mailwire's timeouts too.
 
 use std::future::Future;
-use std::io;
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -42,21 +41,21 @@ impl Runtime for Tokio {
         drop(tokio::spawn(task));
     }
 
-    async fn bind(&self, addr: SocketAddr) -> io::Result<Self::Listener> {
+    async fn bind(&self, addr: SocketAddr) -> std::io::Result<Self::Listener> {
         TcpListener::bind(addr).await
     }
 
-    fn local_addr(listener: &Self::Listener) -> io::Result<SocketAddr> {
+    fn local_addr(listener: &Self::Listener) -> std::io::Result<SocketAddr> {
         listener.local_addr()
     }
 
-    async fn accept(listener: &Self::Listener) -> io::Result<(Self::Stream, SocketAddr)> {
+    async fn accept(listener: &Self::Listener) -> std::io::Result<(Self::Stream, SocketAddr)> {
         let (stream, peer) = listener.accept().await?;
         stream.set_nodelay(true)?;
         Ok((stream.compat(), peer))
     }
 
-    async fn connect(&self, addr: SocketAddr) -> io::Result<Self::Stream> {
+    async fn connect(&self, addr: SocketAddr) -> std::io::Result<Self::Stream> {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
         Ok(stream.compat())
