@@ -3,6 +3,7 @@
 //! Proptest failures are persisted to the workspace's top-level
 //! `proptest-regressions/` directory (see [`proptest_config!`]).
 
+pub mod certs;
 pub mod strategies;
 
 /// A proptest configuration whose failures are written to
