@@ -15,6 +15,7 @@ use criterion::measurement::WallTime;
 use criterion::{
     BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
 };
+use mailwire_core::wire::command::Command;
 use mailwire_core::wire::dot::{BareCr, BareLf, BodyPolicy, Stuffer, Unstuffer};
 
 /// Whether to run the CI-sized variant (small inputs, short measurements).
@@ -143,12 +144,55 @@ fn dot_codec(c: &mut Criterion) {
 }
 
 // ---------------------------------------------------------------------------
-// MAIL/RCPT command parsing (reserved for the lead): add the parsing groups
-// here as functions (`configured_group(c, "command")` gives the same
-// settings), and list them in `criterion_group!` below.
+// MAIL/RCPT command parsing: whole command lines (as the server sees them
+// after framing) into typed commands, next to memchr and memcpy of the same
+// lines.
 // ---------------------------------------------------------------------------
 
-criterion_group!(
-    benches, dot_codec, // MAIL/RCPT parsing groups go here.
-);
+/// Realistic MAIL and RCPT lines, without their CRLF.
+fn command_lines() -> Vec<&'static [u8]> {
+    vec![
+        b"MAIL FROM:<alice.sender@mail.example.org> SIZE=1048576 BODY=8BITMIME",
+        b"RCPT TO:<bob@example.com>",
+        b"RCPT TO:<carol.recipient+tag@sub.example.net> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;carol@example.net",
+        b"MAIL FROM:<> SIZE=2048",
+        b"RCPT TO:<\"dave smith\"@[192.0.2.7]>",
+        b"mail from:<bounce-123456@lists.example.org> BODY=7BIT ENVID=QQ314159",
+    ]
+}
+
+fn command_parsing(c: &mut Criterion) {
+    let lines = command_lines();
+    let bytes: usize = lines.iter().map(|l| l.len()).sum();
+    let mut group = configured_group(c, "command");
+    group.throughput(Throughput::Elements(lines.len() as u64));
+    group.bench_function("parse_mail_rcpt", |b| {
+        b.iter(|| {
+            for line in &lines {
+                let cmd = Command::parse(black_box(line));
+                black_box(&cmd);
+            }
+        })
+    });
+    group.bench_function("memchr_lines", |b| {
+        b.iter(|| {
+            for line in &lines {
+                black_box(memchr::memchr(b'>', black_box(line)));
+            }
+        })
+    });
+    let mut copy = Vec::with_capacity(bytes);
+    group.bench_function("memcpy_lines", |b| {
+        b.iter(|| {
+            copy.clear();
+            for line in &lines {
+                copy.extend_from_slice(black_box(line));
+            }
+            black_box(&copy);
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, dot_codec, command_parsing);
 criterion_main!(benches);
