@@ -89,7 +89,7 @@ impl BdatReader {
 
 /// Applies a [`BodyPolicy`] to a BDAT body (7BIT or 8BITMIME, never
 /// BINARYMIME), streaming: bare LF and bare CR are normalised or flagged and
-/// long lines flagged, exactly as [`Unstuffer`] does, but without dots or a
+/// long lines flagged, exactly as [`Unstuffer`](super::Unstuffer) does, but without dots or a
 /// terminator.
 ///
 /// Its state persists across feeds and across the BDAT chunks of one message;
