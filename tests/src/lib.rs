@@ -6,6 +6,26 @@
 pub mod certs;
 pub mod strategies;
 
+/// The environment variable that sets the number of cases of the
+/// properties that use [`proptest_cases`]: CI sets it to 2000 or more.
+pub const CASES_VAR: &str = "MAILWIRE_PROPTEST_CASES";
+
+/// The number of proptest cases to run: the value of
+/// `MAILWIRE_PROPTEST_CASES` when it is set to a number (CI), else `local`
+/// (a quick run on a developer's machine).
+///
+/// ```
+/// let config = mailwire_tests::proptest_config!("doc_cases", mailwire_tests::proptest_cases(64));
+/// assert!(config.cases >= 1);
+/// ```
+#[must_use]
+pub fn proptest_cases(local: u32) -> u32 {
+    std::env::var(CASES_VAR)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(local)
+}
+
 /// A proptest configuration whose failures are written to
 /// `proptest-regressions/<name>.txt` at the top of the workspace.
 ///

@@ -7,6 +7,89 @@
 //! [`AsyncStd`] implements the driver's [`Runtime`] trait with
 //! `async_std::net`, `async_io::Timer` (the reactor async-std runs on) and
 //! `async_std::task::spawn`.
+//!
+//! # A server
+//!
+//! A server on an ephemeral port, greeted by a plain async-std socket,
+//! then stopped:
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! use async_std::io::BufReader;
+//! use async_std::io::prelude::*;
+//! use mailwire_async_std::AsyncStd;
+//! use mailwire_async_std::server::{Handler, HookResult, Mail, Server, ServerOptions};
+//!
+//! struct Print;
+//!
+//! impl Handler for Print {
+//!     async fn deliver(&self, mail: Mail) -> HookResult {
+//!         println!("{} octets from {}", mail.data.len(), mail.envelope.from);
+//!         Ok(())
+//!     }
+//! }
+//!
+//! fn main() -> std::io::Result<()> {
+//!     async_std::task::block_on(async {
+//!         let server = Server::new(ServerOptions::new("mx.example.org"), Print);
+//!         let running = server.bind(AsyncStd, ([127, 0, 0, 1], 0).into()).await?;
+//!
+//!         let stream = async_std::net::TcpStream::connect(running.local_addr()).await?;
+//!         let mut reader = BufReader::new(stream.clone());
+//!         let mut line = String::new();
+//!         reader.read_line(&mut line).await?;
+//!         assert!(line.starts_with("220 mx.example.org ESMTP"));
+//!         (&stream).write_all(b"QUIT\r\n").await?;
+//!         line.clear();
+//!         reader.read_line(&mut line).await?;
+//!         assert!(line.starts_with("221 "));
+//!
+//!         running.stop(Duration::from_secs(5)).await;
+//!         Ok(())
+//!     })
+//! }
+//! ```
+//!
+//! # A client
+//!
+//! `send_message` (tcllib's `smtp::sendmessage`) to a local mailwire
+//! server on an ephemeral port: the envelope comes from the headers, the
+//! report says plainly whether the message was sent. (Port 25 is the
+//! default; `Server::submission` is port 587 with STARTTLS,
+//! `Server::implicit_tls` port 465.)
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! use mailwire_async_std::client::{SendOptions, Server};
+//! use mailwire_async_std::server::{self, Handler, ServerOptions};
+//! use mailwire_async_std::{AsyncStd, send_message};
+//!
+//! /// Accepts every message (the handler's defaults).
+//! struct Accept;
+//! impl Handler for Accept {}
+//!
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     async_std::task::block_on(async {
+//!         let running = server::Server::new(ServerOptions::new("mx.example.org"), Accept)
+//!             .bind(AsyncStd, ([127, 0, 0, 1], 0).into())
+//!             .await?;
+//!         let message = "From: Alice <alice@example.org>\r\n\
+//!                        To: Bob <bob@example.org>\r\n\
+//!                        Subject: hello\r\n\r\nHi Bob!\r\n";
+//!         let server = Server::new("127.0.0.1").with_port(running.local_addr().port());
+//!         let report = send_message(AsyncStd, message, &SendOptions::new([server])).await?;
+//!         assert!(report.is_sent());
+//!         for recipient in &report.recipients {
+//!             println!("{}: {:?}", recipient.path, recipient.status);
+//!         }
+//!
+//!         running.stop(Duration::from_secs(5)).await;
+//!         Ok(())
+//!     })
+//! }
+//! ```
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -33,8 +116,52 @@ impl Future for Sleep {
     }
 }
 
+/// A TCP stream whose `close` shuts down the writing half, so the peer
+/// sees the end of the stream (async-std's own `close` only flushes, which
+/// would leave every graceful close waiting out its linger).
+#[derive(Debug)]
+pub struct Stream(TcpStream);
+
+impl Stream {
+    /// The async-std stream.
+    pub fn get_ref(&self) -> &TcpStream {
+        &self.0
+    }
+}
+
+impl async_std::io::Read for Stream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl async_std::io::Write for Stream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match Pin::new(&mut self.0).poll_flush(cx) {
+            Poll::Ready(Ok(())) => Poll::Ready(self.0.shutdown(std::net::Shutdown::Write)),
+            other => other,
+        }
+    }
+}
+
 impl Runtime for AsyncStd {
-    type Stream = TcpStream;
+    type Stream = Stream;
     type Listener = TcpListener;
     type Sleep = Sleep;
 
@@ -64,16 +191,16 @@ impl Runtime for AsyncStd {
     async fn accept(listener: &Self::Listener) -> std::io::Result<(Self::Stream, SocketAddr)> {
         let (stream, peer) = listener.accept().await?;
         stream.set_nodelay(true)?;
-        Ok((stream, peer))
+        Ok((Stream(stream), peer))
     }
 
     async fn connect(&self, addr: SocketAddr) -> std::io::Result<Self::Stream> {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
-        Ok(stream)
+        Ok(Stream(stream))
     }
 
     fn stream_addrs(stream: &Self::Stream) -> (Option<SocketAddr>, Option<SocketAddr>) {
-        (stream.local_addr().ok(), stream.peer_addr().ok())
+        (stream.0.local_addr().ok(), stream.0.peer_addr().ok())
     }
 }

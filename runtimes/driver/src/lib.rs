@@ -10,15 +10,24 @@
 //! Runtime crates (`mailwire-tokio`, `mailwire-smol`, `mailwire-async-std`)
 //! only implement [`Runtime`] and re-export this crate.
 
+pub mod client;
 pub mod io;
 pub mod pipe;
 pub mod runtime;
+pub mod server;
 pub mod tls;
 pub mod transport;
 
+pub use client::{
+    Client, ClientError, ClientSettings, SendError, SendOptions, SendReport, send_message,
+};
 pub use io::{Input, Io, SansIo};
 pub use mailwire_core as core;
 pub use pipe::{PipeEnd, pipe};
 pub use runtime::Runtime;
+pub use server::{
+    BodyReader, DeliveryMode, Handler, HookError, HookResult, Mail, MemoryBudget, RunningServer,
+    ServerOptions, Session,
+};
 pub use tls::{ClientTls, ServerTls, TlsError, VerifyRecord};
 pub use transport::Transport;

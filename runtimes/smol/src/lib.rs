@@ -3,6 +3,95 @@
 //! [`Smol`] implements the driver's [`Runtime`] trait with `smol::net`,
 //! `async_io::Timer` and `smol::spawn`. Everything else is re-exported from
 //! `mailwire-driver`.
+//!
+//! # A server
+//!
+//! A server on an ephemeral port, greeted by a plain smol socket, then
+//! stopped:
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! use mailwire_smol::Smol;
+//! use mailwire_smol::server::{Handler, HookResult, Mail, Server, ServerOptions};
+//! use smol::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+//!
+//! struct Print;
+//!
+//! impl Handler for Print {
+//!     async fn deliver(&self, mail: Mail) -> HookResult {
+//!         println!("{} octets from {}", mail.data.len(), mail.envelope.from);
+//!         Ok(())
+//!     }
+//! }
+//!
+//! fn main() -> std::io::Result<()> {
+//!     smol::block_on(async {
+//!         let server = Server::new(ServerOptions::new("mx.example.org"), Print);
+//!         let running = server.bind(Smol, ([127, 0, 0, 1], 0).into()).await?;
+//!
+//!         let stream = smol::net::TcpStream::connect(running.local_addr()).await?;
+//!         let mut stream = BufReader::new(stream);
+//!         let mut line = String::new();
+//!         stream.read_line(&mut line).await?;
+//!         assert!(line.starts_with("220 mx.example.org ESMTP"));
+//!         stream.get_mut().write_all(b"QUIT\r\n").await?;
+//!         line.clear();
+//!         stream.read_line(&mut line).await?;
+//!         assert!(line.starts_with("221 "));
+//!
+//!         running.stop(Duration::from_secs(5)).await;
+//!         Ok(())
+//!     })
+//! }
+//! ```
+//!
+//! # A client
+//!
+//! `send_message` (tcllib's `smtp::sendmessage`) to a local mailwire
+//! server on an ephemeral port: the envelope comes from the headers, the
+//! report says plainly whether the message was sent. (Port 25 is the
+//! default; `Server::submission` is port 587 with STARTTLS,
+//! `Server::implicit_tls` port 465.)
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! use mailwire_smol::client::{Client, ClientSettings, Server};
+//! use mailwire_smol::core::client::Envelope;
+//! use mailwire_smol::core::wire::address::{ForwardPath, ReversePath};
+//! use mailwire_smol::server::{self, Handler, ServerOptions};
+//! use mailwire_smol::Smol;
+//!
+//! /// Accepts every message (the handler's defaults).
+//! struct Accept;
+//! impl Handler for Accept {}
+//!
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     smol::block_on(async {
+//!         let running = server::Server::new(ServerOptions::new("mx.example.org"), Accept)
+//!             .bind(Smol, ([127, 0, 0, 1], 0).into())
+//!             .await?;
+//!
+//!         // One connection for several messages: `Client`.
+//!         let server = Server::new("127.0.0.1").with_port(running.local_addr().port());
+//!         let mut client = Client::connect(Smol, &server, &ClientSettings::default()).await?;
+//!         for n in 1..=2 {
+//!             let envelope = Envelope::new(
+//!                 "<alice@example.org>".parse::<ReversePath>()?,
+//!                 ["<bob@example.org>".parse::<ForwardPath>()?],
+//!             );
+//!             let body = format!("Subject: message {n}\r\n\r\nHi Bob!\r\n");
+//!             let outcome = client.send(envelope, body).await?;
+//!             assert!(outcome.outcome.is_sent());
+//!         }
+//!         client.quit().await;
+//!
+//!         running.stop(Duration::from_secs(5)).await;
+//!         Ok(())
+//!     })
+//! }
+//! ```
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -7,6 +7,86 @@
 //!
 //! The clock is tokio's, so tests with a paused tokio clock
 //! (`tokio::time::pause`) drive mailwire's timeouts too.
+//!
+//! # A server
+//!
+//! A server on an ephemeral port, greeted by a plain tokio socket, then
+//! stopped:
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! use mailwire_tokio::Tokio;
+//! use mailwire_tokio::server::{Handler, HookResult, Mail, Server, ServerOptions};
+//! use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+//!
+//! struct Print;
+//!
+//! impl Handler for Print {
+//!     async fn deliver(&self, mail: Mail) -> HookResult {
+//!         println!("{} octets from {}", mail.data.len(), mail.envelope.from);
+//!         Ok(())
+//!     }
+//! }
+//!
+//! #[tokio::main(flavor = "current_thread")]
+//! async fn main() -> std::io::Result<()> {
+//!     let server = Server::new(ServerOptions::new("mx.example.org"), Print);
+//!     let running = server.bind(Tokio, ([127, 0, 0, 1], 0).into()).await?;
+//!
+//!     let stream = tokio::net::TcpStream::connect(running.local_addr()).await?;
+//!     let mut stream = BufReader::new(stream);
+//!     let mut line = String::new();
+//!     stream.read_line(&mut line).await?;
+//!     assert!(line.starts_with("220 mx.example.org ESMTP"));
+//!     stream.get_mut().write_all(b"QUIT\r\n").await?;
+//!     line.clear();
+//!     stream.read_line(&mut line).await?;
+//!     assert!(line.starts_with("221 "));
+//!
+//!     running.stop(Duration::from_secs(5)).await;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! # A client
+//!
+//! `send_message` (tcllib's `smtp::sendmessage`) to a local mailwire
+//! server on an ephemeral port: the envelope comes from the headers, the
+//! report says plainly whether the message was sent. (Port 25 is the
+//! default; `Server::submission` is port 587 with STARTTLS,
+//! `Server::implicit_tls` port 465.)
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! use mailwire_tokio::client::{SendOptions, Server};
+//! use mailwire_tokio::server::{self, Handler, ServerOptions};
+//! use mailwire_tokio::{Tokio, send_message};
+//!
+//! /// Accepts every message (the handler's defaults).
+//! struct Accept;
+//! impl Handler for Accept {}
+//!
+//! #[tokio::main(flavor = "current_thread")]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let running = server::Server::new(ServerOptions::new("mx.example.org"), Accept)
+//!         .bind(Tokio, ([127, 0, 0, 1], 0).into())
+//!         .await?;
+//!     let message = "From: Alice <alice@example.org>\r\n\
+//!                    To: Bob <bob@example.org>\r\n\
+//!                    Subject: hello\r\n\r\nHi Bob!\r\n";
+//!     let server = Server::new("127.0.0.1").with_port(running.local_addr().port());
+//!     let report = send_message(Tokio, message, &SendOptions::new([server])).await?;
+//!     assert!(report.is_sent());
+//!     for recipient in &report.recipients {
+//!         println!("{}: {:?}", recipient.path, recipient.status);
+//!     }
+//!
+//!     running.stop(Duration::from_secs(5)).await;
+//!     Ok(())
+//! }
+//! ```
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -1,0 +1,394 @@
+//! The per-connection client loop: a [`ClientConnection`] over an [`Io`].
+//!
+//! It drains the core's actions (writes each `Send`, flushes before
+//! `StartTls` and `Close`, runs the TLS handshake with SNI and the core's
+//! deadline, answers the TLS policy question through the hook), feeds the
+//! body with back-pressure and races reads against the core's one timer.
+
+use std::collections::VecDeque;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_io::{AsyncRead, AsyncWrite};
+use futures_lite::FutureExt;
+use mailwire_core::client::{
+    ClientConfig, ClientConnection, ClientEvent, CloseReason, Envelope, PlaintextDecision,
+    TlsPolicy, TransactionOutcome,
+};
+use mailwire_core::wire::ehlo::Capabilities;
+use mailwire_core::wire::reply::Reply;
+use mailwire_core::{Action, TlsInfo};
+use rustls_pki_types::ServerName;
+
+use super::ClientError;
+use super::body::BodySource;
+use crate::io::{Input, Io, feed};
+use crate::tls::ClientTls;
+use crate::{Runtime, Transport};
+
+/// Answers the TLS policy question (tcllib's `-tlspolicy`): called when an
+/// opportunistic client's STARTTLS is refused (the reply is the server's
+/// answer to STARTTLS). [`PlaintextDecision::Continue`] goes on in
+/// plaintext; [`PlaintextDecision::Abandon`] quits this server (and
+/// [`send_message`](super::send_message) tries the next one).
+pub type TlsPolicyHook = Arc<dyn Fn(&Reply) -> PlaintextDecision + Send + Sync>;
+
+/// One client connection being driven.
+pub(crate) struct Engine<S, R> {
+    pub(crate) conn: ClientConnection,
+    pub(crate) io: Io<S, R>,
+    config: Arc<ClientConfig>,
+    tls: ClientTls,
+    hook: Option<TlsPolicyHook>,
+    server_name: String,
+    linger: Duration,
+    /// Events for the caller (Ready and Closed are kept in fields).
+    pub(crate) events: VecDeque<ClientEvent>,
+    pub(crate) ready: Option<Capabilities>,
+    pub(crate) closed: Option<CloseReason>,
+    /// What broke the transport or the TLS handshake, if anything did.
+    pub(crate) transport_error: Option<String>,
+    /// Writes failed: nothing more is written.
+    broken: bool,
+    /// The transport was shut down (after `Action::Close`).
+    shut: bool,
+}
+
+impl<S, R> Engine<S, R>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+    R: Runtime,
+{
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        conn: ClientConnection,
+        io: Io<S, R>,
+        config: Arc<ClientConfig>,
+        tls: ClientTls,
+        hook: Option<TlsPolicyHook>,
+        server_name: String,
+        linger: Duration,
+    ) -> Self {
+        Engine {
+            conn,
+            io,
+            config,
+            tls,
+            hook,
+            server_name,
+            linger,
+            events: VecDeque::new(),
+            ready: None,
+            closed: None,
+            transport_error: None,
+            broken: false,
+            shut: false,
+        }
+    }
+
+    /// Carries out every queued action, then flushes (a failed flush ends
+    /// the connection, whose last actions are carried out too).
+    pub(crate) async fn drain(&mut self) {
+        loop {
+            self.drain_once().await;
+            if self.broken || self.shut {
+                return;
+            }
+            match self.io.flush().await {
+                Ok(()) => return,
+                Err(e) => self.fail(e),
+            }
+        }
+    }
+
+    async fn drain_once(&mut self) {
+        while let Some(action) = self.conn.poll_action() {
+            match action {
+                Action::Send(bytes) => self.write(&bytes).await,
+                Action::StartTls => self.handshake().await,
+                Action::Event(ClientEvent::TlsPolicyRequest { token, reply }) => {
+                    let decision = match &self.hook {
+                        Some(hook) => hook(&reply),
+                        // No hook: as tcllib without `-tlspolicy`, go on in
+                        // plaintext (the core only asks under an
+                        // opportunistic policy).
+                        None => PlaintextDecision::Continue,
+                    };
+                    let now = self.io.runtime.now();
+                    if self.conn.decide_plaintext(now, token, decision).is_err() {
+                        self.conn.abort(now);
+                    }
+                }
+                Action::Event(ClientEvent::Ready { capabilities }) => {
+                    self.ready = Some(capabilities);
+                }
+                Action::Event(ClientEvent::Closed(reason)) => self.closed = Some(reason),
+                Action::Event(event) => self.events.push_back(event),
+                Action::Close if !self.shut => {
+                    self.shut = true;
+                    self.io.close(self.linger).await;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Writes one `Send`; a failure ends the connection in the core.
+    async fn write(&mut self, bytes: &[u8]) {
+        if self.broken || self.shut {
+            return;
+        }
+        if let Err(e) = self.io.write_all(bytes).await {
+            self.fail(e);
+        }
+    }
+
+    /// The transport broke: the core learns it as the end of the stream.
+    fn fail(&mut self, error: io::Error) {
+        self.broken = true;
+        if self.transport_error.is_none() {
+            self.transport_error = Some(error.to_string());
+        }
+        let now = self.io.runtime.now();
+        self.conn.handle_eof(now);
+    }
+
+    /// Flushes, runs the client side of the TLS handshake within the core's
+    /// deadline, and reports the result to the core.
+    async fn handshake(&mut self) {
+        if self.broken {
+            return;
+        }
+        if let Err(e) = self.io.flush().await {
+            self.fail(e);
+            return;
+        }
+        let accept_invalid = match self.config.tls {
+            TlsPolicy::Required {
+                accept_invalid_certs,
+            } => accept_invalid_certs,
+            // RFC 7435: encrypt even when the certificate does not verify;
+            // the core records `peer_verified = false`.
+            TlsPolicy::Opportunistic { .. } => true,
+            _ => false,
+        };
+        let deadline = self.conn.poll_timeout();
+        let result = tls_connect(
+            &mut self.io,
+            &self.tls,
+            accept_invalid,
+            &self.server_name,
+            deadline,
+        )
+        .await;
+        let now = self.io.runtime.now();
+        match result {
+            Ok(info) => {
+                if self.conn.tls_established(now, info).is_err() {
+                    self.conn.abort(now);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                self.transport_error = Some(e.to_string());
+                self.broken = true;
+                self.conn.handle_timeout(now);
+                if !self.conn.is_closed() {
+                    self.conn.abort(now);
+                }
+            }
+            Err(e) => {
+                tracing::debug!(server = %self.server_name, error = %e, "TLS handshake failed");
+                self.broken = true;
+                self.transport_error = Some(e.to_string());
+                self.conn.handle_eof(now);
+            }
+        }
+    }
+
+    /// Waits for input or for the core's deadline, and feeds it in.
+    pub(crate) async fn wait_input(&mut self) {
+        if self.conn.is_closed() {
+            return;
+        }
+        let deadline = self.conn.poll_timeout();
+        if self.broken || !self.conn.wants_read() {
+            let now = self.io.runtime.now();
+            match deadline {
+                Some(at) => {
+                    self.io.runtime.sleep_until(at).await;
+                    self.conn.handle_timeout(self.io.runtime.now());
+                }
+                None if self.broken => self.conn.handle_eof(now),
+                None => self.conn.abort(now),
+            }
+            return;
+        }
+        let input = self.io.read(deadline).await;
+        if feed(&mut self.conn, &self.io, &input).is_err() {
+            self.conn.abort(self.io.runtime.now());
+        }
+        if matches!(input, Input::Eof) && self.transport_error.is_none() {
+            self.transport_error = Some("the server closed the connection".into());
+        }
+    }
+
+    /// Runs until the connection is ready for mail (`Ok`) or closed
+    /// (`Err` with the reason).
+    pub(crate) async fn until_ready(&mut self) -> Result<Capabilities, CloseReason> {
+        loop {
+            self.drain().await;
+            if let Some(caps) = self.ready.clone() {
+                return Ok(caps);
+            }
+            if let Some(reason) = &self.closed {
+                return Err(reason.clone());
+            }
+            self.wait_input().await;
+        }
+    }
+
+    /// Sends one message: `send_mail`, the body with back-pressure (again
+    /// from its start when the core asks for a further attempt; a body
+    /// that cannot start again ends the connection), until its outcome.
+    /// Waiting for the body counts against the core's data-block timeout.
+    pub(crate) async fn transaction<B: BodySource>(
+        &mut self,
+        envelope: Envelope,
+        body: &mut B,
+    ) -> Result<TransactionOutcome, ClientError> {
+        if let Some(reason) = &self.closed {
+            return Err(ClientError::Closed(reason.clone()));
+        }
+        let now = self.io.runtime.now();
+        let id = self.conn.send_mail(now, envelope)?;
+        loop {
+            self.drain().await;
+            while let Some(event) = self.events.pop_front() {
+                match event {
+                    ClientEvent::TransactionCompleted(outcome) if outcome.id == id => {
+                        return Ok(outcome);
+                    }
+                    ClientEvent::BodyRequested { .. } if !body.rewind() => {
+                        self.conn.abort(self.io.runtime.now());
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(reason) = &self.closed {
+                return Err(ClientError::Closed(reason.clone()));
+            }
+            if self.conn.wants_body() {
+                let piece = self.next_piece(body).await;
+                let now = self.io.runtime.now();
+                let given = match piece {
+                    None => {
+                        self.conn.handle_timeout(now);
+                        continue;
+                    }
+                    Some(Ok(Some(chunk))) if chunk.is_empty() => continue,
+                    Some(Ok(Some(chunk))) => self.conn.send_body(now, chunk),
+                    Some(Ok(None)) => self.conn.end_body(now),
+                    Some(Err(error)) => {
+                        self.conn.abort(now);
+                        self.drain().await;
+                        return Err(ClientError::Body(error));
+                    }
+                };
+                if let Err(error) = given {
+                    // The transaction cannot go on: end the connection (its
+                    // outcome is "not sent") and say why.
+                    self.conn.abort(now);
+                    self.drain().await;
+                    return Err(error.into());
+                }
+                continue;
+            }
+            self.wait_input().await;
+        }
+    }
+
+    /// The next piece of the body, or `None` when the core's deadline
+    /// passes first.
+    async fn next_piece<B: BodySource>(
+        &mut self,
+        body: &mut B,
+    ) -> Option<io::Result<Option<Bytes>>> {
+        let next = async { Some(body.next_chunk().await) };
+        match self.conn.poll_timeout() {
+            None => next.await,
+            Some(at) => {
+                let sleep = self.io.runtime.sleep_until(at);
+                next.or(async {
+                    sleep.await;
+                    None
+                })
+                .await
+            }
+        }
+    }
+
+    /// QUIT (or abort when not ready), then runs to the close (bounded by
+    /// the core's QUIT deadline and the close linger).
+    pub(crate) async fn finish(&mut self) -> Option<CloseReason> {
+        let now = self.io.runtime.now();
+        if !self.conn.is_closed() && self.conn.quit(now).is_err() {
+            self.conn.abort(now);
+        }
+        while !self.conn.is_closed() {
+            self.drain().await;
+            if self.conn.is_closed() {
+                break;
+            }
+            self.wait_input().await;
+        }
+        // Carries out the final `Close`.
+        self.drain().await;
+        self.closed.clone()
+    }
+}
+
+/// The client side of a TLS handshake on a plain transport, bounded by
+/// `deadline`: SNI is `server_name` (an IP address sends none), and the
+/// certificate is checked by `tls` (`accept_invalid` lets an unverifiable
+/// one through, recorded as `peer_verified = false`).
+pub(crate) async fn tls_connect<S, R>(
+    io: &mut Io<S, R>,
+    tls: &ClientTls,
+    accept_invalid: bool,
+    server_name: &str,
+    deadline: Option<std::time::Instant>,
+) -> io::Result<TlsInfo>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+    R: Runtime,
+{
+    let (connector, record) = tls
+        .connector(accept_invalid)
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    let name = ServerName::try_from(server_name.to_owned()).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("server name {server_name:?}: {e}"),
+        )
+    })?;
+    let runtime = io.runtime.clone();
+    let transport: &mut Transport<S> = &mut io.transport;
+    let handshake = transport.connect_tls(&connector, name, move || record.verified());
+    match deadline {
+        None => handshake.await,
+        Some(at) => {
+            let sleep = runtime.sleep_until(at);
+            handshake
+                .or(async {
+                    sleep.await;
+                    Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "the TLS handshake timed out",
+                    ))
+                })
+                .await
+        }
+    }
+}

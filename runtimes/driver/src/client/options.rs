@@ -1,0 +1,362 @@
+//! Where to send and how: [`Server`], [`ClientSettings`] and
+//! [`SendOptions`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use mailwire_core::RandomSource;
+use mailwire_core::client::{AuthSecurity, Timeouts, TlsPolicy};
+use mailwire_core::sasl::Credentials;
+use mailwire_core::wire::address::{Domain, ForwardPath, ReversePath};
+use mailwire_core::wire::params::{Notify, Ret};
+
+use super::engine::TlsPolicyHook;
+use crate::server::SystemRandom;
+use crate::tls::ClientTls;
+
+/// How TLS starts on a connection to a [`Server`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Security {
+    /// Plaintext first; STARTTLS as the [`TlsPolicy`] says (ports 25 and
+    /// 587).
+    #[default]
+    StartTls,
+    /// TLS from the first byte, before the greeting (port 465, RFC 8314
+    /// "implicit TLS"). The certificate is checked as the [`TlsPolicy`]
+    /// says: it must verify unless the policy is opportunistic or accepts
+    /// invalid certificates.
+    Implicit,
+}
+
+/// One server to send to.
+///
+/// Ports by convention: **25** for relay between servers (STARTTLS when
+/// offered), **587** for submission by a mail user agent (STARTTLS and
+/// AUTH, RFC 6409), **465** for submission over implicit TLS (RFC 8314).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Server {
+    /// A host name or an IP address (`127.0.0.1`, `::1`).
+    pub host: String,
+    /// The TCP port.
+    pub port: u16,
+    /// Plaintext with STARTTLS, or implicit TLS.
+    pub security: Security,
+}
+
+impl Server {
+    /// `host` on port 25 (tcllib's default).
+    #[must_use]
+    pub fn new(host: impl Into<String>) -> Server {
+        Server {
+            host: host.into(),
+            port: 25,
+            security: Security::StartTls,
+        }
+    }
+
+    /// `host` on port 587, submission with STARTTLS.
+    #[must_use]
+    pub fn submission(host: impl Into<String>) -> Server {
+        Server::new(host).with_port(587)
+    }
+
+    /// `host` on port 465, submission over implicit TLS.
+    #[must_use]
+    pub fn implicit_tls(host: impl Into<String>) -> Server {
+        Server::new(host)
+            .with_port(465)
+            .with_security(Security::Implicit)
+    }
+
+    /// Sets the port.
+    #[must_use]
+    pub fn with_port(mut self, port: u16) -> Server {
+        self.port = port;
+        self
+    }
+
+    /// Sets how TLS starts.
+    #[must_use]
+    pub fn with_security(mut self, security: Security) -> Server {
+        self.security = security;
+        self
+    }
+
+    /// Whether the host is the local machine by name or loopback address
+    /// (the client then calls itself `localhost`, as tcllib does).
+    #[must_use]
+    pub fn is_localhost(&self) -> bool {
+        let host = self.host.trim_start_matches('[').trim_end_matches(']');
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+}
+
+/// How a [`Client`](super::Client) connection behaves: everything but the
+/// message.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct ClientSettings {
+    /// The EHLO/HELO name. `None`: `localhost` for a local server, else the
+    /// host's fully qualified name, else its host name (see
+    /// [`default_client_name`](super::default_client_name)).
+    pub client_name: Option<Domain>,
+    /// STARTTLS policy (default: opportunistic). With
+    /// [`TlsPolicy::Required`] the certificate must verify unless
+    /// `accept_invalid_certs` is set (the insecure option).
+    pub tls_policy: TlsPolicy,
+    /// How certificates are checked (default: the webpki roots).
+    pub tls: ClientTls,
+    /// Answers STARTTLS refusals under an opportunistic policy (tcllib's
+    /// `-tlspolicy`). `None`: go on in plaintext.
+    pub tls_policy_hook: Option<TlsPolicyHook>,
+    /// Credentials for AUTH (tcllib's `-username`/`-password`).
+    pub credentials: Option<Credentials>,
+    /// When credentials may be sent (default: over verified TLS only).
+    pub auth_security: AuthSecurity,
+    /// Send `QUED` when the server offers `XQUE` (tcllib's `-queue`).
+    pub queue: bool,
+    /// Use PIPELINING when offered (default yes).
+    pub pipelining: bool,
+    /// The protocol waits (RFC 5321 §4.5.3.2 defaults).
+    pub timeouts: Timeouts,
+    /// The TCP connect (and implicit TLS handshake) timeout: 30 s.
+    pub connect_timeout: Duration,
+    /// A write that makes no progress for this long fails: 60 s.
+    pub write_stall: Duration,
+    /// How long to drain the server after QUIT before closing: 2 s.
+    pub linger: Duration,
+    /// Random octets for SASL nonces and Message-IDs (default: the
+    /// operating system's generator).
+    pub random: Arc<dyn RandomSource>,
+}
+
+impl Default for ClientSettings {
+    fn default() -> Self {
+        ClientSettings {
+            client_name: None,
+            tls_policy: TlsPolicy::default(),
+            tls: ClientTls::default(),
+            tls_policy_hook: None,
+            credentials: None,
+            auth_security: AuthSecurity::default(),
+            queue: false,
+            pipelining: true,
+            timeouts: Timeouts::default(),
+            connect_timeout: Duration::from_secs(30),
+            write_stall: Duration::from_secs(60),
+            linger: Duration::from_secs(2),
+            random: Arc::new(SystemRandom),
+        }
+    }
+}
+
+impl std::fmt::Debug for ClientSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientSettings")
+            .field("client_name", &self.client_name)
+            .field("tls_policy", &self.tls_policy)
+            .field("tls", &self.tls)
+            .field(
+                "tls_policy_hook",
+                &self.tls_policy_hook.as_ref().map(|_| "<hook>"),
+            )
+            .field("credentials", &self.credentials)
+            .field("auth_security", &self.auth_security)
+            .field("queue", &self.queue)
+            .field("pipelining", &self.pipelining)
+            .field("timeouts", &self.timeouts)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("write_stall", &self.write_stall)
+            .field("linger", &self.linger)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientSettings {
+    /// Sets the EHLO name.
+    #[must_use]
+    pub fn with_client_name(mut self, name: Domain) -> Self {
+        self.client_name = Some(name);
+        self
+    }
+
+    /// Sets the TLS policy.
+    #[must_use]
+    pub fn with_tls_policy(mut self, policy: TlsPolicy) -> Self {
+        self.tls_policy = policy;
+        self
+    }
+
+    /// Sets how certificates are checked.
+    #[must_use]
+    pub fn with_tls(mut self, tls: ClientTls) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// Sets the hook that answers STARTTLS refusals.
+    #[must_use]
+    pub fn with_tls_policy_hook(mut self, hook: TlsPolicyHook) -> Self {
+        self.tls_policy_hook = Some(hook);
+        self
+    }
+
+    /// Sets the credentials for AUTH.
+    #[must_use]
+    pub fn with_credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// Sets when credentials may be sent.
+    #[must_use]
+    pub fn with_auth_security(mut self, security: AuthSecurity) -> Self {
+        self.auth_security = security;
+        self
+    }
+
+    /// Sets the protocol timeouts.
+    #[must_use]
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// Sets the connect timeout.
+    #[must_use]
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets the random source.
+    #[must_use]
+    pub fn with_random(mut self, random: Arc<dyn RandomSource>) -> Self {
+        self.random = random;
+        self
+    }
+}
+
+/// Everything [`send_message`](super::send_message) needs besides the
+/// message: tcllib `smtp::sendmessage`'s options, made typed.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SendOptions {
+    /// The servers, tried in order until one is ready for mail (tcllib's
+    /// `-servers`/`-ports`). Default: `localhost` port 25.
+    pub servers: Vec<Server>,
+    /// The connection's behaviour (client name, TLS, AUTH, timeouts, …).
+    pub settings: ClientSettings,
+    /// The envelope sender (`-originator`); `Some(ReversePath::Null)` sends
+    /// `MAIL FROM:<>`. `None`: from `From` (or `Sender`).
+    pub originator: Option<ReversePath>,
+    /// The envelope recipients (`-recipients`). `None`: `To`, `Cc` and
+    /// `Bcc` of the message and the extra headers.
+    pub recipients: Option<Vec<ForwardPath>>,
+    /// Header fields to add (`-header`), in order; they take part in the
+    /// envelope like the message's own. `Bcc` is never transmitted.
+    pub headers: Vec<(String, String)>,
+    /// Send if at least one recipient is accepted (`-atleastone`); default:
+    /// only if all are.
+    pub at_least_one: bool,
+    /// DSN `RET=`.
+    pub dsn_ret: Option<Ret>,
+    /// DSN `ENVID=`.
+    pub dsn_envid: Option<String>,
+    /// DSN `NOTIFY=` for every recipient.
+    pub dsn_notify: Option<Notify>,
+    /// REQUIRETLS (RFC 8689): send only over verified TLS to a server that
+    /// offers it.
+    pub requiretls: bool,
+}
+
+impl Default for SendOptions {
+    fn default() -> Self {
+        SendOptions {
+            servers: vec![Server::new("localhost")],
+            settings: ClientSettings::default(),
+            originator: None,
+            recipients: None,
+            headers: Vec::new(),
+            at_least_one: false,
+            dsn_ret: None,
+            dsn_envid: None,
+            dsn_notify: None,
+            requiretls: false,
+        }
+    }
+}
+
+impl SendOptions {
+    /// Options for these servers, with every other default.
+    #[must_use]
+    pub fn new(servers: impl IntoIterator<Item = Server>) -> SendOptions {
+        SendOptions {
+            servers: servers.into_iter().collect(),
+            ..SendOptions::default()
+        }
+    }
+
+    /// Sets the connection settings.
+    #[must_use]
+    pub fn with_settings(mut self, settings: ClientSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// Sets the envelope sender.
+    #[must_use]
+    pub fn with_originator(mut self, originator: ReversePath) -> Self {
+        self.originator = Some(originator);
+        self
+    }
+
+    /// Sets the envelope recipients.
+    #[must_use]
+    pub fn with_recipients(mut self, recipients: impl IntoIterator<Item = ForwardPath>) -> Self {
+        self.recipients = Some(recipients.into_iter().collect());
+        self
+    }
+
+    /// Adds a header field.
+    #[must_use]
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sends if at least one recipient is accepted.
+    #[must_use]
+    pub fn with_at_least_one(mut self, yes: bool) -> Self {
+        self.at_least_one = yes;
+        self
+    }
+
+    /// Asks for REQUIRETLS.
+    #[must_use]
+    pub fn with_requiretls(mut self, yes: bool) -> Self {
+        self.requiretls = yes;
+        self
+    }
+
+    /// Asks for delivery status notifications (RFC 3461): `RET=`,
+    /// `ENVID=` and every recipient's `NOTIFY=`. The server must offer DSN
+    /// (otherwise [`SendError::Refused`](super::SendError::Refused)).
+    #[must_use]
+    pub fn with_dsn(
+        mut self,
+        ret: Option<Ret>,
+        envid: Option<String>,
+        notify: Option<Notify>,
+    ) -> Self {
+        self.dsn_ret = ret;
+        self.dsn_envid = envid;
+        self.dsn_notify = notify;
+        self
+    }
+}

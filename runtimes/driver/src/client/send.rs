@@ -1,0 +1,158 @@
+//! [`send_message`]: one call that prepares a message, finds a server that
+//! takes it, sends it and reports (tcllib's `smtp::sendmessage`).
+
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use mailwire_core::client::{MailOptions, Recipient, SendPolicy};
+use mailwire_core::message::{MessageDate, PrepareContext, PrepareOptions, prepare};
+use mailwire_core::wire::address::Domain;
+
+use super::{
+    Client, ClientError, SendError, SendOptions, SendReport, ServerFailure, default_client_name,
+};
+use crate::Runtime;
+
+/// Sends `message` to the first of `options.servers` that is ready for
+/// it, and reports what happened.
+///
+/// 1. **Before any connection** the message is prepared
+///    ([`prepare`](mailwire_core::message::prepare)): the envelope is
+///    explicit ([`SendOptions::originator`], [`SendOptions::recipients`])
+///    or comes from `From`/`Sender` and `To`/`Cc`/`Bcc` (or the newest
+///    `Resent-*` block); `Date`, `Message-ID` and `From` are added when
+///    missing, the extra headers are added, `Bcc` is removed (the Bcc
+///    recipients receive these same bytes). An unusable address, a header
+///    injection or no recipient is a [`SendError::Message`] naming the
+///    header.
+/// 2. **Failover**: each server in turn; the next is tried when the
+///    connection fails or times out, the greeting is not 220, EHLO/HELO is
+///    refused, TLS is refused by the policy (or its hook) or fails, or
+///    AUTH fails — that is, whenever the session ends before it is ready
+///    for mail. Once MAIL is written, no other server is tried.
+/// 3. **The report**: the server used, the TLS facts, the outcome
+///    ([`Outcome::Sent`](mailwire_core::client::Outcome::Sent) only when
+///    the server accepted the message; `Unknown` when the connection broke
+///    after the end of the data), the final reply and each recipient's
+///    reply. A message that was refused is a report, not an error.
+///
+/// The EHLO name defaults to `localhost` for a local server and to the
+/// host's fully qualified name otherwise; the connection uses QUIT after
+/// the message.
+///
+/// # Errors
+///
+/// [`SendError::Message`] and [`SendError::NoServers`] before any
+/// connection; [`SendError::AllServersFailed`] with each server's reason;
+/// [`SendError::Refused`] when the server that was ready cannot take this
+/// message (an extension it needs is missing, an invalid DSN `ENVID`).
+pub async fn send_message<R: Runtime>(
+    runtime: R,
+    message: impl AsRef<[u8]>,
+    options: &SendOptions,
+) -> Result<SendReport, SendError> {
+    if options.servers.is_empty() {
+        return Err(SendError::NoServers);
+    }
+    let settings = &options.settings;
+    if let Some(name) = &settings.client_name
+        && (name.validate().is_err() || name.is_utf8())
+    {
+        return Err(SendError::InvalidOption(format!(
+            "client name {name}: not an ASCII domain or address literal"
+        )));
+    }
+    let domain = settings
+        .client_name
+        .clone()
+        .or_else(default_client_name)
+        .unwrap_or_else(|| Domain::Name("localhost".into()));
+    let date = MessageDate::from_system_time(SystemTime::now(), 0)
+        .map_err(|e| SendError::InvalidOption(format!("the system clock: {e}")))?;
+    let context = PrepareContext::new(date, settings.random.as_ref(), &domain);
+    let mut prepare_options = PrepareOptions::default();
+    prepare_options.originator = options.originator.clone();
+    prepare_options.recipients = options.recipients.clone();
+    prepare_options.extra_headers = options.headers.clone();
+    let prepared = prepare(message.as_ref(), &prepare_options, &context)?;
+
+    let mut envelope = prepared.envelope();
+    let mut mail = MailOptions::default()
+        .with_policy(if options.at_least_one {
+            SendPolicy::AtLeastOne
+        } else {
+            SendPolicy::AllOrNothing
+        })
+        .with_requiretls(options.requiretls)
+        .with_dsn(options.dsn_ret, options.dsn_envid.clone());
+    mail.body = envelope.options.body;
+    mail.size = envelope.options.size;
+    mail.smtputf8 = envelope.options.smtputf8;
+    envelope.options = mail;
+    if let Some(notify) = options.dsn_notify {
+        envelope.recipients = envelope
+            .recipients
+            .into_iter()
+            .map(|r: Recipient| r.with_notify(notify))
+            .collect();
+    }
+    let body = Bytes::from(prepared.bytes);
+
+    let mut failures: Vec<ServerFailure> = Vec::new();
+    for server in &options.servers {
+        let mut client = match Client::connect(runtime.clone(), server, settings).await {
+            Ok(client) => client,
+            Err(error) => {
+                tracing::debug!(host = %server.host, port = server.port, %error, "server failed");
+                failures.push(ServerFailure {
+                    host: server.host.clone(),
+                    port: server.port,
+                    error,
+                });
+                continue;
+            }
+        };
+        let result = client.send(envelope.clone(), body.clone()).await;
+        let outcome = match result {
+            Ok(outcome) => outcome,
+            Err(ClientError::Usage(error)) => {
+                let _ = client.quit().await;
+                return Err(SendError::Refused {
+                    host: server.host.clone(),
+                    port: server.port,
+                    error,
+                });
+            }
+            Err(error) => {
+                // Closed while idle, before MAIL was written: the
+                // transaction never started, so the next server may try.
+                failures.push(ServerFailure {
+                    host: server.host.clone(),
+                    port: server.port,
+                    error,
+                });
+                continue;
+            }
+        };
+        let addr = client.peer_addr();
+        let authenticated = client.authenticated();
+        let close = if client.is_open() {
+            client.quit().await
+        } else {
+            client.close_reason().cloned()
+        };
+        return Ok(SendReport {
+            host: server.host.clone(),
+            port: server.port,
+            addr,
+            failed_servers: failures,
+            tls: outcome.tls.clone(),
+            authenticated,
+            reverse_path: prepared.reverse_path,
+            recipients: SendReport::recipients_from(&prepared.recipients, &outcome),
+            outcome: outcome.outcome,
+            close,
+        });
+    }
+    Err(SendError::AllServersFailed(failures))
+}

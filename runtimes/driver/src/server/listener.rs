@@ -1,0 +1,335 @@
+//! [`Server`]: bind, accept (with connection limits and back-off), spawn
+//! sessions, stop.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use futures_io::{AsyncRead, AsyncWrite};
+use futures_lite::FutureExt;
+
+use super::handler::Handler;
+use super::options::ServerOptions;
+use super::session::{Signals, run_session};
+use super::signal::Signal;
+use crate::Runtime;
+use crate::io::Io;
+
+/// Back-off after a failed accept (EMFILE, ENFILE, ENOBUFS, …): doubled
+/// from the first value up to the second, reset by a successful accept.
+const ACCEPT_BACKOFF: (Duration, Duration) = (Duration::from_millis(10), Duration::from_secs(1));
+
+/// A configured server, not yet listening.
+///
+/// ```
+/// # async fn demo<R: mailwire_driver::Runtime>(runtime: R) -> std::io::Result<()> {
+/// use mailwire_driver::server::{Handler, Server, ServerOptions};
+///
+/// struct Accept;
+/// impl Handler for Accept {}
+///
+/// let server = Server::new(ServerOptions::new("mx.example.org"), Accept);
+/// let running = server.bind(runtime, "127.0.0.1:0".parse().unwrap()).await?;
+/// println!("listening on {}", running.local_addr());
+/// running.stop(std::time::Duration::from_secs(5)).await;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Server<H> {
+    options: Arc<ServerOptions>,
+    handler: Arc<H>,
+}
+
+impl<H: Handler> Server<H> {
+    /// A server with these options and hooks.
+    pub fn new(options: ServerOptions, handler: H) -> Server<H> {
+        Server::with_shared(Arc::new(options), Arc::new(handler))
+    }
+
+    /// A server sharing its options and handler with others.
+    pub fn with_shared(options: Arc<ServerOptions>, handler: Arc<H>) -> Server<H> {
+        Server { options, handler }
+    }
+
+    /// Binds to `addr` (port 0 picks a free port) and starts accepting on
+    /// `runtime` (the accept loop is spawned). Any number of servers may
+    /// run in one process.
+    ///
+    /// # Errors
+    ///
+    /// Binding failed, or the options offer TLS (STARTTLS or implicit)
+    /// without a certificate (`InvalidInput`).
+    pub async fn bind<R: Runtime>(
+        self,
+        runtime: R,
+        addr: SocketAddr,
+    ) -> io::Result<RunningServer<R>> {
+        let wants_tls = self.options.implicit_tls || self.options.config.extensions.starttls;
+        if wants_tls && self.options.tls.is_none() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "TLS is offered but ServerOptions::tls holds no certificate",
+            ));
+        }
+        let listener = runtime.bind(addr).await?;
+        let local_addr = R::local_addr(&listener)?;
+        let shared = Arc::new(Shared {
+            stop: Signal::new(),
+            listener_closed: Signal::new(),
+            signals: Signals {
+                shutdown: Signal::new(),
+                kill: Signal::new(),
+            },
+            counts: Mutex::new(Counts::default()),
+        });
+        let task = accept_loop(
+            listener,
+            runtime.clone(),
+            self.handler,
+            self.options,
+            shared.clone(),
+        );
+        runtime.spawn(task);
+        Ok(RunningServer {
+            local_addr,
+            runtime,
+            shared,
+        })
+    }
+
+    /// Serves one already-connected stream (a socket from elsewhere, an
+    /// in-memory [`PipeEnd`](crate::PipeEnd)) to its end, with the same
+    /// hooks. Connection limits do not apply.
+    pub async fn serve_stream<S, R>(
+        &self,
+        runtime: R,
+        stream: S,
+        local: Option<SocketAddr>,
+        peer: Option<SocketAddr>,
+    ) where
+        S: AsyncRead + AsyncWrite + Unpin + Send,
+        R: Runtime,
+    {
+        run_session(
+            stream,
+            runtime,
+            local,
+            peer,
+            self.handler.clone(),
+            self.options.clone(),
+            Signals::never(),
+        )
+        .await;
+    }
+}
+
+#[derive(Debug, Default)]
+struct Counts {
+    total: usize,
+    per_ip: HashMap<IpAddr, usize>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    stop: Arc<Signal>,
+    listener_closed: Arc<Signal>,
+    signals: Signals,
+    counts: Mutex<Counts>,
+}
+
+impl Shared {
+    fn counts(&self) -> MutexGuard<'_, Counts> {
+        match self.counts.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+}
+
+/// Holds one session's place in the connection counts.
+struct Slot {
+    shared: Arc<Shared>,
+    ip: IpAddr,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut counts = self.shared.counts();
+        counts.total = counts.total.saturating_sub(1);
+        if let Some(n) = counts.per_ip.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                counts.per_ip.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// A listening server: its address, and how to stop it.
+#[derive(Debug)]
+pub struct RunningServer<R> {
+    local_addr: SocketAddr,
+    runtime: R,
+    shared: Arc<Shared>,
+}
+
+impl<R: Runtime> RunningServer<R> {
+    /// The bound address (with the port chosen for port 0).
+    #[must_use]
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Sessions running now.
+    #[must_use]
+    pub fn active_sessions(&self) -> usize {
+        self.shared.counts().total
+    }
+
+    /// Stops: the listener closes at once (when this returns from its
+    /// first step no new connection is accepted), running sessions are
+    /// asked to end gracefully (`421 4.3.2` at their next command
+    /// boundary; a message being received is received and decided
+    /// first), and those still running after `grace` are cut (a message
+    /// in progress is then never delivered: its reader fails).
+    pub async fn stop(self, grace: Duration) {
+        self.shared.stop.raise();
+        self.shared.listener_closed.raised().await;
+        self.shared.signals.shutdown.raise();
+        let deadline = self.runtime.now() + grace;
+        self.wait_idle(deadline).await;
+        if self.active_sessions() > 0 {
+            self.shared.signals.kill.raise();
+            let deadline = self.runtime.now() + Duration::from_secs(10);
+            self.wait_idle(deadline).await;
+        }
+    }
+
+    async fn wait_idle(&self, deadline: std::time::Instant) {
+        while self.active_sessions() > 0 && self.runtime.now() < deadline {
+            let tick = (self.runtime.now() + Duration::from_millis(10)).min(deadline);
+            self.runtime.sleep_until(tick).await;
+        }
+    }
+}
+
+enum Accepted<S> {
+    Stream(S, SocketAddr),
+    Failed,
+    Stop,
+}
+
+async fn accept_loop<R: Runtime, H: Handler>(
+    listener: R::Listener,
+    runtime: R,
+    handler: Arc<H>,
+    options: Arc<ServerOptions>,
+    shared: Arc<Shared>,
+) {
+    let mut backoff = ACCEPT_BACKOFF.0;
+    loop {
+        let stop = shared.stop.clone();
+        let next = async {
+            match R::accept(&listener).await {
+                Ok((stream, peer)) => Accepted::Stream(stream, peer),
+                Err(_) => Accepted::Failed,
+            }
+        }
+        .or(async move {
+            stop.raised().await;
+            Accepted::Stop
+        })
+        .await;
+        match next {
+            Accepted::Stop => break,
+            Accepted::Failed => {
+                tracing::warn!("accept failed; backing off {backoff:?}");
+                let stop = shared.stop.clone();
+                let sleep = runtime.sleep_until(runtime.now() + backoff);
+                sleep.or(async move { stop.raised().await }).await;
+                backoff = (backoff * 2).min(ACCEPT_BACKOFF.1);
+            }
+            Accepted::Stream(stream, peer) => {
+                backoff = ACCEPT_BACKOFF.0;
+                let admitted = admit(&shared, &options, peer.ip());
+                let (local, _) = R::stream_addrs(&stream);
+                let (rt, h, o, s) = (
+                    runtime.clone(),
+                    handler.clone(),
+                    options.clone(),
+                    shared.clone(),
+                );
+                runtime.spawn(async move {
+                    match admitted {
+                        Some(slot) => {
+                            let signals = s.signals.clone();
+                            run_session(stream, rt, local, Some(peer), h, o, signals).await;
+                            drop(slot);
+                        }
+                        None => refuse(stream, rt, &o).await,
+                    }
+                });
+            }
+        }
+    }
+    drop(listener);
+    shared.listener_closed.raise();
+}
+
+/// Takes a place for a session from `ip`, or `None` over a limit.
+fn admit(shared: &Arc<Shared>, options: &ServerOptions, ip: IpAddr) -> Option<Slot> {
+    let mut counts = shared.counts();
+    let from_ip = counts.per_ip.get(&ip).copied().unwrap_or(0);
+    if counts.total >= options.max_connections || from_ip >= options.max_connections_per_ip {
+        return None;
+    }
+    counts.total += 1;
+    *counts.per_ip.entry(ip).or_insert(0) += 1;
+    Some(Slot {
+        shared: shared.clone(),
+        ip,
+    })
+}
+
+/// Answers a connection over the limits with `421 4.7.0` and closes it.
+async fn refuse<S, R>(stream: S, runtime: R, options: &ServerOptions)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+    R: Runtime,
+{
+    let mut io = Io::new(
+        stream,
+        runtime,
+        Duration::from_secs(5).min(options.write_stall),
+    );
+    if options.implicit_tls {
+        let Some(tls) = options.tls.as_ref() else {
+            return;
+        };
+        let deadline = io.runtime.now() + Duration::from_secs(5);
+        let sleep = io.runtime.sleep_until(deadline);
+        let acceptor = tls.acceptor();
+        let ok = io
+            .transport
+            .accept_tls(&acceptor)
+            .or(async {
+                sleep.await;
+                Err(io::Error::from(io::ErrorKind::TimedOut))
+            })
+            .await;
+        if ok.is_err() {
+            return;
+        }
+    }
+    let line = format!(
+        "421 4.7.0 {} Too many connections, try again later\r\n",
+        options.config.domain
+    );
+    if io.write_all(line.as_bytes()).await.is_ok() {
+        io.close(Duration::from_millis(500).min(options.close_linger))
+            .await;
+    }
+}
