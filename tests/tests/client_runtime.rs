@@ -16,7 +16,7 @@ use mailwire_core::client::{
 use mailwire_core::sasl::{Credentials, Mechanism};
 use mailwire_core::wire::address::{ForwardPath, ReversePath};
 use mailwire_driver::client::{
-    Client, ClientError, ClientSettings, SendError, SendOptions, Server,
+    Client, ClientError, ClientSettings, SendError, SendOptions, ServerAddress,
 };
 use mailwire_driver::{ClientTls, Runtime, pipe, send_message};
 
@@ -32,8 +32,8 @@ const MESSAGE: &str = "From: Alice <alice@example.org>\r\n\
                        .leading dot\r\n\
                        bare LF\n";
 
-fn local(port: u16) -> Server {
-    Server::new("127.0.0.1").with_port(port)
+fn local(port: u16) -> ServerAddress {
+    ServerAddress::new("127.0.0.1").with_port(port)
 }
 
 fn verifying() -> ClientSettings {
@@ -210,7 +210,7 @@ async fn starttls_verified_auth<R: Runtime>(rt: R) {
     );
     script.extend(transaction_steps());
     let (addr, logs) = scripted_server(&rt, vec![script]).await;
-    let server = Server::new("localhost").with_port(addr.port());
+    let server = ServerAddress::new("localhost").with_port(addr.port());
     let settings = verifying().with_credentials(Credentials::password("user", "secret"));
     let options = SendOptions::new([server]).with_settings(settings);
     let report = send_message(rt.clone(), MESSAGE, &options)
@@ -255,7 +255,7 @@ async fn implicit_tls<R: Runtime>(rt: R) {
     let mut script = vec![Step::Tls];
     script.extend(with_greeting("250 scripted\r\n", transaction_steps()));
     let (addr, logs) = scripted_server(&rt, vec![script]).await;
-    let server = Server::implicit_tls("127.0.0.1").with_port(addr.port());
+    let server = ServerAddress::implicit_tls("127.0.0.1").with_port(addr.port());
     let options = SendOptions::new([server]).with_settings(verifying());
     let report = send_message(rt.clone(), MESSAGE, &options)
         .await
@@ -463,7 +463,7 @@ async fn over_pipe<R: Runtime>(rt: R) {
     let mut client = Client::over_stream(
         client_end,
         rt.clone(),
-        &Server::new("localhost"),
+        &ServerAddress::new("localhost"),
         &ClientSettings::default(),
     )
     .await
@@ -625,7 +625,7 @@ fn client_futures_are_send() {
     let options = SendOptions::default();
     let send = send_message(mailwire_tokio::Tokio, "x", &options);
     is_send(&send);
-    let (server, settings) = (Server::new("localhost"), ClientSettings::default());
+    let (server, settings) = (ServerAddress::new("localhost"), ClientSettings::default());
     let connect = Client::connect(mailwire_tokio::Tokio, &server, &settings);
     is_send(&connect);
     async fn one(

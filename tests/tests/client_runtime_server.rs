@@ -17,7 +17,7 @@ use mailwire_core::sasl::{Credentials, Mechanism};
 use mailwire_core::server::AuthCheck;
 use mailwire_core::wire::address::{ForwardPath, ReversePath};
 use mailwire_core::wire::params::{Notify, RcptParameters, Ret};
-use mailwire_driver::client::{Client, ClientError, ClientSettings, SendOptions, Server};
+use mailwire_driver::client::{Client, ClientError, ClientSettings, SendOptions, ServerAddress};
 use mailwire_driver::server::{
     self, Handler, HookError, HookResult, Mail, RunningServer, ServerOptions, Session,
 };
@@ -99,8 +99,8 @@ async fn start<R: Runtime>(rt: &R, options: ServerOptions, inbox: &Inbox) -> Run
         .expect("bind")
 }
 
-fn local(port: u16) -> Server {
-    Server::new("127.0.0.1").with_port(port)
+fn local(port: u16) -> ServerAddress {
+    ServerAddress::new("127.0.0.1").with_port(port)
 }
 
 fn verifying() -> ClientSettings {
@@ -221,7 +221,7 @@ async fn starttls_auth<R: Runtime>(rt: R) {
     server_options.config_mut().auth_mechanisms = vec![Mechanism::Plain, Mechanism::Login];
     server_options.config_mut().extensions.requiretls = true;
     let running = start(&rt, server_options, &inbox).await;
-    let server = Server::new("localhost").with_port(running.local_addr().port());
+    let server = ServerAddress::new("localhost").with_port(running.local_addr().port());
     let settings = verifying().with_credentials(Credentials::password("user", "secret"));
     let mut send_options = SendOptions::new([server])
         .with_settings(settings)
@@ -260,7 +260,7 @@ async fn starttls_auth<R: Runtime>(rt: R) {
 async fn implicit_tls<R: Runtime>(rt: R) {
     let inbox = Inbox::default();
     let running = start(&rt, options().with_implicit_tls(server_tls()), &inbox).await;
-    let server = Server::implicit_tls("localhost").with_port(running.local_addr().port());
+    let server = ServerAddress::implicit_tls("localhost").with_port(running.local_addr().port());
     let report = send_message(
         rt.clone(),
         MESSAGE,
@@ -318,7 +318,7 @@ async fn over_pipe<R: Runtime>(rt: R) {
     let mut client = Client::over_stream(
         client_end,
         rt.clone(),
-        &Server::new("localhost"),
+        &ServerAddress::new("localhost"),
         &verifying(),
     )
     .await

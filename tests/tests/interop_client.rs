@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use mailwire_core::client::{AuthSecurity, TlsPolicy};
 use mailwire_core::sasl::Credentials;
-use mailwire_driver::client::{ClientSettings, SendOptions, Server};
+use mailwire_driver::client::{ClientSettings, SendOptions, ServerAddress};
 use mailwire_driver::{ClientTls, Runtime, send_message};
 
 use support::pki;
@@ -255,8 +255,8 @@ fn check_stored(stored: &(Vec<String>, Vec<u8>)) {
     assert!(text.ends_with(EXPECTED_BODY), "{text:?}");
 }
 
-fn loopback(peer: &Peer) -> Server {
-    Server::new("127.0.0.1").with_port(peer.port)
+fn loopback(peer: &Peer) -> ServerAddress {
+    ServerAddress::new("127.0.0.1").with_port(peer.port)
 }
 
 fn verifying() -> ClientSettings {
@@ -280,7 +280,7 @@ async fn aiosmtpd_plain<R: Runtime>(rt: R) {
 
 async fn aiosmtpd_starttls<R: Runtime>(rt: R) {
     let peer = aiosmtpd("starttls");
-    let server = Server::new("localhost").with_port(peer.port);
+    let server = ServerAddress::new("localhost").with_port(peer.port);
     let options = SendOptions::new([server]).with_settings(verifying());
     let report = send_message(rt.clone(), MESSAGE, &options)
         .await
@@ -299,7 +299,7 @@ async fn aiosmtpd_starttls<R: Runtime>(rt: R) {
 /// requires STARTTLS: the client authenticates only after TLS.
 async fn aiosmtpd_auth<R: Runtime>(rt: R) {
     let peer = aiosmtpd("auth");
-    let server = Server::new("localhost").with_port(peer.port);
+    let server = ServerAddress::new("localhost").with_port(peer.port);
     let settings = verifying().with_credentials(Credentials::password("user", "secret"));
     let options = SendOptions::new([server]).with_settings(settings);
     let report = send_message(rt.clone(), MESSAGE, &options)
@@ -321,7 +321,7 @@ async fn aiosmtpd_auth<R: Runtime>(rt: R) {
 
     // Wrong password: AUTH fails before any transaction; nothing stored.
     let peer = aiosmtpd("auth");
-    let server = Server::new("localhost").with_port(peer.port);
+    let server = ServerAddress::new("localhost").with_port(peer.port);
     let settings = verifying()
         .with_credentials(Credentials::password("user", "wrong"))
         .with_auth_security(AuthSecurity::VerifiedTls);

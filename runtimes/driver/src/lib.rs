@@ -19,7 +19,8 @@ pub mod tls;
 pub mod transport;
 
 pub use client::{
-    Client, ClientError, ClientSettings, SendError, SendOptions, SendReport, send_message,
+    Client, ClientError, ClientSettings, SendError, SendOptions, SendReport, ServerAddress,
+    send_message,
 };
 pub use io::{Input, Io, SansIo};
 pub use mailwire_core as core;
@@ -27,7 +28,7 @@ pub use pipe::{PipeEnd, pipe};
 pub use runtime::Runtime;
 pub use server::{
     BodyReader, DeliveryMode, Handler, HookError, HookResult, Mail, MemoryBudget, RunningServer,
-    ServerOptions, Session,
+    Server, ServerOptions, Session,
 };
 pub use tls::{ClientTls, ServerTls, TlsError, VerifyRecord};
 pub use transport::Transport;

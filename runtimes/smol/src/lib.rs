@@ -51,13 +51,13 @@
 //! `send_message` (tcllib's `smtp::sendmessage`) to a local mailwire
 //! server on an ephemeral port: the envelope comes from the headers, the
 //! report says plainly whether the message was sent. (Port 25 is the
-//! default; `Server::submission` is port 587 with STARTTLS,
-//! `Server::implicit_tls` port 465.)
+//! default; `ServerAddress::submission` is port 587 with STARTTLS,
+//! `ServerAddress::implicit_tls` port 465.)
 //!
 //! ```
 //! use std::time::Duration;
 //!
-//! use mailwire_smol::client::{Client, ClientSettings, Server};
+//! use mailwire_smol::client::{Client, ClientSettings, ServerAddress};
 //! use mailwire_smol::core::client::Envelope;
 //! use mailwire_smol::core::wire::address::{ForwardPath, ReversePath};
 //! use mailwire_smol::server::{self, Handler, ServerOptions};
@@ -74,7 +74,7 @@
 //!             .await?;
 //!
 //!         // One connection for several messages: `Client`.
-//!         let server = Server::new("127.0.0.1").with_port(running.local_addr().port());
+//!         let server = ServerAddress::new("127.0.0.1").with_port(running.local_addr().port());
 //!         let mut client = Client::connect(Smol, &server, &ClientSettings::default()).await?;
 //!         for n in 1..=2 {
 //!             let envelope = Envelope::new(

@@ -54,13 +54,13 @@
 //! `send_message` (tcllib's `smtp::sendmessage`) to a local mailwire
 //! server on an ephemeral port: the envelope comes from the headers, the
 //! report says plainly whether the message was sent. (Port 25 is the
-//! default; `Server::submission` is port 587 with STARTTLS,
-//! `Server::implicit_tls` port 465.)
+//! default; `ServerAddress::submission` is port 587 with STARTTLS,
+//! `ServerAddress::implicit_tls` port 465.)
 //!
 //! ```
 //! use std::time::Duration;
 //!
-//! use mailwire_tokio::client::{SendOptions, Server};
+//! use mailwire_tokio::client::{SendOptions, ServerAddress};
 //! use mailwire_tokio::server::{self, Handler, ServerOptions};
 //! use mailwire_tokio::{Tokio, send_message};
 //!
@@ -76,7 +76,7 @@
 //!     let message = "From: Alice <alice@example.org>\r\n\
 //!                    To: Bob <bob@example.org>\r\n\
 //!                    Subject: hello\r\n\r\nHi Bob!\r\n";
-//!     let server = Server::new("127.0.0.1").with_port(running.local_addr().port());
+//!     let server = ServerAddress::new("127.0.0.1").with_port(running.local_addr().port());
 //!     let report = send_message(Tokio, message, &SendOptions::new([server])).await?;
 //!     assert!(report.is_sent());
 //!     for recipient in &report.recipients {

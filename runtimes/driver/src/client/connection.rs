@@ -21,7 +21,7 @@ use mailwire_core::{TlsInfo, UsageError};
 use super::body::{MemoryBody, ReaderBody};
 use super::engine::{Engine, tls_connect};
 use super::resolve::resolve;
-use super::{ClientError, ClientSettings, Security, Server, default_client_name};
+use super::{ClientError, ClientSettings, Security, ServerAddress, default_client_name};
 use crate::Runtime;
 use crate::io::Io;
 
@@ -63,7 +63,7 @@ impl<R: Runtime> Client<R::Stream, R> {
     /// the server refused the session before it was ready.
     pub async fn connect(
         runtime: R,
-        server: &Server,
+        server: &ServerAddress,
         settings: &ClientSettings,
     ) -> Result<Self, ClientError> {
         let (stream, addr) = connect_tcp(&runtime, server, settings).await?;
@@ -89,7 +89,7 @@ where
     pub async fn over_stream(
         stream: S,
         runtime: R,
-        server: &Server,
+        server: &ServerAddress,
         settings: &ClientSettings,
     ) -> Result<Self, ClientError> {
         Client::start(stream, runtime, server, settings, None).await
@@ -98,7 +98,7 @@ where
     async fn start(
         stream: S,
         runtime: R,
-        server: &Server,
+        server: &ServerAddress,
         settings: &ClientSettings,
         local_ip: Option<IpAddr>,
     ) -> Result<Self, ClientError> {
@@ -293,7 +293,7 @@ where
 /// The core configuration for one connection to `server`.
 pub(crate) fn core_config(
     settings: &ClientSettings,
-    server: &Server,
+    server: &ServerAddress,
     local_ip: Option<IpAddr>,
 ) -> ClientConfig {
     let name = settings.client_name.clone().unwrap_or_else(|| {
@@ -328,7 +328,7 @@ fn tls_name(host: &str) -> String {
 /// connect timeout.
 async fn connect_tcp<R: Runtime>(
     runtime: &R,
-    server: &Server,
+    server: &ServerAddress,
     settings: &ClientSettings,
 ) -> Result<(R::Stream, SocketAddr), ClientError> {
     let deadline = runtime.now().checked_add(settings.connect_timeout);

@@ -32,7 +32,7 @@
 //!
 //! | tcllib option | here |
 //! | --- | --- |
-//! | `-servers`, `-ports` | [`SendOptions::servers`]: one [`Server`] each, with its own port (default 25) |
+//! | `-servers`, `-ports` | [`SendOptions::servers`]: one [`ServerAddress`] each, with its own port (default 25) |
 //! | `-client` | [`ClientSettings::client_name`] (default: `localhost` for a local server, else [`default_client_name`]) |
 //! | `-originator`, `-recipients` | [`SendOptions::originator`], [`SendOptions::recipients`] (else from the headers) |
 //! | `-header` | [`SendOptions::headers`] (`Bcc` adds recipients and is never transmitted) |
@@ -63,6 +63,6 @@ mod send;
 pub use connection::Client;
 pub use engine::TlsPolicyHook;
 pub use hostname::default_client_name;
-pub use options::{ClientSettings, Security, SendOptions, Server};
+pub use options::{ClientSettings, Security, SendOptions, ServerAddress};
 pub use report::{ClientError, RecipientReport, SendError, SendReport, ServerFailure};
 pub use send::send_message;

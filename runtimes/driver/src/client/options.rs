@@ -1,4 +1,4 @@
-//! Where to send and how: [`Server`], [`ClientSettings`] and
+//! Where to send and how: [`ServerAddress`], [`ClientSettings`] and
 //! [`SendOptions`].
 
 use std::sync::Arc;
@@ -14,7 +14,7 @@ use super::engine::TlsPolicyHook;
 use crate::server::SystemRandom;
 use crate::tls::ClientTls;
 
-/// How TLS starts on a connection to a [`Server`].
+/// How TLS starts on a connection to a [`ServerAddress`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Security {
@@ -36,7 +36,7 @@ pub enum Security {
 /// AUTH, RFC 6409), **465** for submission over implicit TLS (RFC 8314).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Server {
+pub struct ServerAddress {
     /// A host name or an IP address (`127.0.0.1`, `::1`).
     pub host: String,
     /// The TCP port.
@@ -45,11 +45,11 @@ pub struct Server {
     pub security: Security,
 }
 
-impl Server {
+impl ServerAddress {
     /// `host` on port 25 (tcllib's default).
     #[must_use]
-    pub fn new(host: impl Into<String>) -> Server {
-        Server {
+    pub fn new(host: impl Into<String>) -> ServerAddress {
+        ServerAddress {
             host: host.into(),
             port: 25,
             security: Security::StartTls,
@@ -58,28 +58,28 @@ impl Server {
 
     /// `host` on port 587, submission with STARTTLS.
     #[must_use]
-    pub fn submission(host: impl Into<String>) -> Server {
-        Server::new(host).with_port(587)
+    pub fn submission(host: impl Into<String>) -> ServerAddress {
+        ServerAddress::new(host).with_port(587)
     }
 
     /// `host` on port 465, submission over implicit TLS.
     #[must_use]
-    pub fn implicit_tls(host: impl Into<String>) -> Server {
-        Server::new(host)
+    pub fn implicit_tls(host: impl Into<String>) -> ServerAddress {
+        ServerAddress::new(host)
             .with_port(465)
             .with_security(Security::Implicit)
     }
 
     /// Sets the port.
     #[must_use]
-    pub fn with_port(mut self, port: u16) -> Server {
+    pub fn with_port(mut self, port: u16) -> ServerAddress {
         self.port = port;
         self
     }
 
     /// Sets how TLS starts.
     #[must_use]
-    pub fn with_security(mut self, security: Security) -> Server {
+    pub fn with_security(mut self, security: Security) -> ServerAddress {
         self.security = security;
         self
     }
@@ -249,7 +249,7 @@ impl ClientSettings {
 pub struct SendOptions {
     /// The servers, tried in order until one is ready for mail (tcllib's
     /// `-servers`/`-ports`). Default: `localhost` port 25.
-    pub servers: Vec<Server>,
+    pub servers: Vec<ServerAddress>,
     /// The connection's behaviour (client name, TLS, AUTH, timeouts, …).
     pub settings: ClientSettings,
     /// The envelope sender (`-originator`); `Some(ReversePath::Null)` sends
@@ -278,7 +278,7 @@ pub struct SendOptions {
 impl Default for SendOptions {
     fn default() -> Self {
         SendOptions {
-            servers: vec![Server::new("localhost")],
+            servers: vec![ServerAddress::new("localhost")],
             settings: ClientSettings::default(),
             originator: None,
             recipients: None,
@@ -295,7 +295,7 @@ impl Default for SendOptions {
 impl SendOptions {
     /// Options for these servers, with every other default.
     #[must_use]
-    pub fn new(servers: impl IntoIterator<Item = Server>) -> SendOptions {
+    pub fn new(servers: impl IntoIterator<Item = ServerAddress>) -> SendOptions {
         SendOptions {
             servers: servers.into_iter().collect(),
             ..SendOptions::default()
