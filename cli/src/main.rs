@@ -1,15 +1,37 @@
-//! The `mailwire` command.
-//!
-//! The subcommands `serve`, `send` and `relay` arrive with the issue
-//! "The mailwire command"; until then the binary says so and exits non-zero.
+//! The `mailwire` command: `serve` (a mail catcher), `send` (a sender) and
+//! `relay` (a forwarder to a smarthost).
 
 use std::process::ExitCode;
 
+use clap::{Parser, Subcommand};
+
+mod relay;
+mod send;
+mod serve;
+
+/// mailwire: an SMTP toolkit — catch mail, send mail, relay mail.
+#[derive(Debug, Parser)]
+#[command(name = "mailwire", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run an SMTP server that stores every accepted message in a Maildir.
+    Serve(serve::Args),
+    /// Send a message (or many, for load) to SMTP servers, with failover.
+    Send(send::Args),
+    /// Accept messages and forward them to a smarthost.
+    Relay(relay::Args),
+}
+
 fn main() -> ExitCode {
-    eprintln!(
-        "mailwire {}: the serve/send/relay commands are not built yet \
-         (issue \"The mailwire command\"); the protocol core is in mailwire-core",
-        env!("CARGO_PKG_VERSION")
-    );
-    ExitCode::from(2)
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Send(args) => send::run(args),
+        Command::Relay(args) => relay::run(args),
+    }
 }
