@@ -1,9 +1,16 @@
-//! Shared helpers for mailwire's property and integration tests.
+//! Shared helpers for mailwire's property and integration tests, and
+//! [`pair`]: the public deterministic-simulation harness that runs a
+//! client and a server connection against each other in memory, under a
+//! virtual clock and a simulated (and breakable) network, driving your own
+//! application logic.
 //!
 //! Proptest failures are persisted to the workspace's top-level
-//! `proptest-regressions/` directory (see [`proptest_config!`]).
+//! `proptest-regressions/` directory (see [`proptest_config!`]); the number
+//! of cases of the heavier properties comes from the
+//! `MAILWIRE_PROPTEST_CASES` environment variable (see [`proptest_cases`]).
 
 pub mod certs;
+pub mod pair;
 pub mod strategies;
 
 /// The environment variable that sets the number of cases of the

@@ -592,7 +592,10 @@ fn config(setup: &Setup) -> ClientConfig {
 }
 
 proptest! {
-    #![proptest_config(mailwire_tests::proptest_config!("client_chaos", 256))]
+    #![proptest_config(mailwire_tests::proptest_config!(
+        "client_chaos",
+        mailwire_tests::proptest_cases(256)
+    ))]
 
     #[test]
     fn client_survives_arbitrary_replies(

@@ -497,7 +497,10 @@ fn run(
 }
 
 proptest! {
-    #![proptest_config(mailwire_tests::proptest_config!("server_chaos", 256))]
+    #![proptest_config(mailwire_tests::proptest_config!(
+        "server_chaos",
+        mailwire_tests::proptest_cases(256)
+    ))]
 
     #[test]
     fn never_panics_and_replies_are_well_formed(
