@@ -17,6 +17,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once at start: the size difference between the variants is harmless.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run an SMTP server that stores every accepted message in a Maildir.
@@ -28,7 +30,19 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // A usage error exits with 1 (not clap's 2: `send` uses 2 for "sent to
+    // some recipients"); --help and --version exit with 0.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Send(args) => send::run(args),

@@ -1,13 +1,224 @@
-//! `mailwire send`.
+//! `mailwire send`: send one message (or many, for load) to SMTP servers,
+//! with failover, and report the outcome per recipient.
+//!
+//! The parts: [`compose`] turns the options into a message and what to
+//! prepare it with; [`settings`] turns them into the connection settings
+//! and the server list (and holds the `HOST[:PORT]` parser another
+//! subcommand may reuse); [`transfer`] connects (with failover) and sends;
+//! [`report`] prints the outcome (text or JSON) and picks the exit status;
+//! [`bulk`] is `--repeat`/`--connections`; [`text`] checks arguments and
+//! escapes control characters for the terminal (reusable).
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+mod bulk;
+mod compose;
+mod report;
+mod settings;
+pub mod text;
+mod transfer;
+
+/// The exit status of a usage error, an unreachable server, TLS that is
+/// required but not available, or a failed authentication.
+pub const EXIT_FAILURE: u8 = 1;
+/// The exit status when some recipients got the message and some did not.
+pub const EXIT_PARTIAL: u8 = 2;
+/// The exit status when the message was not sent.
+pub const EXIT_NOT_SENT: u8 = 3;
+/// The exit status when the connection was lost after the end of the data:
+/// the message may or may not have been delivered.
+pub const EXIT_UNKNOWN: u8 = 4;
+
+const AFTER_HELP: &str = "\
+Examples:
+  mailwire send --server 127.0.0.1:2525 --from alice@example.org \\
+      --to bob@example.org --subject hello --body 'Hi Bob!'
+  mailwire send --server mx1.example.org --server mx2.example.org \\
+      --message mail.eml --json
+  cat mail.eml | mailwire send --server smtp.example.org:587 --tls required \\
+      --user alice --password secret --message -
+  mailwire send --server 127.0.0.1:2525 --from a@example.org --to b@example.org \\
+      --repeat 10000 --connections 8
+
+With --message, the envelope comes from the message's headers (From or
+Sender; To, Cc and Bcc; Bcc is removed before sending) unless --from,
+--to/--cc/--bcc, --originator or --recipients say otherwise. Files with bare
+LF line ends are fine.
+
+Credentials (--user/--password) make TLS required and the certificate must
+verify, unless --insecure-accept-any-cert or --allow-insecure-auth says
+otherwise.
+
+--json prints exactly one JSON object whenever a server was reached:
+  outcome (sent, partial, not_sent, unknown), sent (boolean), server,
+  tls {version, cipher, verified} or null, recipients [{address, accepted,
+  status, code, enhanced, text}], reply {code, enhanced, text} or null, error.
+With --repeat it prints one summary object with counts and messages_per_second.
+
+Exit status:
+  0  sent to every recipient
+  2  sent to some recipients only
+  3  not sent (MAIL, every RCPT, DATA or the final reply refused, or the send
+     policy withheld it)
+  4  outcome unknown (connection lost after the end of the data)
+  1  usage error (including CR, LF or NUL in an argument), no server
+     reachable, TLS required but not available, authentication failed, the
+     connection lost before the end of the data
+With --repeat: 0 only if every message was sent, else the highest status.";
+
+/// Whether TLS is used on a connection that starts in plaintext.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TlsMode {
+    /// Never STARTTLS.
+    Disabled,
+    /// STARTTLS when offered; a certificate that does not verify is
+    /// accepted (and reported as not verified).
+    Opportunistic,
+    /// STARTTLS must succeed and the certificate must verify.
+    Required,
+}
 
 /// Options of `mailwire send`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(after_help = AFTER_HELP)]
+pub struct Args {
+    /// A server to send to, HOST[:PORT] (port 25, or 465 with
+    /// --implicit-tls). Repeat to give fallbacks, tried in order until one
+    /// is ready for mail.
+    #[arg(long = "server", value_name = "HOST[:PORT]", required = true)]
+    pub servers: Vec<String>,
+    /// The sender: the From header of a composed message, or the envelope
+    /// sender with --message.
+    #[arg(long, value_name = "ADDRESS")]
+    pub from: Option<String>,
+    /// A recipient (To header; envelope recipient with --message).
+    #[arg(long, value_name = "ADDRESS")]
+    pub to: Vec<String>,
+    /// A Cc recipient (Cc header; envelope recipient with --message).
+    #[arg(long, value_name = "ADDRESS")]
+    pub cc: Vec<String>,
+    /// A Bcc recipient: an envelope recipient that no header shows.
+    #[arg(long, value_name = "ADDRESS")]
+    pub bcc: Vec<String>,
+    /// The Subject of a composed message.
+    #[arg(long, conflicts_with = "message")]
+    pub subject: Option<String>,
+    /// The body of a composed message; newlines in it become lines.
+    #[arg(long, value_name = "TEXT", conflicts_with_all = ["body_file", "message"])]
+    pub body: Option<String>,
+    /// Read the body of a composed message from a file.
+    #[arg(long, value_name = "FILE", conflicts_with = "message")]
+    pub body_file: Option<PathBuf>,
+    /// Send a complete RFC 5322 message from a file (`-`: standard input).
+    #[arg(long, value_name = "FILE")]
+    pub message: Option<PathBuf>,
+    /// A header field to add, 'Name: value' (repeatable).
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// The envelope sender (MAIL FROM), whatever the headers say; `<>` for
+    /// the null sender.
+    #[arg(long, value_name = "ADDRESS")]
+    pub originator: Option<String>,
+    /// The envelope recipients (RCPT TO), comma-separated or repeated,
+    /// whatever the headers say.
+    #[arg(long, value_name = "ADDRESS[,ADDRESS…]")]
+    pub recipients: Vec<String>,
+    /// STARTTLS policy [default: opportunistic; required with --user].
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub tls: Option<TlsMode>,
+    /// TLS from the first byte (SMTPS, port 465).
+    #[arg(long)]
+    pub implicit_tls: bool,
+    /// Verify server certificates against the CA certificates in this PEM
+    /// file (instead of the public roots).
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// INSECURE: accept any server certificate (still reported as not
+    /// verified).
+    #[arg(long)]
+    pub insecure_accept_any_cert: bool,
+    /// The user name for AUTH.
+    #[arg(long, value_name = "USER", requires = "password")]
+    pub user: Option<String>,
+    /// The password for AUTH.
+    #[arg(long, value_name = "PASSWORD", requires = "user")]
+    pub password: Option<String>,
+    /// Allow credentials over plaintext or unverified TLS.
+    #[arg(long)]
+    pub allow_insecure_auth: bool,
+    /// Send when at least one recipient is accepted (default: only when
+    /// all are).
+    #[arg(long)]
+    pub at_least_one: bool,
+    /// Ask the server to queue the message (QUED, when XQUE is offered).
+    #[arg(long)]
+    pub queue: bool,
+    /// The EHLO name (default: `localhost` for a local server, else this
+    /// host's name).
+    #[arg(long, value_name = "NAME")]
+    pub client_name: Option<String>,
+    /// Print exactly one JSON object with the outcome.
+    #[arg(long)]
+    pub json: bool,
+    /// Bulk mode: send the message this many times.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub repeat: Option<u64>,
+    /// Bulk mode: over this many connections at once (each reused for
+    /// many messages).
+    #[arg(long, value_name = "C", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub connections: u32,
+}
 
 /// Runs `mailwire send`.
-pub fn run(_args: Args) -> ExitCode {
-    eprintln!("mailwire send: not built yet");
-    ExitCode::from(1)
+pub fn run(args: Args) -> ExitCode {
+    ExitCode::from(run_status(&args))
+}
+
+fn fail(message: &str) -> u8 {
+    eprintln!("mailwire send: {}", text::escape(message));
+    EXIT_FAILURE
+}
+
+fn run_status(args: &Args) -> u8 {
+    if let Err(problem) = text::check_args(args) {
+        return fail(&problem);
+    }
+    let plan = match settings::plan(args) {
+        Ok(plan) => plan,
+        Err(problem) => return fail(&problem),
+    };
+    let draft = match compose::draft(args) {
+        Ok(draft) => draft,
+        Err(problem) => return fail(&problem),
+    };
+    let runtime = if args.repeat.is_some() {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(
+                std::thread::available_parallelism()
+                    .map_or(2, usize::from)
+                    .min(args.connections as usize)
+                    .max(1),
+            )
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    };
+    let runtime = match runtime {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(&format!("cannot start the runtime: {e}")),
+    };
+    match args.repeat {
+        Some(count) => {
+            runtime.block_on(bulk::run(&plan, &draft, count, args.connections, args.json))
+        }
+        None => runtime.block_on(async {
+            let result = transfer::send_once(&plan, &draft).await;
+            report::single(&result, args.json)
+        }),
+    }
 }

@@ -1,13 +1,451 @@
-//! `mailwire serve`.
+//! `mailwire serve`: a mail catcher. Listens (plain, STARTTLS, implicit
+//! TLS), applies the host/sender/recipient policy and AUTH given on the
+//! command line, stores every accepted message in a Maildir and prints one
+//! line (or JSON object) per message.
+//!
+//! Shared helpers another subcommand may use: [`text::escape_control`]
+//! (control characters escaped for the terminal), [`cidr::Cidr`] and
+//! [`glob::Glob`].
 
+pub mod cidr;
+pub mod glob;
+pub mod handler;
+pub mod maildir;
+pub mod text;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mailwire_driver::core::sasl::Mechanism;
+use mailwire_driver::server::{DeliveryMode, RunningServer, Server, ServerOptions};
+use mailwire_driver::{Runtime, ServerTls};
+
+use self::cidr::Cidr;
+use self::glob::Glob;
+use self::handler::{Catcher, Output};
+use self::maildir::Maildir;
+
+/// How long running sessions may take to finish after Ctrl-C / SIGTERM.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// Which async runtime runs the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RuntimeChoice {
+    /// tokio, multi-threaded (the default).
+    Tokio,
+    /// smol (its global executor; `SMOL_THREADS` sets its threads).
+    Smol,
+    /// async-std (legacy).
+    AsyncStd,
+}
+
+const AFTER_HELP: &str = "\
+Each accepted message is one file in the Maildir's new/ directory, written in
+tmp/ (mode 0600), fsynced and renamed before the client gets its 250. The file
+starts with Return-Path, one X-Envelope-To line per envelope recipient (Bcc
+included), the server's Received header, then the message. A full disk is
+answered 452 4.3.1.
+
+On start, `listening on ADDR` is printed (and flushed) for each listener, with
+the real port when port 0 was asked for; an implicit-TLS listener's line ends
+in ` (implicit TLS)`. Then one line per message: time, sender, recipients,
+size in octets, subject (control characters escaped). With --json, one JSON
+object per message instead: time, from (\"\" for the null sender), recipients
+(a list), size, subject (null when absent), path, peer, tls, authenticated;
+the `listening on` lines stay plain text. Ctrl-C or SIGTERM stops gracefully
+(running sessions get up to 10 s to finish).
+
+AUTH (PLAIN, LOGIN, CRAM-MD5) is offered when --auth is given; PLAIN and LOGIN
+only under TLS when a certificate is configured, also without TLS otherwise.
+
+Examples:
+  mailwire serve
+      catch mail on 127.0.0.1:2525 into ./mail
+  mailwire serve --listen 127.0.0.1:0 --maildir /tmp/mail --json
+      an ephemeral port (read it from the `listening on` line), JSON output
+  mailwire serve --tls-self-signed --listen-tls 127.0.0.1:4650 --auth alice:secret
+      STARTTLS and implicit TLS with a throw-away certificate, AUTH for alice
+  mailwire serve --reject-recipient '*@spam.example' --allow-host 10.0.0.0/8 --listen 0.0.0.0:2525
+      refuse some recipients, accept connections from 10/8 only
+  mailwire serve --discard --runtime smol --max-connections 500
+      a sink for load tests";
 
 /// Options of `mailwire serve`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(after_help = AFTER_HELP)]
+pub struct Args {
+    /// Address to listen on (repeatable; port 0 picks a free port).
+    /// Default 127.0.0.1:2525 unless only --listen-tls is given.
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen)]
+    pub listen: Vec<SocketAddr>,
+    /// Address to listen on with implicit TLS (port 465 style; repeatable;
+    /// same certificate as STARTTLS).
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen)]
+    pub listen_tls: Vec<SocketAddr>,
+    /// The Maildir to store messages in (created if needed).
+    #[arg(long, value_name = "DIR", default_value = "./mail")]
+    pub maildir: PathBuf,
+    /// Store nothing and print nothing per message.
+    #[arg(long)]
+    pub discard: bool,
+    /// The server's host name (greeting, EHLO reply, Received header).
+    /// Default: this host's name.
+    #[arg(long, value_name = "NAME")]
+    pub hostname: Option<String>,
+    /// Text after `ESMTP` in the greeting.
+    #[arg(long, value_name = "TEXT")]
+    pub banner: Option<String>,
+    /// PEM certificate chain for STARTTLS and --listen-tls.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_key",
+        conflicts_with = "tls_self_signed"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Make a throw-away self-signed certificate for STARTTLS and
+    /// --listen-tls.
+    #[arg(long)]
+    pub tls_self_signed: bool,
+    /// Refuse mail transactions before STARTTLS (530 5.7.0).
+    #[arg(long)]
+    pub require_tls: bool,
+    /// A user for AUTH as USER:PASS (repeatable; enables AUTH).
+    #[arg(long, value_name = "USER:PASS")]
+    pub auth: Vec<String>,
+    /// Refuse mail transactions before a successful AUTH (530 5.7.0).
+    #[arg(long, requires = "auth")]
+    pub require_auth: bool,
+    /// Largest message in octets (advertised with SIZE). Default
+    /// 10240000; 0 for no limit.
+    #[arg(long, value_name = "BYTES")]
+    pub max_size: Option<u64>,
+    /// Most recipients per message (more get 452 4.5.3). Default 100.
+    #[arg(long, value_name = "N")]
+    pub max_recipients: Option<usize>,
+    /// Most sessions at once (more get 421 4.7.0). Default 1000.
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// Most sessions at once from one IP address. Default 50.
+    #[arg(long, value_name = "N")]
+    pub max_per_ip: Option<usize>,
+    /// Accept connections only from this network (ADDR/LEN or ADDR;
+    /// repeatable); others are refused with 554 in place of the greeting.
+    #[arg(long, value_name = "CIDR")]
+    pub allow_host: Vec<Cidr>,
+    /// Refuse senders whose whole address matches (case-insensitive;
+    /// `*` and `?`; the null sender is the empty string; repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub reject_sender: Vec<String>,
+    /// Refuse recipients whose whole address matches (case-insensitive;
+    /// `*` and `?`; repeatable), with 550 5.1.1.
+    #[arg(long, value_name = "GLOB")]
+    pub reject_recipient: Vec<String>,
+    /// The async runtime.
+    #[arg(long, value_enum, default_value = "tokio")]
+    pub runtime: RuntimeChoice,
+    /// Print one JSON object per message instead of a line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A listen address: `IP:PORT`, `[IPv6]:PORT`, or `HOST:PORT` (the
+/// host's first address).
+fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = text.parse() {
+        return Ok(addr);
+    }
+    use std::net::ToSocketAddrs;
+    text.to_socket_addrs()
+        .map_err(|e| format!("{text:?}: expected HOST:PORT ({e})"))?
+        .next()
+        .ok_or_else(|| format!("{text:?}: no address found"))
+}
+
+/// Everything needed to start the listeners.
+struct Plan {
+    plain: Vec<SocketAddr>,
+    tls: Vec<SocketAddr>,
+    starttls: Arc<ServerOptions>,
+    implicit: Option<Arc<ServerOptions>>,
+    catcher: Arc<Catcher>,
+}
 
 /// Runs `mailwire serve`.
-pub fn run(_args: Args) -> ExitCode {
-    eprintln!("mailwire serve: not built yet");
-    ExitCode::from(1)
+pub fn run(args: Args) -> ExitCode {
+    let plan = match plan(&args) {
+        Ok(plan) => plan,
+        Err(message) => {
+            eprintln!("mailwire serve: {message}");
+            return ExitCode::from(1);
+        }
+    };
+    let stop = match stop_signal() {
+        Ok(stop) => stop,
+        Err(e) => {
+            eprintln!("mailwire serve: cannot watch for signals: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = match args.runtime {
+        RuntimeChoice::Tokio => match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt.block_on(serve(mailwire_tokio::Tokio, plan, stop)),
+            Err(e) => Err(format!("cannot start tokio: {e}")),
+        },
+        // smol's global executor runs the sessions (SMOL_THREADS threads).
+        RuntimeChoice::Smol => smol::block_on(serve(mailwire_smol::Smol, plan, stop)),
+        RuntimeChoice::AsyncStd => {
+            async_std::task::block_on(serve(mailwire_async_std::AsyncStd, plan, stop))
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("mailwire serve: {message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Checks the options and builds the server configuration.
+fn plan(args: &Args) -> Result<Plan, String> {
+    for text in args
+        .hostname
+        .iter()
+        .chain(args.banner.iter())
+        .chain(args.auth.iter())
+        .chain(args.reject_sender.iter())
+        .chain(args.reject_recipient.iter())
+    {
+        if text.contains(['\r', '\n', '\0']) {
+            return Err(format!(
+                "{:?}: CR, LF and NUL are not allowed in arguments",
+                text::escape_control(text)
+            ));
+        }
+    }
+    let hostname = match &args.hostname {
+        Some(h) => h.clone(),
+        None => mailwire_driver::client::default_client_name()
+            .map_or_else(|| "localhost".to_owned(), |d| d.to_string()),
+    };
+    if mailwire_driver::core::wire::address::Domain::parse(hostname.as_bytes()).is_err() {
+        return Err(format!("--hostname {hostname:?}: not a valid host name"));
+    }
+    let mut users = Vec::new();
+    for entry in &args.auth {
+        match entry.split_once(':') {
+            Some((user, pass)) if !user.is_empty() => {
+                users.push((user.to_owned(), pass.to_owned()));
+            }
+            _ => return Err(format!("--auth {entry:?}: expected USER:PASS")),
+        }
+    }
+    let tls = if args.tls_self_signed {
+        Some(self_signed(&hostname)?)
+    } else if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        Some(ServerTls::from_pem_files(cert, key).map_err(|e| format!("TLS certificate: {e}"))?)
+    } else {
+        None
+    };
+    if tls.is_none() && (args.require_tls || !args.listen_tls.is_empty()) {
+        return Err(
+            "--require-tls and --listen-tls need a certificate: --tls-cert/--tls-key or --tls-self-signed"
+                .into(),
+        );
+    }
+
+    let mut options = ServerOptions::new(hostname);
+    options.delivery = DeliveryMode::Streaming;
+    {
+        let config = options.config_mut();
+        if let Some(banner) = &args.banner {
+            config.banner.clone_from(banner);
+        }
+        if !users.is_empty() {
+            config.auth_mechanisms = vec![Mechanism::CramMd5, Mechanism::Plain, Mechanism::Login];
+            config.allow_plaintext_auth = tls.is_none();
+        }
+        config.require_tls = args.require_tls;
+        config.require_auth = args.require_auth;
+        if let Some(size) = args.max_size {
+            config.limits.max_message_size = (size > 0).then_some(size);
+        }
+        if let Some(n) = args.max_recipients {
+            if n == 0 {
+                return Err("--max-recipients must be at least 1".into());
+            }
+            config.limits.max_recipients = n;
+        }
+    }
+    if let Some(n) = args.max_connections {
+        options.max_connections = n;
+    }
+    if let Some(n) = args.max_per_ip {
+        options.max_connections_per_ip = n;
+    }
+    let implicit = tls
+        .clone()
+        .map(|t| Arc::new(options.clone().with_implicit_tls(t)));
+    if let Some(t) = tls {
+        options = options.with_starttls(t);
+    }
+
+    let maildir =
+        if args.discard {
+            None
+        } else {
+            Some(Maildir::create(&args.maildir).map_err(|e| {
+                format!("cannot create the Maildir {}: {e}", args.maildir.display())
+            })?)
+        };
+    let mut plain = args.listen.clone();
+    if plain.is_empty() && args.listen_tls.is_empty() {
+        plain.push(SocketAddr::from(([127, 0, 0, 1], 2525)));
+    }
+    Ok(Plan {
+        plain,
+        tls: args.listen_tls.clone(),
+        starttls: Arc::new(options),
+        implicit,
+        catcher: Arc::new(Catcher {
+            maildir,
+            output: if args.json {
+                Output::Json
+            } else {
+                Output::Line
+            },
+            users,
+            allow_hosts: args.allow_host.clone(),
+            reject_senders: args.reject_sender.iter().map(|g| Glob::new(g)).collect(),
+            reject_recipients: args.reject_recipient.iter().map(|g| Glob::new(g)).collect(),
+        }),
+    })
+}
+
+/// A throw-away self-signed certificate for `hostname`, `localhost`,
+/// 127.0.0.1 and ::1.
+fn self_signed(hostname: &str) -> Result<ServerTls, String> {
+    let names = vec![
+        hostname.to_owned(),
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
+    let certified = rcgen::generate_simple_self_signed(names)
+        .map_err(|e| format!("cannot make a self-signed certificate: {e}"))?;
+    ServerTls::from_pem(
+        certified.cert.pem().as_bytes(),
+        certified.key_pair.serialize_pem().as_bytes(),
+    )
+    .map_err(|e| format!("self-signed certificate: {e}"))
+}
+
+/// Starts a thread that waits for Ctrl-C or SIGTERM; the returned
+/// receiver closes when one arrives. The handlers are installed when this
+/// returns.
+fn stop_signal() -> std::io::Result<smol::channel::Receiver<()>> {
+    let (tx, rx) = smol::channel::bounded::<()>(1);
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<std::io::Result<()>>();
+    std::thread::Builder::new()
+        .name("mailwire-signals".into())
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                    return;
+                }
+            };
+            rt.block_on(async move {
+                use tokio::signal::unix::{SignalKind, signal};
+                let mut term = match signal(SignalKind::terminate()) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let mut int = match signal(SignalKind::interrupt()) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok(()));
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            });
+            drop(tx);
+        })?;
+    ready_rx
+        .recv()
+        .map_err(|_| std::io::Error::other("signal thread ended"))??;
+    Ok(rx)
+}
+
+/// Prints one line on stdout and flushes it at once (also when stdout is
+/// a file or a pipe).
+fn print_flushed(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+/// Binds every listener, prints `listening on ADDR` for each, waits for
+/// the stop signal, then stops gracefully.
+async fn serve<R: Runtime>(
+    runtime: R,
+    plan: Plan,
+    stop: smol::channel::Receiver<()>,
+) -> Result<(), String> {
+    let mut running: Vec<RunningServer<R>> = Vec::new();
+    for addr in &plan.plain {
+        let server = Server::with_shared(plan.starttls.clone(), plan.catcher.clone());
+        let r = server
+            .bind(runtime.clone(), *addr)
+            .await
+            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        print_flushed(&format!("listening on {}", r.local_addr()));
+        running.push(r);
+    }
+    if let Some(implicit) = &plan.implicit {
+        for addr in &plan.tls {
+            let server = Server::with_shared(implicit.clone(), plan.catcher.clone());
+            let r = server
+                .bind(runtime.clone(), *addr)
+                .await
+                .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+            print_flushed(&format!("listening on {} (implicit TLS)", r.local_addr()));
+            running.push(r);
+        }
+    }
+    if let Some(dir) = plan.catcher.maildir.as_ref() {
+        eprintln!(
+            "mailwire serve: storing messages in {}",
+            dir.root().display()
+        );
+    }
+    let _ = stop.recv().await;
+    eprintln!("mailwire serve: stopping");
+    for r in running {
+        r.stop(STOP_GRACE).await;
+    }
+    Ok(())
 }

@@ -1,0 +1,339 @@
+//! The catcher's [`Handler`]: host, sender and recipient policy, AUTH
+//! against `--auth` users, and streaming delivery into the Maildir with
+//! one line (or JSON object) printed per message.
+
+use std::io::{self, Write};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use futures_lite::AsyncReadExt;
+use mailwire_driver::core::message::{parse_message, return_path_header};
+use mailwire_driver::core::sasl::{Mechanism, StoredSecret};
+use mailwire_driver::core::server::{AuthCheck, Envelope};
+use mailwire_driver::core::wire::address::{ForwardPath, ReversePath};
+use mailwire_driver::core::wire::params::{MailParameters, RcptParameters};
+use mailwire_driver::server::{BodyReader, Handler, HookError, HookResult, Session};
+use serde::Serialize;
+
+use super::cidr::Cidr;
+use super::glob::Glob;
+use super::maildir::{Maildir, Pending, is_storage_full};
+use super::text::{escape_control, rfc3339_utc};
+
+/// Octets written to the file at a time.
+const WRITE_CHUNK: usize = 256 << 10;
+/// Octets of the message kept to find its `Subject`.
+const HEADER_PREFIX: usize = 64 << 10;
+
+/// How accepted messages are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// One line: time, sender, recipients, size, subject.
+    Line,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Everything the hooks consult.
+#[derive(Debug)]
+pub struct Catcher {
+    /// Where messages go; `None` with `--discard`.
+    pub maildir: Option<Maildir>,
+    /// How messages are printed.
+    pub output: Output,
+    /// `--auth` users and passwords.
+    pub users: Vec<(String, String)>,
+    /// `--allow-host` networks (empty: every host).
+    pub allow_hosts: Vec<Cidr>,
+    /// `--reject-sender` patterns.
+    pub reject_senders: Vec<Glob>,
+    /// `--reject-recipient` patterns.
+    pub reject_recipients: Vec<Glob>,
+}
+
+/// An address as patterns see it and output shows it: without angle
+/// brackets, empty for the null sender, `Postmaster` for `<Postmaster>`.
+fn bare_reverse(path: &ReversePath) -> String {
+    path.mailbox().map(ToString::to_string).unwrap_or_default()
+}
+
+fn bare_forward(path: &ForwardPath) -> String {
+    match path.mailbox() {
+        Some(m) => m.to_string(),
+        None => "Postmaster".to_owned(),
+    }
+}
+
+/// The JSON object printed per message with `--json`.
+#[derive(Debug, Serialize)]
+struct JsonRecord<'a> {
+    time: &'a str,
+    from: &'a str,
+    recipients: &'a [String],
+    size: u64,
+    subject: Option<&'a str>,
+    path: &'a str,
+    peer: Option<String>,
+    tls: bool,
+    authenticated: Option<&'a str>,
+}
+
+impl Catcher {
+    fn known_user(&self, username: &str) -> Option<&str> {
+        self.users
+            .iter()
+            .find(|(u, _)| u == username)
+            .map(|(_, p)| p.as_str())
+    }
+
+    /// Prints the line (or JSON object) for one accepted message.
+    fn report(&self, session: &Session, envelope: &Envelope, stored: &Stored) {
+        let time = rfc3339_utc(SystemTime::now());
+        let from = bare_reverse(&envelope.from);
+        let recipients: Vec<String> = envelope
+            .recipients
+            .iter()
+            .map(|r| bare_forward(&r.to))
+            .collect();
+        let path = stored.path.display().to_string();
+        let line = match self.output {
+            Output::Json => {
+                let record = JsonRecord {
+                    time: &time,
+                    from: &from,
+                    recipients: &recipients,
+                    size: stored.size,
+                    subject: stored.subject.as_deref(),
+                    path: &path,
+                    peer: session.peer.map(|p| p.to_string()),
+                    tls: session.tls.is_some(),
+                    authenticated: session.authenticated.as_deref(),
+                };
+                match serde_json::to_string(&record) {
+                    Ok(json) => json,
+                    Err(_) => return,
+                }
+            }
+            Output::Line => format!(
+                "{time} <{}> -> {} {} octets {}",
+                escape_control(&from),
+                recipients
+                    .iter()
+                    .map(|r| format!("<{}>", escape_control(r)))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                stored.size,
+                match &stored.subject {
+                    Some(s) => format!("\"{}\"", escape_control(s)),
+                    None => "(no subject)".to_owned(),
+                }
+            ),
+        };
+        let mut out = io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    }
+}
+
+/// What was stored of one message.
+#[derive(Debug)]
+struct Stored {
+    path: PathBuf,
+    size: u64,
+    subject: Option<String>,
+}
+
+/// Octets of the first header field of `prefix` (the server's `Received`
+/// header, folded lines included), or `None` when it is not complete.
+fn first_field_len(prefix: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    loop {
+        let end = prefix[at..].windows(2).position(|w| w == b"\r\n")? + at + 2;
+        match prefix.get(end) {
+            Some(b' ' | b'\t') => at = end,
+            Some(_) => return Some(end),
+            None => return None,
+        }
+    }
+}
+
+/// The decoded `Subject` of a message whose header starts `head`.
+fn subject_of(head: &[u8]) -> Option<String> {
+    let end = head
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(head.len(), |p| p + 4);
+    let message = parse_message(&head[..end])?;
+    message.subject().map(str::to_owned)
+}
+
+/// Maps a storage failure to the reply: a full disk is `452 4.3.1`, the
+/// rest a hook failure (`451 4.3.0`).
+fn storage_error(error: io::Error) -> HookError {
+    if is_storage_full(&error) {
+        HookError::refuse(452, "4.3.1", "Insufficient system storage")
+    } else {
+        eprintln!("mailwire serve: storing a message failed: {error}");
+        HookError::failed(error)
+    }
+}
+
+/// Runs a blocking file operation off the async threads.
+async fn off_thread<T: Send + 'static>(
+    pending: Pending,
+    f: impl FnOnce(Pending) -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    smol::unblock(move || f(pending)).await
+}
+
+impl Handler for Catcher {
+    async fn validate_host(&self, session: &Session) -> HookResult {
+        if self.allow_hosts.is_empty() {
+            return Ok(());
+        }
+        let allowed = session
+            .peer
+            .map(|p| p.ip())
+            .is_some_and(|ip: IpAddr| self.allow_hosts.iter().any(|c| c.contains(ip)));
+        if allowed {
+            Ok(())
+        } else {
+            Err(HookError::refuse(554, "5.7.1", "Access denied"))
+        }
+    }
+
+    async fn validate_sender(
+        &self,
+        _session: &Session,
+        from: &ReversePath,
+        _params: &MailParameters,
+    ) -> HookResult {
+        let address = bare_reverse(from);
+        if self.reject_senders.iter().any(|g| g.matches(&address)) {
+            return Err(HookError::refuse(550, "5.7.1", "Sender refused"));
+        }
+        Ok(())
+    }
+
+    async fn validate_recipient(
+        &self,
+        _session: &Session,
+        to: &ForwardPath,
+        _params: &RcptParameters,
+    ) -> HookResult {
+        let address = bare_forward(to);
+        if self.reject_recipients.iter().any(|g| g.matches(&address)) {
+            return Err(HookError::refuse(550, "5.1.1", "Recipient refused"));
+        }
+        Ok(())
+    }
+
+    async fn authenticate(
+        &self,
+        _session: &Session,
+        _mechanism: Mechanism,
+        check: &AuthCheck,
+    ) -> HookResult<Option<StoredSecret>> {
+        let invalid = || HookError::refuse(535, "5.7.8", "Authentication credentials invalid");
+        match check {
+            AuthCheck::VerifyPassword {
+                authzid,
+                username,
+                password,
+            } => {
+                let ok = self
+                    .known_user(username)
+                    .is_some_and(|p| password.constant_time_eq(p));
+                let self_only = authzid.as_deref().is_none_or(|a| a == username);
+                if ok && self_only {
+                    Ok(None)
+                } else {
+                    Err(invalid())
+                }
+            }
+            AuthCheck::NeedSecret { username, .. } => {
+                Ok(self.known_user(username).map(StoredSecret::password))
+            }
+            _ => Err(invalid()),
+        }
+    }
+
+    async fn deliver_stream(
+        &self,
+        session: &Session,
+        envelope: &Envelope,
+        mut body: BodyReader,
+    ) -> HookResult {
+        let Some(maildir) = &self.maildir else {
+            // --discard: read the whole message (a cut-off one fails here).
+            futures_lite::io::copy(&mut body, &mut futures_lite::io::sink()).await?;
+            return Ok(());
+        };
+        let mut head: Vec<u8> = Vec::new();
+        let mut total: u64 = 0;
+        let mut buf = vec![0u8; 64 << 10];
+        let mut out: Vec<u8> = Vec::with_capacity(WRITE_CHUNK);
+        let dir = maildir.clone();
+        let mut file = smol::unblock(move || dir.begin())
+            .await
+            .map_err(storage_error)?;
+        // The trace block: Return-Path, one X-Envelope-To per recipient;
+        // the session's Received header starts the body.
+        let mut top = return_path_header(&envelope.from);
+        for r in &envelope.recipients {
+            top.extend_from_slice(b"X-Envelope-To: ");
+            r.to.write_to(&mut top);
+            top.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(&top);
+        loop {
+            let n = body.read(&mut buf).await?;
+            if n == 0 {
+                break;
+            }
+            let chunk = &buf[..n];
+            total += n as u64;
+            if head.len() < HEADER_PREFIX {
+                let room = HEADER_PREFIX - head.len();
+                head.extend_from_slice(&chunk[..n.min(room)]);
+            }
+            out.extend_from_slice(chunk);
+            if out.len() >= WRITE_CHUNK {
+                let data = std::mem::replace(&mut out, Vec::with_capacity(WRITE_CHUNK));
+                file = off_thread(file, move |mut p| p.write(&data).map(|()| p))
+                    .await
+                    .map_err(storage_error)?;
+            }
+        }
+        // Durable before the 250: write the rest, fsync, rename, fsync new/.
+        let path = off_thread(file, move |mut p| {
+            p.write(&out)?;
+            p.commit()
+        })
+        .await
+        .map_err(storage_error)?;
+        let received = first_field_len(&head).unwrap_or(0);
+        let stored = Stored {
+            path,
+            size: total.saturating_sub(received as u64),
+            subject: subject_of(head.get(received..).unwrap_or_default()),
+        };
+        self.report(session, envelope, &stored);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_received_and_subject() {
+        let msg = b"Received: from a\r\n\tby b; date\r\nSubject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\n\r\nbody\r\n";
+        let n = first_field_len(msg).unwrap();
+        assert_eq!(&msg[n..n + 8], b"Subject:");
+        assert_eq!(subject_of(&msg[n..]).as_deref(), Some("Grüße"));
+        assert_eq!(subject_of(b"From: a@b\r\n\r\n"), None);
+    }
+}

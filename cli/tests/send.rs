@@ -1,0 +1,1021 @@
+//! `mailwire send` against a mailwire server started in this process (the
+//! driver's `Server` on tokio): the JSON shape, every exit status,
+//! failover, TLS and AUTH options, bulk mode.
+
+mod send_support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use mailwire_core::sasl::Mechanism;
+use mailwire_core::server::AuthCheck;
+use mailwire_core::wire::address::{ForwardPath, ReversePath};
+use mailwire_core::wire::params::{MailParameters, RcptParameters};
+use mailwire_driver::ServerTls;
+use mailwire_driver::server::{
+    Handler, HookError, HookResult, Mail, RunningServer, Server, ServerOptions, Session,
+};
+use mailwire_tests::certs::TestPki;
+use mailwire_tokio::Tokio;
+use send_support::{TempDir, at, closed_port, send, send_with_stdin};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+/// Stores what it receives. Refuses recipients with `refuse` (550 5.1.1)
+/// and `later` (450 4.2.1), the sender `badsender` (553 5.7.1), and
+/// messages containing `FAIL554` (554 5.6.0) or `FAIL451` (451 4.3.0);
+/// knows `user`/`secret`.
+#[derive(Clone, Default)]
+struct Inbox {
+    mails: Arc<Mutex<Vec<Mail>>>,
+}
+
+impl Inbox {
+    fn mails(&self) -> Vec<Mail> {
+        self.mails.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl Handler for Inbox {
+    async fn validate_sender(
+        &self,
+        _session: &Session,
+        from: &ReversePath,
+        _params: &MailParameters,
+    ) -> HookResult {
+        if from.to_string().contains("badsender") {
+            return Err(HookError::refuse(553, "5.7.1", "sender refused"));
+        }
+        Ok(())
+    }
+
+    async fn validate_recipient(
+        &self,
+        _session: &Session,
+        to: &ForwardPath,
+        _params: &RcptParameters,
+    ) -> HookResult {
+        let to = to.to_string();
+        if to.contains("refuse") {
+            return Err(HookError::refuse(550, "5.1.1", "No such user"));
+        }
+        if to.contains("later") {
+            return Err(HookError::refuse(450, "4.2.1", "try later"));
+        }
+        Ok(())
+    }
+
+    async fn authenticate(
+        &self,
+        _session: &Session,
+        _mechanism: Mechanism,
+        check: &AuthCheck,
+    ) -> HookResult<Option<mailwire_core::sasl::StoredSecret>> {
+        match check {
+            AuthCheck::VerifyPassword {
+                username, password, ..
+            } if username == "user" && password.constant_time_eq("secret") => Ok(None),
+            AuthCheck::Authorize { .. } => Ok(None),
+            _ => Err(HookError::refuse(535, "5.7.8", "Authentication failed")),
+        }
+    }
+
+    async fn deliver(&self, mail: Mail) -> HookResult {
+        let text = String::from_utf8_lossy(&mail.data);
+        if text.contains("FAIL554") {
+            return Err(HookError::refuse(554, "5.6.0", "content refused"));
+        }
+        if text.contains("FAIL451") {
+            return Err(HookError::refuse(451, "4.3.0", "try again later"));
+        }
+        self.mails
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(mail);
+        Ok(())
+    }
+}
+
+fn pki() -> &'static TestPki {
+    static PKI: std::sync::OnceLock<TestPki> = std::sync::OnceLock::new();
+    PKI.get_or_init(TestPki::localhost)
+}
+
+fn server_tls() -> ServerTls {
+    ServerTls::from_pem(
+        pki().server_chain_pem.as_bytes(),
+        pki().server_key_pem.as_bytes(),
+    )
+    .expect("server TLS")
+}
+
+/// A mailwire server on its own tokio runtime, stopped on drop.
+struct TestServer {
+    runtime: tokio::runtime::Runtime,
+    running: Option<RunningServer<Tokio>>,
+    inbox: Inbox,
+    port: u16,
+}
+
+impl TestServer {
+    fn start(options: ServerOptions) -> TestServer {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let inbox = Inbox::default();
+        let running = runtime
+            .block_on(
+                Server::new(options, inbox.clone())
+                    .bind(Tokio, "127.0.0.1:0".parse().expect("addr")),
+            )
+            .expect("bind");
+        let port = running.local_addr().port();
+        TestServer {
+            runtime,
+            running: Some(running),
+            inbox,
+            port,
+        }
+    }
+
+    fn plain() -> TestServer {
+        TestServer::start(options())
+    }
+
+    fn addr(&self) -> String {
+        at(self.port)
+    }
+
+    fn mails(&self) -> Vec<Mail> {
+        self.inbox.mails()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(running) = self.running.take() {
+            self.runtime
+                .block_on(running.stop(Duration::from_millis(500)));
+        }
+    }
+}
+
+fn options() -> ServerOptions {
+    let mut options = ServerOptions::new("mx.test");
+    options.close_linger = Duration::from_millis(100);
+    options
+}
+
+fn tls_options() -> ServerOptions {
+    let mut options = options().with_starttls(server_tls());
+    options.config_mut().auth_mechanisms = vec![Mechanism::Plain, Mechanism::Login];
+    options
+}
+
+fn recipients(mail: &Mail) -> Vec<String> {
+    mail.envelope
+        .recipients
+        .iter()
+        .map(|r| r.to.to_string())
+        .collect()
+}
+
+fn text(mail: &Mail) -> String {
+    String::from_utf8_lossy(&mail.data).into_owned()
+}
+
+fn recipient<'a>(json: &'a Value, address: &str) -> &'a Value {
+    json["recipients"]
+        .as_array()
+        .expect("recipients")
+        .iter()
+        .find(|r| r["address"] == address)
+        .unwrap_or_else(|| panic!("no recipient {address} in {json}"))
+}
+
+#[test]
+fn composed_message_is_sent_and_reported_in_json() {
+    let server = TestServer::plain();
+    let addr = server.addr();
+    let run = send(&[
+        "--server",
+        &addr,
+        "--from",
+        "Alice <alice@example.org>",
+        "--to",
+        "bob@example.org",
+        "--to",
+        "Bob Two <bob2@example.org>",
+        "--cc",
+        "carol@example.org",
+        "--bcc",
+        "dave@example.org",
+        "--subject",
+        "héllo wörld",
+        "--body",
+        "line one\n.dot line\nline thrée",
+        "--header",
+        "X-Test: yes",
+        "--client-name",
+        "client.test",
+        "--json",
+    ]);
+    assert_eq!(run.status, 0, "{run:#?}");
+    let json = run.json();
+    assert_eq!(json["outcome"], "sent");
+    assert_eq!(json["sent"], true);
+    assert_eq!(json["server"], addr.as_str());
+    assert!(json["tls"].is_null(), "{json}");
+    assert_eq!(json["reply"]["code"], 250);
+    assert!(json["reply"]["code"].is_number());
+    assert_eq!(json["recipients"].as_array().expect("list").len(), 4);
+    for address in [
+        "bob@example.org",
+        "bob2@example.org",
+        "carol@example.org",
+        "dave@example.org",
+    ] {
+        let r = recipient(&json, address);
+        assert_eq!(r["accepted"], true, "{r}");
+        assert_eq!(r["status"], "sent", "{r}");
+        assert_eq!(r["code"], 250, "{r}");
+        assert!(r["code"].is_number());
+        assert!(r["enhanced"].is_string() || r["enhanced"].is_null());
+        assert!(r["text"].is_string());
+    }
+
+    let mails = server.mails();
+    assert_eq!(mails.len(), 1);
+    let mail = &mails[0];
+    assert_eq!(mail.envelope.from.to_string(), "<alice@example.org>");
+    assert_eq!(
+        recipients(mail),
+        [
+            "<bob@example.org>",
+            "<bob2@example.org>",
+            "<carol@example.org>",
+            "<dave@example.org>"
+        ]
+    );
+    let text = text(mail);
+    assert!(
+        !text.contains("dave"),
+        "Bcc must not be transmitted: {text}"
+    );
+    assert!(
+        text.contains("From: Alice <alice@example.org>\r\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("To: bob@example.org, Bob Two <bob2@example.org>\r\n"),
+        "{text}"
+    );
+    assert!(text.contains("Cc: carol@example.org\r\n"), "{text}");
+    assert!(text.contains("Subject: =?UTF-8?B?"), "{text}");
+    assert!(text.contains("X-Test: yes\r\n"), "{text}");
+    assert!(text.contains("Message-ID: <"), "{text}");
+    assert!(text.contains("@client.test>"), "{text}");
+    assert!(text.contains("Date: "), "{text}");
+    assert!(
+        text.contains("Content-Type: text/plain; charset=utf-8"),
+        "{text}"
+    );
+    assert!(text.contains("MIME-Version: 1.0\r\n"), "{text}");
+    assert!(
+        text.contains("Content-Transfer-Encoding: 8bit\r\n"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("\r\n\r\nline one\r\n.dot line\r\nline thrée\r\n"),
+        "{text:?}"
+    );
+}
+
+#[test]
+fn text_output_names_the_server_and_each_recipient() {
+    let server = TestServer::plain();
+    let run = send(&[
+        "--server",
+        &server.addr(),
+        "--from",
+        "a@x.test",
+        "--to",
+        "b@y.test",
+    ]);
+    assert_eq!(run.status, 0, "{run:#?}");
+    assert!(
+        run.stdout
+            .starts_with(&format!("sent via {}", server.addr())),
+        "{run:#?}"
+    );
+    assert!(run.stdout.contains("sent b@y.test: 250"), "{run:#?}");
+    assert_eq!(server.mails().len(), 1);
+}
+
+#[test]
+fn message_file_with_bare_lf_gives_the_envelope_from_its_headers() {
+    let server = TestServer::plain();
+    let dir = TempDir::new("message");
+    let message = "From: Alice <alice@example.org>\nTo: bob@example.org\nBcc: carol@example.org\n\
+                   Subject: from a file\n\nHello\n.leading dot\n";
+    let file = dir.write("mail.eml", message);
+    let run = send(&["--server", &server.addr(), "--message", &file, "--json"]);
+    assert_eq!(run.status, 0, "{run:#?}");
+    assert_eq!(run.json()["outcome"], "sent");
+
+    // The same from standard input, with the envelope given explicitly.
+    let run = send_with_stdin(
+        &[
+            "--server",
+            &server.addr(),
+            "--message",
+            "-",
+            "--from",
+            "env@example.org",
+            "--to",
+            "other@example.org",
+        ],
+        message.as_bytes(),
+    );
+    assert_eq!(run.status, 0, "{run:#?}");
+
+    let mails = server.mails();
+    assert_eq!(mails.len(), 2);
+    assert_eq!(mails[0].envelope.from.to_string(), "<alice@example.org>");
+    assert_eq!(
+        recipients(&mails[0]),
+        ["<bob@example.org>", "<carol@example.org>"]
+    );
+    let first = text(&mails[0]);
+    assert!(!first.contains("carol"), "{first}");
+    assert!(first.contains("Subject: from a file\r\n"), "{first:?}");
+    assert!(
+        first.ends_with("\r\nHello\r\n.leading dot\r\n"),
+        "{first:?}"
+    );
+    assert_eq!(mails[1].envelope.from.to_string(), "<env@example.org>");
+    assert_eq!(recipients(&mails[1]), ["<other@example.org>"]);
+
+    // --originator and --recipients override everything.
+    let run = send(&[
+        "--server",
+        &server.addr(),
+        "--message",
+        &file,
+        "--originator",
+        "<>",
+        "--recipients",
+        "x@example.org, y@example.org",
+        "--json",
+    ]);
+    assert_eq!(run.status, 0, "{run:#?}");
+    let mails = server.mails();
+    assert_eq!(mails[2].envelope.from.to_string(), "<>");
+    assert_eq!(
+        recipients(&mails[2]),
+        ["<x@example.org>", "<y@example.org>"]
+    );
+}
+
+#[test]
+fn refused_recipients_give_exit_3_or_2_with_at_least_one() {
+    let server = TestServer::plain();
+    let addr = server.addr();
+    let base = [
+        "--server",
+        &addr,
+        "--from",
+        "a@x.test",
+        "--to",
+        "ok@y.test",
+        "--to",
+        "refuse@y.test",
+        "--json",
+    ];
+
+    // All or nothing (default): not sent.
+    let run = send(&base);
+    assert_eq!(run.status, 3, "{run:#?}");
+    let json = run.json();
+    assert_eq!(json["outcome"], "not_sent");
+    assert_eq!(json["sent"], false);
+    let refused = recipient(&json, "refuse@y.test");
+    assert_eq!(refused["accepted"], false);
+    assert_eq!(refused["status"], "refused");
+    assert_eq!(refused["code"], 550);
+    assert_eq!(refused["enhanced"], "5.1.1");
+    assert_eq!(refused["text"], "No such user");
+    assert_eq!(recipient(&json, "ok@y.test")["accepted"], true);
+    assert_eq!(recipient(&json, "ok@y.test")["status"], "not_sent");
+    assert!(server.mails().is_empty());
+
+    // At least one: partial.
+    let mut args = base.to_vec();
+    args.push("--at-least-one");
+    let run = send(&args);
+    assert_eq!(run.status, 2, "{run:#?}");
+    let json = run.json();
+    assert_eq!(json["outcome"], "partial");
+    assert_eq!(json["sent"], true);
+    assert_eq!(recipient(&json, "ok@y.test")["status"], "sent");
+    assert_eq!(recipient(&json, "refuse@y.test")["code"], 550);
+    let mails = server.mails();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(recipients(&mails[0]), ["<ok@y.test>"]);
+
+    // Every recipient refused (one of them temporarily): not sent.
+    let run = send(&[
+        "--server",
+        &addr,
+        "--from",
+        "a@x.test",
+        "--to",
+        "refuse@y.test",
+        "--to",
+        "later@y.test",
+        "--at-least-one",
+        "--json",
+    ]);
+    assert_eq!(run.status, 3, "{run:#?}");
+    let json = run.json();
+    assert_eq!(recipient(&json, "later@y.test")["code"], 450);
+    assert_eq!(recipient(&json, "later@y.test")["enhanced"], "4.2.1");
+    assert_eq!(server.mails().len(), 1);
+}
+
+#[test]
+fn refused_mail_and_final_reply_give_exit_3() {
+    let server = TestServer::plain();
+    let addr = server.addr();
+    let run = send(&[
+        "--server",
+        &addr,
+        "--from",
+        "badsender@x.test",
+        "--to",
+        "b@y.test",
+        "--json",
+    ]);
+    assert_eq!(run.status, 3, "{run:#?}");
+    let json = run.json();
+    assert_eq!(json["outcome"], "not_sent");
+    assert_eq!(json["reply"]["code"], 553);
+    assert_eq!(json["reply"]["enhanced"], "5.7.1");
+
+    for (body, code) in [("FAIL554", 554), ("FAIL451", 451)] {
+        let run = send(&[
+            "--server", &addr, "--from", "a@x.test", "--to", "b@y.test", "--body", body, "--json",
+        ]);
+        assert_eq!(run.status, 3, "{run:#?}");
+        let json = run.json();
+        assert_eq!(json["outcome"], "not_sent");
+        assert_eq!(json["sent"], false);
+        assert_eq!(json["reply"]["code"], code, "{json}");
+        assert_eq!(recipient(&json, "b@y.test")["accepted"], true);
+    }
+    assert!(server.mails().is_empty());
+}
+
+#[test]
+fn failover_skips_a_closed_port() {
+    let server = TestServer::plain();
+    let closed = at(closed_port());
+    let run = send(&[
+        "--server",
+        &closed,
+        "--server",
+        &server.addr(),
+        "--from",
+        "a@x.test",
+        "--to",
+        "b@y.test",
+        "--json",
+    ]);
+    assert_eq!(run.status, 0, "{run:#?}");
+    let json = run.json();
+    assert_eq!(json["server"], server.addr().as_str());
+    assert!(
+        run.stderr.contains(&closed),
+        "the failed server is named: {run:#?}"
+    );
+    assert_eq!(server.mails().len(), 1);
+}
+
+#[test]
+fn no_server_reachable_gives_exit_1_and_no_json() {
+    let run = send(&[
+        "--server",
+        &at(closed_port()),
+        "--from",
+        "a@x.test",
+        "--to",
+        "b@y.test",
+        "--json",
+    ]);
+    assert_eq!(run.status, 1, "{run:#?}");
+    assert!(run.stdout.is_empty(), "{run:#?}");
+    assert!(run.stderr.contains("cannot connect"), "{run:#?}");
+}
+
+#[test]
+fn usage_errors_give_exit_1_before_connecting() {
+    let server = TestServer::plain();
+    let addr = server.addr();
+    let cases: Vec<Vec<&str>> = vec![
+        vec![
+            "--server",
+            &addr,
+            "--from",
+            "a@x.test",
+            "--to",
+            "b@y.test\r\nRCPT TO:<c@y.test>",
+        ],
+        vec![
+            "--server",
+            &addr,
+            "--from",
+            "a@x.test\n",
+            "--to",
+            "b@y.test",
+        ],
+        vec![
+            "--server",
+            &addr,
+            "--from",
+            "a@x.test",
+            "--to",
+            "b@y.test",
+            "--subject",
+            "a\rb",
+        ],
+        vec![
+            "--server",
+            &addr,
+            "--from",
+            "a@x.test",
+            "--to",
+            "b@y.test",
+            "--header",
+            "X: a\nBcc: z@z.test",
+        ],
+        vec![
+            "--server",
+            &addr,
+            "--from",
+            "a@x.test",
+            "--to",
+            "not an address",
+            "--message",
+            "/dev/null",
+        ],
+        vec!["--server", &addr, "--from", "a@x.test"],
+        vec![
+            "--server", &addr, "--from", "a@x.test", "--to", "b@y.test", "--header", "no colon",
+        ],
+        vec![
+            "--server",
+            &addr,
+            "--from",
+            "a@x.test",
+            "--to",
+            "b@y.test",
+            "--tls",
+            "sometimes",
+        ],
+        vec![
+            "--server",
+            "host:notaport",
+            "--from",
+            "a@x.test",
+            "--to",
+            "b@y.test",
+        ],
+        vec!["--from", "a@x.test", "--to", "b@y.test"],
+        vec![
+            "--server",
+            &addr,
+            "--to",
+            "b@y.test",
+            "--tls",
+            "disabled",
+            "--user",
+            "u",
+            "--password",
+            "p",
+        ],
+        vec!["--server", &addr, "--message", "/nonexistent/mail.eml"],
+    ];
+    for args in cases {
+        let run = send(&args);
+        assert_eq!(run.status, 1, "{args:?}: {run:#?}");
+        assert!(run.stdout.is_empty(), "{args:?}: {run:#?}");
+        assert!(!run.stderr.is_empty(), "{args:?}: {run:#?}");
+    }
+    assert!(server.mails().is_empty());
+    // --body may hold newlines.
+    let run = send(&[
+        "--server",
+        &addr,
+        "--from",
+        "a@x.test",
+        "--to",
+        "b@y.test",
+        "--body",
+        "a\nb\r\nc",
+    ]);
+    assert_eq!(run.status, 0, "{run:#?}");
+    assert!(text(&server.mails()[0]).ends_with("\r\n\r\na\r\nb\r\nc\r\n"));
+}
+
+/// A scripted server that accepts everything and hangs up after the end
+/// of the data, without a reply.
+fn hang_up_after_dot() -> (u16, std::thread::JoinHandle<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let port = listener.local_addr().expect("addr").port();
+    let thread = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+            let accept = tokio::time::timeout(Duration::from_secs(30), listener.accept()).await;
+            let Ok(Ok((stream, _))) = accept else { return };
+            let (read, mut write) = stream.into_split();
+            let mut lines = BufReader::new(read).lines();
+            let _ = write.write_all(b"220 hangup.test ESMTP\r\n").await;
+            let mut in_data = false;
+            while let Ok(Ok(Some(line))) =
+                tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await
+            {
+                if in_data {
+                    if line == "." {
+                        return; // hang up: no reply to the end of the data
+                    }
+                    continue;
+                }
+                let upper = line.to_ascii_uppercase();
+                let reply: &[u8] = if upper.starts_with("EHLO") {
+                    b"250 hangup.test\r\n"
+                } else if upper.starts_with("DATA") {
+                    in_data = true;
+                    b"354 go ahead\r\n"
+                } else if upper.starts_with("QUIT") {
+                    b"221 bye\r\n"
+                } else {
+                    b"250 ok\r\n"
+                };
+                let _ = write.write_all(reply).await;
+            }
+        });
+    });
+    (port, thread)
+}
+
+#[test]
+fn connection_lost_after_the_dot_gives_exit_4() {
+    let (port, thread) = hang_up_after_dot();
+    let run = send(&[
+        "--server",
+        &at(port),
+        "--from",
+        "a@x.test",
+        "--to",
+        "b@y.test",
+        "--json",
+    ]);
+    assert_eq!(run.status, 4, "{run:#?}");
+    let json = run.json();
+    assert_eq!(json["outcome"], "unknown");
+    assert_eq!(json["sent"], false);
+    assert!(json["reply"].is_null());
+    assert_eq!(recipient(&json, "b@y.test")["status"], "unknown");
+    assert_eq!(recipient(&json, "b@y.test")["accepted"], true);
+    thread.join().expect("script");
+}
+
+#[test]
+fn starttls_verified_with_the_ca_file_and_auth() {
+    let server = TestServer::start(tls_options());
+    let dir = TempDir::new("tls");
+    let ca = dir.write("ca.pem", &pki().ca_pem);
+    let local = format!("localhost:{}", server.port);
+
+    // Opportunistic (default) with the CA: verified.
+    let run = send(&[
+        "--server",
+        &local,
+        "--from",
+        "a@x.test",
+        "--to",
+        "b@y.test",
+        "--ca-file",
+        &ca,
+        "--json",
+    ]);
+    assert_eq!(run.status, 0, "{run:#?}");
+    let json = run.json();
+    assert_eq!(json["tls"]["verified"], true, "{json}");
+    assert!(
+        json["tls"]["version"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("TLSv1.")),
+        "{json}"
+    );
+
+    // Opportunistic without the CA: TLS, not verified, still sent.
+    let run = send(&[
+        "--server", &local, "--from", "a@x.test", "--to", "b@y.test", "--json",
+    ]);
+    assert_eq!(run.status, 0, "{run:#?}");
+    assert_eq!(run.json()["tls"]["verified"], false);
+
+    // Required without the CA: the certificate does not verify: exit 1.
+    let run = send(&[
+        "--server", &local, "--from", "a@x.test", "--to", "b@y.test", "--tls", "required", "--json",
+    ]);
+    assert_eq!(run.status, 1, "{run:#?}");
+    // ... unless any certificate is accepted.
+    let run = send(&[
+        "--server",
+        &local,
+        "--from",
+        "a@x.test",
+        "--to",
+        "b@y.test",
+        "--tls",
+        "required",
+        "--insecure-accept-any-cert",
+        "--json",
+    ]);
+    assert_eq!(run.status, 0, "{run:#?}");
+    assert_eq!(run.json()["tls"]["verified"], false);
+
+    // Credentials: TLS required and verified by default.
+    let auth = [
+        "--server",
+        &local,
+        "--from",
+        "a@x.test",
+        "--to",
+        "b@y.test",
+        "--user",
+        "user",
+        "--password",
+        "secret",
+        "--json",
+    ];
+    let run = send(&auth);
+    assert_eq!(
+        run.status, 1,
+        "no CA: the certificate cannot verify: {run:#?}"
+    );
+    let mut with_ca = auth.to_vec();
+    with_ca.extend(["--ca-file", &ca]);
+    let run = send(&with_ca);
+    assert_eq!(run.status, 0, "{run:#?}");
+    assert_eq!(run.json()["tls"]["verified"], true);
+    let mut insecure = auth.to_vec();
+    insecure.push("--insecure-accept-any-cert");
+    let run = send(&insecure);
+    assert_eq!(run.status, 0, "{run:#?}");
+
+    // A wrong password: exit 1, the server was reached (JSON printed).
+    let run = send(&[
+        "--server",
+        &local,
+        "--from",
+        "a@x.test",
+        "--to",
+        "b@y.test",
+        "--user",
+        "user",
+        "--password",
+        "wrong",
+        "--ca-file",
+        &ca,
+        "--json",
+    ]);
+    assert_eq!(run.status, 1, "{run:#?}");
+    let json = run.json();
+    assert_eq!(json["outcome"], "not_sent");
+    assert_eq!(json["reply"]["code"], 535);
+
+    // 4 messages stored, 2 of them after AUTH.
+    let mails = server.mails();
+    assert_eq!(mails.len(), 5);
+    assert_eq!(
+        mails
+            .iter()
+            .filter(|m| m.session.authenticated.is_some())
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn allow_insecure_auth_sends_credentials_in_plaintext() {
+    let mut options = options();
+    options.config_mut().auth_mechanisms = vec![Mechanism::Plain];
+    options.config_mut().allow_plaintext_auth = true;
+    let server = TestServer::start(options);
+    let auth = [
+        "--server",
+        &server.addr(),
+        "--from",
+        "a@x.test",
+        "--to",
+        "b@y.test",
+        "--user",
+        "user",
+        "--password",
+        "secret",
+        "--json",
+    ];
+    // Without the option: TLS is required and the server has none.
+    let run = send(&auth);
+    assert_eq!(run.status, 1, "{run:#?}");
+    assert!(server.mails().is_empty());
+    let mut insecure = auth.to_vec();
+    insecure.push("--allow-insecure-auth");
+    let run = send(&insecure);
+    assert_eq!(run.status, 0, "{run:#?}");
+    assert!(run.json()["tls"].is_null());
+    let mails = server.mails();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].session.authenticated.as_deref(), Some("user"));
+}
+
+#[test]
+fn implicit_tls() {
+    let mut options = options().with_implicit_tls(server_tls());
+    options.config_mut().auth_mechanisms = vec![Mechanism::Plain];
+    let server = TestServer::start(options);
+    let dir = TempDir::new("smtps");
+    let ca = dir.write("ca.pem", &pki().ca_pem);
+    let run = send(&[
+        "--server",
+        &format!("localhost:{}", server.port),
+        "--implicit-tls",
+        "--ca-file",
+        &ca,
+        "--from",
+        "a@x.test",
+        "--to",
+        "b@y.test",
+        "--user",
+        "user",
+        "--password",
+        "secret",
+        "--json",
+    ]);
+    assert_eq!(run.status, 0, "{run:#?}");
+    assert_eq!(run.json()["tls"]["verified"], true);
+    assert_eq!(server.mails().len(), 1);
+}
+
+#[test]
+fn tls_required_but_not_offered_gives_exit_1() {
+    let server = TestServer::plain();
+    let run = send(&[
+        "--server",
+        &server.addr(),
+        "--from",
+        "a@x.test",
+        "--to",
+        "b@y.test",
+        "--tls",
+        "required",
+        "--json",
+    ]);
+    assert_eq!(run.status, 1, "{run:#?}");
+    assert_eq!(run.json()["outcome"], "not_sent");
+    assert!(server.mails().is_empty());
+}
+
+#[test]
+fn bulk_mode_sends_every_message_over_reused_connections() {
+    let server = TestServer::plain();
+    let run = send(&[
+        "--server",
+        &server.addr(),
+        "--from",
+        "a@x.test",
+        "--to",
+        "b@y.test",
+        "--subject",
+        "load",
+        "--repeat",
+        "300",
+        "--connections",
+        "4",
+        "--json",
+    ]);
+    assert_eq!(run.status, 0, "{run:#?}");
+    let json = run.json();
+    assert_eq!(json["outcome"], "sent");
+    assert_eq!(json["sent"], true);
+    assert_eq!(json["messages"], 300);
+    assert_eq!(json["sent_messages"], 300);
+    assert_eq!(json["failed_messages"], 0);
+    assert_eq!(json["connections"], 4);
+    assert!(
+        json["messages_per_second"]
+            .as_f64()
+            .is_some_and(|r| r > 0.0),
+        "{json}"
+    );
+    let mails = server.mails();
+    assert_eq!(mails.len(), 300);
+    let mut ids: Vec<String> = mails
+        .iter()
+        .filter_map(|m| {
+            text(m)
+                .lines()
+                .find(|l| l.starts_with("Message-ID:"))
+                .map(str::to_owned)
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 300, "every message has its own Message-ID");
+    // Connections were reused: far fewer sessions than messages.
+    let mut sessions: Vec<String> = mails
+        .iter()
+        .map(|m| format!("{:?}", m.session.peer))
+        .collect();
+    sessions.sort();
+    sessions.dedup();
+    assert!(sessions.len() <= 4, "{} sessions", sessions.len());
+
+    // Text output: the rate.
+    let run = send(&[
+        "--server",
+        &server.addr(),
+        "--from",
+        "a@x.test",
+        "--to",
+        "b@y.test",
+        "--repeat",
+        "20",
+    ]);
+    assert_eq!(run.status, 0, "{run:#?}");
+    assert!(run.stdout.contains("sent 20 of 20 messages"), "{run:#?}");
+    assert!(run.stdout.contains("messages/s"), "{run:#?}");
+}
+
+#[test]
+fn bulk_mode_exit_status_is_the_highest_seen() {
+    let server = TestServer::plain();
+    let run = send(&[
+        "--server",
+        &server.addr(),
+        "--from",
+        "a@x.test",
+        "--to",
+        "b@y.test",
+        "--to",
+        "refuse@y.test",
+        "--at-least-one",
+        "--repeat",
+        "10",
+        "--connections",
+        "2",
+        "--json",
+    ]);
+    assert_eq!(run.status, 2, "{run:#?}");
+    let json = run.json();
+    assert_eq!(json["outcome"], "partial");
+    assert_eq!(json["partial_messages"], 10);
+    assert_eq!(server.mails().len(), 10);
+
+    let run = send(&[
+        "--server",
+        &server.addr(),
+        "--from",
+        "a@x.test",
+        "--to",
+        "refuse@y.test",
+        "--repeat",
+        "5",
+        "--json",
+    ]);
+    assert_eq!(run.status, 3, "{run:#?}");
+    assert_eq!(run.json()["not_sent_messages"], 5);
+
+    let run = send(&[
+        "--server",
+        &at(closed_port()),
+        "--from",
+        "a@x.test",
+        "--to",
+        "b@y.test",
+        "--repeat",
+        "5",
+    ]);
+    assert_eq!(run.status, 1, "{run:#?}");
+    assert!(run.stdout.contains("sent 0 of 5"), "{run:#?}");
+}
