@@ -13,9 +13,7 @@
 //!   probed at start, and SIZE, 8BITMIME, SMTPUTF8, DSN, BINARYMIME and
 //!   REQUIRETLS are mirrored from it.
 
-mod cidr;
 mod handler;
-pub mod text;
 
 use std::io::Write;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -35,9 +33,9 @@ use mailwire_driver::server::{Server, ServerOptions};
 use mailwire_driver::tls::ClientTls;
 use mailwire_tokio::Tokio;
 
-use cidr::Cidr;
+use crate::common::cidr::Cidr;
+use crate::common::text::{escape_control, has_line_break_or_nul, parse_host_port};
 use handler::Relay;
-use text::{escape_control, has_line_break_or_nul, parse_host_port};
 
 /// The largest message when the smarthost names no limit.
 const DEFAULT_MAX_SIZE: u64 = 10_240_000;
@@ -211,8 +209,9 @@ fn plan(args: &Args) -> Result<Plan, String> {
     let mut smarthosts = Vec::new();
     for s in &args.smarthosts {
         let default_port = if args.implicit_tls { 465 } else { 25 };
-        let (host, port) =
-            parse_host_port(s, default_port).map_err(|e| format!("--smarthost {e}"))?;
+        let (host, port) = parse_host_port(s)
+            .map(|(host, port)| (host, port.unwrap_or(default_port)))
+            .map_err(|e| format!("--smarthost {e}"))?;
         let mut address = ServerAddress::new(host).with_port(port);
         if args.implicit_tls {
             address = address.with_security(Security::Implicit);

@@ -177,7 +177,10 @@ pub fn run(args: Args) -> ExitCode {
 }
 
 fn fail(message: &str) -> u8 {
-    eprintln!("mailwire send: {}", text::escape(message));
+    eprintln!(
+        "mailwire send: {}",
+        crate::common::text::escape_control(message)
+    );
     EXIT_FAILURE
 }
 

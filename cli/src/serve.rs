@@ -2,12 +2,7 @@
 //! TLS), applies the host/sender/recipient policy and AUTH given on the
 //! command line, stores every accepted message in a Maildir and prints one
 //! line (or JSON object) per message.
-//!
-//! Shared helpers another subcommand may use: [`text::escape_control`]
-//! (control characters escaped for the terminal), [`cidr::Cidr`] and
-//! [`glob::Glob`].
 
-pub mod cidr;
 pub mod glob;
 pub mod handler;
 pub mod maildir;
@@ -24,10 +19,10 @@ use mailwire_driver::core::sasl::Mechanism;
 use mailwire_driver::server::{DeliveryMode, RunningServer, Server, ServerOptions};
 use mailwire_driver::{Runtime, ServerTls};
 
-use self::cidr::Cidr;
 use self::glob::Glob;
 use self::handler::{Catcher, Output};
 use self::maildir::Maildir;
+use crate::common::cidr::Cidr;
 
 /// How long running sessions may take to finish after Ctrl-C / SIGTERM.
 const STOP_GRACE: Duration = Duration::from_secs(10);
@@ -230,7 +225,7 @@ fn plan(args: &Args) -> Result<Plan, String> {
         if text.contains(['\r', '\n', '\0']) {
             return Err(format!(
                 "{:?}: CR, LF and NUL are not allowed in arguments",
-                text::escape_control(text)
+                crate::common::text::escape_control(text)
             ));
         }
     }

@@ -129,7 +129,7 @@ fn subject_control_characters_are_escaped_in_the_line() {
         !line.contains('\u{1b}') && !line.contains('\u{7}'),
         "{line:?}"
     );
-    assert!(line.contains("evil\\u{1b}[2J\\u{7}bell"), "{line:?}");
+    assert!(line.contains("evil\\x1b[2J\\x07bell"), "{line:?}");
 }
 
 #[test]

@@ -41,8 +41,8 @@ use mailwire_driver::client::{Client, ClientError, ClientSettings, ServerAddress
 use mailwire_driver::server::{Handler, HookError, HookResult, Mail, Session};
 use mailwire_tokio::Tokio;
 
-use super::cidr::Cidr;
-use super::text::escape_control;
+use crate::common::cidr::Cidr;
+use crate::common::text::escape_control;
 
 /// Everything the hooks need, shared by every session.
 #[derive(Debug)]

@@ -17,9 +17,9 @@ use serde::Serialize;
 use super::compose::Draft;
 use super::report::{JsonReply, JsonTls, classify, final_reply, print_json, reached, reason_text};
 use super::settings::Plan;
-use super::text::escape;
 use super::transfer::{TokioClient, connect_any, label, message_id_domain};
 use super::{EXIT_FAILURE, EXIT_NOT_SENT, EXIT_PARTIAL, EXIT_UNKNOWN};
+use crate::common::text::escape_control as escape;
 
 /// The send policy the options ask for.
 #[must_use]

@@ -10,9 +10,9 @@ use mailwire_core::wire::reply::Reply;
 use mailwire_driver::client::ClientError;
 use serde::Serialize;
 
-use super::text::escape;
 use super::transfer::{Delivery, Failure, SendResult};
 use super::{EXIT_FAILURE, EXIT_NOT_SENT, EXIT_PARTIAL, EXIT_UNKNOWN};
+use crate::common::text::escape_control as escape;
 
 /// A reply in JSON.
 #[derive(Debug, Serialize)]

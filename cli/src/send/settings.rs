@@ -1,7 +1,5 @@
 //! From options to where and how to connect: the server list and the
 //! [`ClientSettings`] (TLS policy, certificates, credentials, client name).
-//!
-//! [`parse_host_port`] is generic and may be reused by another subcommand.
 
 use mailwire_core::client::{AuthSecurity, StartTlsRefused, TlsPolicy};
 use mailwire_core::sasl::Credentials;
@@ -10,6 +8,7 @@ use mailwire_driver::ClientTls;
 use mailwire_driver::client::{ClientSettings, Security, ServerAddress};
 
 use super::{Args, TlsMode};
+use crate::common::text::parse_host_port;
 
 /// Where to send and how.
 #[derive(Debug, Clone)]
@@ -20,46 +19,6 @@ pub struct Plan {
     pub settings: ClientSettings,
     /// Send when at least one recipient is accepted.
     pub at_least_one: bool,
-}
-
-/// Splits `HOST[:PORT]`: `host`, `host:25`, `[::1]`, `[::1]:25`, a bare
-/// IPv6 address `::1` (no port). The host is returned without brackets.
-///
-/// # Errors
-///
-/// An empty host, a bad port, or an unclosed bracket, as a message.
-pub fn parse_host_port(text: &str) -> Result<(String, Option<u16>), String> {
-    let bad_port = |port: &str| format!("{text}: invalid port {port:?}");
-    let (host, port) = if let Some(rest) = text.strip_prefix('[') {
-        let Some((host, after)) = rest.split_once(']') else {
-            return Err(format!("{text}: missing ']'"));
-        };
-        match after {
-            "" => (host, None),
-            _ => match after.strip_prefix(':') {
-                Some(port) => (host, Some(port)),
-                None => return Err(format!("{text}: unexpected text after ']'")),
-            },
-        }
-    } else if text.matches(':').count() > 1 {
-        (text, None)
-    } else {
-        match text.split_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (text, None),
-        }
-    };
-    if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!("{text}: invalid host"));
-    }
-    let port = match port {
-        Some(port) => match port.parse::<u16>() {
-            Ok(0) | Err(_) => return Err(bad_port(port)),
-            Ok(port) => Some(port),
-        },
-        None => None,
-    };
-    Ok((host.to_owned(), port))
 }
 
 /// The servers and settings for `args`.
@@ -163,31 +122,4 @@ pub fn plan(args: &Args) -> Result<Plan, String> {
         settings,
         at_least_one: args.at_least_one,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn host_and_port_forms() {
-        let ok = |t: &str| parse_host_port(t).expect(t);
-        assert_eq!(ok("mx.example.org"), ("mx.example.org".into(), None));
-        assert_eq!(ok("127.0.0.1:2525"), ("127.0.0.1".into(), Some(2525)));
-        assert_eq!(ok("[::1]:25"), ("::1".into(), Some(25)));
-        assert_eq!(ok("[::1]"), ("::1".into(), None));
-        assert_eq!(ok("::1"), ("::1".into(), None));
-        for bad in [
-            "",
-            ":25",
-            "host:",
-            "host:0",
-            "host:99999",
-            "[::1",
-            "[::1]x",
-            "a b",
-        ] {
-            assert!(parse_host_port(bad).is_err(), "{bad}");
-        }
-    }
 }

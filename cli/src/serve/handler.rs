@@ -16,10 +16,11 @@ use mailwire_driver::core::wire::params::{MailParameters, RcptParameters};
 use mailwire_driver::server::{BodyReader, Handler, HookError, HookResult, Session};
 use serde::Serialize;
 
-use super::cidr::Cidr;
 use super::glob::Glob;
 use super::maildir::{Maildir, Pending, is_storage_full};
-use super::text::{escape_control, rfc3339_utc};
+use super::text::rfc3339_utc;
+use crate::common::cidr::Cidr;
+use crate::common::text::escape_control;
 
 /// Octets written to the file at a time.
 const WRITE_CHUNK: usize = 256 << 10;

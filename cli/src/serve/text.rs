@@ -1,34 +1,6 @@
-//! Text for the terminal and for file names: control characters escaped,
-//! UTC time stamps. Shared helpers: another subcommand may use
-//! [`escape_control`] for anything a peer controls before printing it.
+//! UTC time stamps for the per-message line and file names.
 
-use std::fmt::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
-
-/// `text` with every control character (C0, DEL, C1) written as an escape
-/// (`\r`, `\n`, `\t`, `\\`, else `\u{..}`), so that printing it cannot
-/// move the terminal's cursor or change its state.
-///
-/// ```text
-/// "a\x1b[2Jb" → "a\u{1b}[2Jb"
-/// ```
-#[must_use]
-pub fn escape_control(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\r' => out.push_str("\\r"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// `time` as `YYYY-MM-DDTHH:MM:SSZ` (UTC, RFC 3339).
 #[must_use]
@@ -71,13 +43,6 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 mod tests {
     use super::*;
     use std::time::Duration;
-
-    #[test]
-    fn escapes_controls() {
-        assert_eq!(escape_control("a\x1b[2Jb"), "a\\u{1b}[2Jb");
-        assert_eq!(escape_control("x\r\ny\u{9b}"), "x\\r\\ny\\u{9b}");
-        assert_eq!(escape_control("Grüße \\"), "Grüße \\\\");
-    }
 
     #[test]
     fn formats_utc() {
