@@ -17,24 +17,19 @@ mod handler;
 
 use std::io::Write;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::ValueEnum;
-use mailwire_core::client::{AuthSecurity, TlsPolicy};
-use mailwire_core::sasl::{Credentials, Mechanism};
-use mailwire_core::wire::address::Domain;
+use mailwire_core::sasl::Mechanism;
 use mailwire_core::wire::ehlo::Capabilities;
-use mailwire_driver::client::{
-    Client, ClientSettings, Security, ServerAddress, default_client_name,
-};
+use mailwire_driver::client::{Client, ServerAddress, default_client_name};
 use mailwire_driver::server::{Server, ServerOptions};
-use mailwire_driver::tls::ClientTls;
 use mailwire_tokio::Tokio;
 
 use crate::common::cidr::Cidr;
-use crate::common::text::{escape_control, has_line_break_or_nul, parse_host_port};
+use crate::common::outbound::Outbound;
+use crate::common::text::{escape_control, has_line_break_or_nul};
+use crate::common::users::Users;
 use handler::Relay;
 
 /// The largest message when the smarthost names no limit.
@@ -69,17 +64,6 @@ message with more than --max-received Received headers is refused
 554 5.4.6 (a loop). Prints `listening on ADDR` once listening; one line
 per message on stderr.";
 
-/// TLS towards the smarthost (as `mailwire send --tls`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TlsMode {
-    /// Never STARTTLS.
-    Disabled,
-    /// STARTTLS when offered; an unverified certificate is accepted.
-    Opportunistic,
-    /// STARTTLS must succeed and the certificate must verify.
-    Required,
-}
-
 /// Options of `mailwire relay`.
 #[derive(Debug, clap::Args)]
 #[command(after_help = EXAMPLES)]
@@ -91,29 +75,10 @@ pub struct Args {
     /// for failover, tried in order for each message.
     #[arg(long = "smarthost", value_name = "HOST[:PORT]", required = true)]
     smarthosts: Vec<String>,
-    /// STARTTLS policy towards the smarthost [default: opportunistic;
-    /// required with --user].
-    #[arg(long, value_enum, value_name = "MODE")]
-    tls: Option<TlsMode>,
-    /// Speak TLS from the first byte to the smarthost (port 465 style).
-    #[arg(long)]
-    implicit_tls: bool,
-    /// Verify the smarthost's certificate against this CA (PEM) instead of
-    /// the public roots.
-    #[arg(long, value_name = "FILE")]
-    ca_file: Option<PathBuf>,
-    /// Accept any smarthost certificate (tests only).
-    #[arg(long)]
-    insecure_accept_any_cert: bool,
-    /// User name for AUTH at the smarthost (TLS is then required).
-    #[arg(long, value_name = "USER", requires = "password")]
-    user: Option<String>,
-    /// Password for AUTH at the smarthost.
-    #[arg(long, value_name = "PASSWORD", requires = "user")]
-    password: Option<String>,
-    /// Send the credentials even without (verified) TLS.
-    #[arg(long)]
-    allow_insecure_auth: bool,
+    /// TLS, certificates, credentials and the EHLO name towards the
+    /// smarthost.
+    #[command(flatten)]
+    outbound: Outbound,
     /// Network allowed to relay without AUTH, as an address or CIDR block
     /// (repeatable). Default: 127.0.0.0/8 and ::1.
     #[arg(long = "allow-host", value_name = "CIDR")]
@@ -130,10 +95,6 @@ pub struct Args {
     /// host's name.
     #[arg(long, value_name = "NAME")]
     hostname: Option<String>,
-    /// EHLO name towards the smarthost (default: localhost for a local
-    /// smarthost, else this host's name).
-    #[arg(long, value_name = "NAME")]
-    client_name: Option<String>,
     /// Refuse messages with more Received headers than this (554 5.4.6).
     #[arg(long, value_name = "N", default_value_t = 30)]
     max_received: usize,
@@ -159,9 +120,8 @@ fn plan(args: &Args) -> Result<Plan, String> {
     all.extend(args.smarthosts.iter().map(String::as_str));
     all.extend(args.allow_hosts.iter().map(String::as_str));
     all.extend(args.auth.iter().map(String::as_str));
-    all.extend(args.user.iter().map(String::as_str));
-    all.extend(args.password.iter().map(String::as_str));
-    all.extend(args.client_name.iter().map(String::as_str));
+    let outbound: Vec<String> = args.outbound.texts().map(|(_, v)| v).collect();
+    all.extend(outbound.iter().map(String::as_str));
     if all.iter().any(|a| has_line_break_or_nul(a)) {
         return Err("an argument contains CR, LF or NUL".into());
     }
@@ -189,15 +149,7 @@ fn plan(args: &Args) -> Result<Plan, String> {
         allowed = vec![Cidr::LOOPBACK_V4, Cidr::LOOPBACK_V6];
     }
 
-    let mut users = Vec::new();
-    for pair in &args.auth {
-        match pair.split_once(':') {
-            Some((user, pass)) if !user.is_empty() && !pass.is_empty() => {
-                users.push((user.to_owned(), pass.to_owned()));
-            }
-            _ => return Err(format!("--auth {pair:?}: expected USER:PASS")),
-        }
-    }
+    let users = Users::parse(&args.auth)?;
 
     if !listen.ip().is_loopback() && args.allow_hosts.is_empty() && users.is_empty() {
         return Err(format!(
@@ -206,77 +158,8 @@ fn plan(args: &Args) -> Result<Plan, String> {
         ));
     }
 
-    let mut smarthosts = Vec::new();
-    for s in &args.smarthosts {
-        let default_port = if args.implicit_tls { 465 } else { 25 };
-        let (host, port) = parse_host_port(s)
-            .map(|(host, port)| (host, port.unwrap_or(default_port)))
-            .map_err(|e| format!("--smarthost {e}"))?;
-        let mut address = ServerAddress::new(host).with_port(port);
-        if args.implicit_tls {
-            address = address.with_security(Security::Implicit);
-        }
-        smarthosts.push(address);
-    }
-
-    let mut settings = ClientSettings::default();
-    let mut tls = match &args.ca_file {
-        Some(path) => {
-            let pem =
-                std::fs::read(path).map_err(|e| format!("--ca-file {}: {e}", path.display()))?;
-            ClientTls::with_ca_pem(&pem)
-                .map_err(|e| format!("--ca-file {}: {e}", path.display()))?
-        }
-        None => ClientTls::default(),
-    };
-    if args.insecure_accept_any_cert {
-        tls = tls.insecure_accept_any_certificate();
-    }
-    settings.tls = tls;
-    let credentials = args
-        .user
-        .as_ref()
-        .zip(args.password.as_ref())
-        .map(|(u, p)| Credentials::password(u.clone(), p.clone()));
-    let mode = match (args.tls, &credentials) {
-        (Some(mode), _) => mode,
-        // Credentials imply TLS, unless plaintext AUTH is explicitly allowed.
-        (None, Some(_)) if !args.allow_insecure_auth => TlsMode::Required,
-        (None, _) => TlsMode::Opportunistic,
-    };
-    if credentials.is_some()
-        && mode != TlsMode::Required
-        && !args.implicit_tls
-        && !args.allow_insecure_auth
-    {
-        return Err(
-            "credentials need --tls required or --implicit-tls (or --allow-insecure-auth)".into(),
-        );
-    }
-    if args.implicit_tls && mode == TlsMode::Disabled {
-        return Err("--implicit-tls cannot go with --tls disabled".into());
-    }
-    settings.tls_policy = match mode {
-        TlsMode::Disabled => TlsPolicy::Disabled,
-        TlsMode::Opportunistic => TlsPolicy::opportunistic(),
-        TlsMode::Required => TlsPolicy::Required {
-            accept_invalid_certs: args.insecure_accept_any_cert,
-        },
-    };
-    settings.auth_security = if args.allow_insecure_auth {
-        AuthSecurity::Plaintext
-    } else if args.insecure_accept_any_cert {
-        AuthSecurity::AnyTls
-    } else {
-        AuthSecurity::VerifiedTls
-    };
-    settings.credentials = credentials;
-    if let Some(name) = &args.client_name {
-        let domain: Domain = name
-            .parse()
-            .map_err(|_| format!("--client-name {name:?}: not a domain or address literal"))?;
-        settings.client_name = Some(domain);
-    }
+    let smarthosts = args.outbound.addresses("smarthost", &args.smarthosts)?;
+    let mut settings = args.outbound.settings()?;
     settings.connect_timeout = Duration::from_secs(15);
 
     Ok(Plan {

@@ -3,14 +3,15 @@
 //!
 //! The parts: [`compose`] turns the options into a message and what to
 //! prepare it with; [`settings`] turns them into the connection settings
-//! and the server list (and holds the `HOST[:PORT]` parser another
-//! subcommand may reuse); [`transfer`] connects (with failover) and sends;
+//! and the server list (through the shared client options in
+//! `common::outbound`); [`transfer`] connects (with failover) and sends;
 //! [`report`] prints the outcome (text or JSON) and picks the exit status;
-//! [`bulk`] is `--repeat`/`--connections`; [`text`] checks arguments and
-//! escapes control characters for the terminal (reusable).
+//! [`bulk`] is `--repeat`/`--connections`; [`text`] checks arguments.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+use crate::common::outbound::Outbound;
 
 mod bulk;
 mod compose;
@@ -67,23 +68,11 @@ Exit status:
      connection lost before the end of the data
 With --repeat: 0 only if every message was sent, else the highest status.";
 
-/// Whether TLS is used on a connection that starts in plaintext.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum TlsMode {
-    /// Never STARTTLS.
-    Disabled,
-    /// STARTTLS when offered; a certificate that does not verify is
-    /// accepted (and reported as not verified).
-    Opportunistic,
-    /// STARTTLS must succeed and the certificate must verify.
-    Required,
-}
-
 /// Options of `mailwire send`.
 #[derive(Debug, clap::Args)]
 #[command(after_help = AFTER_HELP)]
 pub struct Args {
-    /// A server to send to, HOST[:PORT] (port 25, or 465 with
+    /// A server to send to, `HOST[:PORT]` (port 25, or 465 with
     /// --implicit-tls). Repeat to give fallbacks, tried in order until one
     /// is ready for mail.
     #[arg(long = "server", value_name = "HOST[:PORT]", required = true)]
@@ -124,29 +113,9 @@ pub struct Args {
     /// whatever the headers say.
     #[arg(long, value_name = "ADDRESS[,ADDRESS…]")]
     pub recipients: Vec<String>,
-    /// STARTTLS policy [default: opportunistic; required with --user].
-    #[arg(long, value_enum, value_name = "MODE")]
-    pub tls: Option<TlsMode>,
-    /// TLS from the first byte (SMTPS, port 465).
-    #[arg(long)]
-    pub implicit_tls: bool,
-    /// Verify server certificates against the CA certificates in this PEM
-    /// file (instead of the public roots).
-    #[arg(long, value_name = "FILE")]
-    pub ca_file: Option<PathBuf>,
-    /// INSECURE: accept any server certificate (still reported as not
-    /// verified).
-    #[arg(long)]
-    pub insecure_accept_any_cert: bool,
-    /// The user name for AUTH.
-    #[arg(long, value_name = "USER", requires = "password")]
-    pub user: Option<String>,
-    /// The password for AUTH.
-    #[arg(long, value_name = "PASSWORD", requires = "user")]
-    pub password: Option<String>,
-    /// Allow credentials over plaintext or unverified TLS.
-    #[arg(long)]
-    pub allow_insecure_auth: bool,
+    /// TLS, certificates, credentials and the EHLO name.
+    #[command(flatten)]
+    pub outbound: Outbound,
     /// Send when at least one recipient is accepted (default: only when
     /// all are).
     #[arg(long)]
@@ -154,10 +123,6 @@ pub struct Args {
     /// Ask the server to queue the message (QUED, when XQUE is offered).
     #[arg(long)]
     pub queue: bool,
-    /// The EHLO name (default: `localhost` for a local server, else this
-    /// host's name).
-    #[arg(long, value_name = "NAME")]
-    pub client_name: Option<String>,
     /// Print exactly one JSON object with the outcome.
     #[arg(long)]
     pub json: bool,

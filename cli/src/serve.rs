@@ -23,6 +23,7 @@ use self::glob::Glob;
 use self::handler::{Catcher, Output};
 use self::maildir::Maildir;
 use crate::common::cidr::Cidr;
+use crate::common::users::Users;
 
 /// How long running sessions may take to finish after Ctrl-C / SIGTERM.
 const STOP_GRACE: Duration = Duration::from_secs(10);
@@ -237,15 +238,7 @@ fn plan(args: &Args) -> Result<Plan, String> {
     if mailwire_driver::core::wire::address::Domain::parse(hostname.as_bytes()).is_err() {
         return Err(format!("--hostname {hostname:?}: not a valid host name"));
     }
-    let mut users = Vec::new();
-    for entry in &args.auth {
-        match entry.split_once(':') {
-            Some((user, pass)) if !user.is_empty() => {
-                users.push((user.to_owned(), pass.to_owned()));
-            }
-            _ => return Err(format!("--auth {entry:?}: expected USER:PASS")),
-        }
-    }
+    let users = Users::parse(&args.auth)?;
     let tls = if args.tls_self_signed {
         Some(self_signed(&hostname)?)
     } else if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {

@@ -2,4 +2,6 @@
 //! `HOST[:PORT]` parsing and CIDR networks.
 
 pub mod cidr;
+pub mod outbound;
 pub mod text;
+pub mod users;

@@ -43,6 +43,7 @@ use mailwire_tokio::Tokio;
 
 use crate::common::cidr::Cidr;
 use crate::common::text::escape_control;
+use crate::common::users::Users;
 
 /// Everything the hooks need, shared by every session.
 #[derive(Debug)]
@@ -50,7 +51,7 @@ pub struct Relay {
     /// Networks that may relay without AUTH.
     pub allowed: Vec<Cidr>,
     /// `--auth` users and their passwords.
-    pub users: Vec<(String, String)>,
+    pub users: Users,
     /// The smarthosts, in failover order.
     pub smarthosts: Vec<ServerAddress>,
     /// How to talk to them.
@@ -80,13 +81,6 @@ impl Relay {
         } else {
             HookError::refuse(530, "5.7.0", "Authentication required")
         }
-    }
-
-    fn password_of(&self, user: &str) -> Option<&str> {
-        self.users
-            .iter()
-            .find(|(u, _)| u == user)
-            .map(|(_, p)| p.as_str())
     }
 }
 
@@ -137,28 +131,7 @@ impl Handler for Relay {
         _mechanism: Mechanism,
         check: &AuthCheck,
     ) -> HookResult<Option<StoredSecret>> {
-        let invalid = || HookError::refuse(535, "5.7.8", "Authentication credentials invalid");
-        match check {
-            AuthCheck::VerifyPassword {
-                authzid,
-                username,
-                password,
-            } => {
-                let known = self
-                    .password_of(username)
-                    .is_some_and(|p| password.constant_time_eq(p));
-                let as_self = authzid.as_ref().is_none_or(|a| a == username);
-                if known && as_self {
-                    Ok(None)
-                } else {
-                    Err(invalid())
-                }
-            }
-            AuthCheck::NeedSecret { username, .. } => {
-                Ok(self.password_of(username).map(StoredSecret::password))
-            }
-            _ => Err(invalid()),
-        }
+        self.users.authenticate(check)
     }
 
     async fn deliver(&self, mail: Mail) -> HookResult {

@@ -1,8 +1,5 @@
-//! Text helpers: refusing arguments that hold line breaks, and escaping
-//! control characters before they reach a terminal.
-//!
-//! [`escape`] is meant for any subcommand that prints peer-controlled text
-//! (server replies, subjects, addresses).
+//! Refusing arguments that hold line breaks (CR, LF or NUL could inject
+//! commands or header lines), before anything else is done.
 
 use std::path::Path;
 
@@ -41,26 +38,25 @@ pub fn check_args(args: &Args) -> Result<(), String> {
             check(option, value)?;
         }
     }
-    let singles: [(&str, &Option<String>); 6] = [
+    let singles: [(&str, &Option<String>); 3] = [
         ("from", &args.from),
         ("subject", &args.subject),
         ("originator", &args.originator),
-        ("user", &args.user),
-        ("password", &args.password),
-        ("client-name", &args.client_name),
     ];
     for (option, value) in singles {
         if let Some(value) = value {
-            if option == "password" && has_line_break_or_nul(value) {
-                // Never echo a password.
-                return Err("--password: CR, LF or NUL is not allowed".into());
-            }
             check(option, value)?;
         }
     }
+    for (option, value) in args.outbound.texts() {
+        if option == "password" && has_line_break_or_nul(&value) {
+            // Never echo a password.
+            return Err("--password: CR, LF or NUL is not allowed".into());
+        }
+        check(option, &value)?;
+    }
     check_path("body-file", args.body_file.as_deref())?;
     check_path("message", args.message.as_deref())?;
-    check_path("ca-file", args.ca_file.as_deref())?;
     if let Some(body) = &args.body
         && body.bytes().any(|b| b == 0)
     {

@@ -21,6 +21,7 @@ use super::maildir::{Maildir, Pending, is_storage_full};
 use super::text::rfc3339_utc;
 use crate::common::cidr::Cidr;
 use crate::common::text::escape_control;
+use crate::common::users::Users;
 
 /// Octets written to the file at a time.
 const WRITE_CHUNK: usize = 256 << 10;
@@ -44,7 +45,7 @@ pub struct Catcher {
     /// How messages are printed.
     pub output: Output,
     /// `--auth` users and passwords.
-    pub users: Vec<(String, String)>,
+    pub users: Users,
     /// `--allow-host` networks (empty: every host).
     pub allow_hosts: Vec<Cidr>,
     /// `--reject-sender` patterns.
@@ -81,13 +82,6 @@ struct JsonRecord<'a> {
 }
 
 impl Catcher {
-    fn known_user(&self, username: &str) -> Option<&str> {
-        self.users
-            .iter()
-            .find(|(u, _)| u == username)
-            .map(|(_, p)| p.as_str())
-    }
-
     /// Prints the line (or JSON object) for one accepted message.
     fn report(&self, session: &Session, envelope: &Envelope, stored: &Stored) {
         let time = rfc3339_utc(SystemTime::now());
@@ -236,28 +230,7 @@ impl Handler for Catcher {
         _mechanism: Mechanism,
         check: &AuthCheck,
     ) -> HookResult<Option<StoredSecret>> {
-        let invalid = || HookError::refuse(535, "5.7.8", "Authentication credentials invalid");
-        match check {
-            AuthCheck::VerifyPassword {
-                authzid,
-                username,
-                password,
-            } => {
-                let ok = self
-                    .known_user(username)
-                    .is_some_and(|p| password.constant_time_eq(p));
-                let self_only = authzid.as_deref().is_none_or(|a| a == username);
-                if ok && self_only {
-                    Ok(None)
-                } else {
-                    Err(invalid())
-                }
-            }
-            AuthCheck::NeedSecret { username, .. } => {
-                Ok(self.known_user(username).map(StoredSecret::password))
-            }
-            _ => Err(invalid()),
-        }
+        self.users.authenticate(check)
     }
 
     async fn deliver_stream(
