@@ -255,6 +255,8 @@ fn plan(args: &Args) -> Result<Plan, String> {
 
     let mut options = ServerOptions::new(hostname);
     options.delivery = DeliveryMode::Streaming;
+    // Nothing is stored with --discard, so no trace header is made.
+    options.add_received = !args.discard;
     {
         let config = options.config_mut();
         if let Some(banner) = &args.banner {

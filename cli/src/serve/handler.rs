@@ -7,7 +7,6 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use futures_lite::AsyncReadExt;
 use mailwire_driver::core::message::{parse_message, return_path_header};
 use mailwire_driver::core::sasl::{Mechanism, StoredSecret};
 use mailwire_driver::core::server::{AuthCheck, Envelope};
@@ -241,12 +240,11 @@ impl Handler for Catcher {
     ) -> HookResult {
         let Some(maildir) = &self.maildir else {
             // --discard: read the whole message (a cut-off one fails here).
-            futures_lite::io::copy(&mut body, &mut futures_lite::io::sink()).await?;
+            while body.next_chunk().await?.is_some() {}
             return Ok(());
         };
         let mut head: Vec<u8> = Vec::new();
         let mut total: u64 = 0;
-        let mut buf = vec![0u8; 64 << 10];
         let mut out: Vec<u8> = Vec::with_capacity(WRITE_CHUNK);
         let dir = maildir.clone();
         let mut file = smol::unblock(move || dir.begin())
@@ -261,18 +259,14 @@ impl Handler for Catcher {
             top.extend_from_slice(b"\r\n");
         }
         out.extend_from_slice(&top);
-        loop {
-            let n = body.read(&mut buf).await?;
-            if n == 0 {
-                break;
-            }
-            let chunk = &buf[..n];
+        while let Some(chunk) = body.next_chunk().await? {
+            let n = chunk.len();
             total += n as u64;
             if head.len() < HEADER_PREFIX {
                 let room = HEADER_PREFIX - head.len();
                 head.extend_from_slice(&chunk[..n.min(room)]);
             }
-            out.extend_from_slice(chunk);
+            out.extend_from_slice(&chunk);
             if out.len() >= WRITE_CHUNK {
                 let data = std::mem::replace(&mut out, Vec::with_capacity(WRITE_CHUNK));
                 file = off_thread(file, move |mut p| p.write(&data).map(|()| p))

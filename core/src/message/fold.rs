@@ -18,12 +18,21 @@ pub(crate) fn write_field<S: AsRef<str>>(
     line_end: &[u8],
     out: &mut Vec<u8>,
 ) {
+    write_field_iter(name, tokens.iter().map(AsRef::as_ref), line_end, out);
+}
+
+/// [`write_field`] over tokens from an iterator.
+pub(crate) fn write_field_iter<'a>(
+    name: &str,
+    tokens: impl IntoIterator<Item = &'a str>,
+    line_end: &[u8],
+    out: &mut Vec<u8>,
+) {
     out.extend_from_slice(name.as_bytes());
     out.push(b':');
     let mut column = name.len() + 1;
     let mut line_has_token = false;
     for token in tokens {
-        let token = token.as_ref();
         if !token.is_empty() && line_has_token && column + 1 + token.len() > MAX_COLUMNS {
             out.extend_from_slice(line_end);
             column = 0;

@@ -5,7 +5,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 use super::MessageDate;
-use super::fold::write_field;
+use super::fold::write_field_iter;
 use crate::tls::TlsInfo;
 use crate::wire::address::{Domain, ForwardPath, ReversePath};
 
@@ -207,47 +207,89 @@ impl ReceivedInfo {
     }
 }
 
-/// Text that is safe inside a comment for any reader, strict or naive:
-/// every character that is not printable ASCII, or is one of
+/// Appends `text` as it is safe inside a comment for any reader, strict
+/// or naive: every character that is not printable ASCII, or is one of
 /// `( ) \ ; " < > [ ]`, becomes `?`; at most `max` characters are kept
 /// (then `...`).
-fn comment_safe(text: &str, max: usize) -> String {
-    let mut out: String = text
-        .chars()
-        .take(max)
-        .map(|c| {
-            if c.is_ascii_graphic() && !"()\\;\"<>[]".contains(c) {
-                c
-            } else {
-                '?'
-            }
-        })
-        .collect();
-    if text.chars().nth(max).is_some() {
+fn push_comment_safe(out: &mut String, text: &str, max: usize) {
+    let mut chars = text.chars();
+    for c in chars.by_ref().take(max) {
+        out.push(if c.is_ascii_graphic() && !"()\\;\"<>[]".contains(c) {
+            c
+        } else {
+            '?'
+        });
+    }
+    if chars.next().is_some() {
         out.push_str("...");
     }
-    out
 }
 
-/// An IP address as an RFC 5321 address literal (IPv4-mapped IPv6 shown as
-/// IPv4).
-fn literal(ip: IpAddr) -> String {
-    match ip.to_canonical() {
-        IpAddr::V4(v4) => format!("[{v4}]"),
-        IpAddr::V6(v6) => format!("[IPv6:{v6}]"),
-    }
+/// Appends an IP address as an RFC 5321 address literal (IPv4-mapped IPv6
+/// shown as IPv4).
+fn push_literal(out: &mut String, ip: IpAddr) {
+    use std::fmt::Write as _;
+    let _ = match ip.to_canonical() {
+        IpAddr::V4(v4) => write!(out, "[{v4}]"),
+        IpAddr::V6(v6) => write!(out, "[IPv6:{v6}]"),
+    };
 }
 
-/// The HELO argument when it can stand as the `from` domain itself: an
+/// Whether the HELO argument can stand as the `from` domain itself: an
 /// ASCII domain name, or an IPv4/IPv6 literal (general literals may hold
 /// parentheses, so they go into the comment).
-fn trusted_syntax(helo: &str) -> Option<String> {
+fn trusted_syntax(helo: &str) -> Option<Domain> {
     if !helo.is_ascii() {
         return None;
     }
     match Domain::parse(helo.as_bytes()).ok()? {
-        domain @ (Domain::Name(_) | Domain::Ipv4(_) | Domain::Ipv6(_)) => Some(domain.to_string()),
+        domain @ (Domain::Name(_) | Domain::Ipv4(_) | Domain::Ipv6(_)) => Some(domain),
         _ => None,
+    }
+}
+
+/// The tokens of a header field written into one buffer (no allocation per
+/// token): each token is the text between two recorded ends.
+struct Tokens {
+    text: String,
+    ends: [usize; Tokens::MAX],
+    count: usize,
+}
+
+impl Tokens {
+    /// More than `received_header` ever writes.
+    const MAX: usize = 12;
+
+    fn new() -> Self {
+        Tokens {
+            text: String::with_capacity(192),
+            ends: [0; Tokens::MAX],
+            count: 0,
+        }
+    }
+
+    /// Ends the token being written in `text`.
+    fn end(&mut self) {
+        if let Some(slot) = self.ends.get_mut(self.count) {
+            *slot = self.text.len();
+            self.count += 1;
+        }
+    }
+
+    /// Appends one whole token.
+    fn push(&mut self, parts: &[&str]) {
+        for part in parts {
+            self.text.push_str(part);
+        }
+        self.end();
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &str> {
+        let ends = self.ends.get(..self.count).unwrap_or_default();
+        let starts = std::iter::once(0).chain(ends.iter().copied());
+        starts
+            .zip(ends.iter().copied())
+            .map(|(start, end)| self.text.get(start..end).unwrap_or_default())
     }
 }
 
@@ -288,46 +330,72 @@ fn trusted_syntax(helo: &str) -> Option<String> {
 /// ```
 #[must_use]
 pub fn received_header(info: &ReceivedInfo) -> Vec<u8> {
-    let mut tokens: Vec<String> = Vec::new();
-    let peer = info.peer.map(literal);
+    use std::fmt::Write as _;
+    let mut t = Tokens::new();
     let helo = info.helo.as_deref();
-    match (helo.and_then(trusted_syntax), &peer) {
-        (Some(name), Some(peer)) => {
-            tokens.push(format!("from {name}"));
-            tokens.push(format!("({peer})"));
+    match helo.and_then(trusted_syntax) {
+        Some(name) => {
+            let _ = write!(t.text, "from {name}");
+            t.end();
+            if let Some(peer) = info.peer {
+                t.text.push('(');
+                push_literal(&mut t.text, peer);
+                t.text.push(')');
+                t.end();
+            }
         }
-        (Some(name), None) => tokens.push(format!("from {name}")),
-        (None, _) => {
-            tokens.push(format!("from {}", peer.as_deref().unwrap_or("unknown")));
+        None => {
+            t.text.push_str("from ");
+            match info.peer {
+                Some(peer) => push_literal(&mut t.text, peer),
+                None => t.text.push_str("unknown"),
+            }
+            t.end();
             if let Some(helo) = helo {
-                tokens.push(format!("(helo={})", comment_safe(helo, MAX_HELO_IN_TRACE)));
+                t.text.push_str("(helo=");
+                push_comment_safe(&mut t.text, helo, MAX_HELO_IN_TRACE);
+                t.text.push(')');
+                t.end();
             }
         }
     }
-    tokens.push(format!("by {}", info.by_domain));
-    tokens.push(format!("with {}", info.protocol));
+    let _ = write!(t.text, "by {}", info.by_domain);
+    t.end();
+    t.push(&["with ", info.protocol.as_str()]);
     if let Some(tls) = &info.tls {
-        tokens.push(format!("(version={}", comment_safe(&tls.version, 32)));
-        tokens.push(format!("cipher={})", comment_safe(&tls.cipher, 64)));
+        t.text.push_str("(version=");
+        push_comment_safe(&mut t.text, &tls.version, 32);
+        t.end();
+        t.text.push_str("cipher=");
+        push_comment_safe(&mut t.text, &tls.cipher, 64);
+        t.text.push(')');
+        t.end();
     }
-    let id: Option<String> = info.id.as_deref().map(|id| {
-        id.chars()
+    if let Some(id) = info.id.as_deref() {
+        let mut kept = id
+            .chars()
             .filter(|c| c.is_ascii_alphanumeric() || "-._".contains(*c))
             .take(64)
-            .collect()
-    });
-    if let Some(id) = id.filter(|id| !id.is_empty()) {
-        tokens.push(format!("id {id}"));
+            .peekable();
+        if kept.peek().is_some() {
+            t.text.push_str("id ");
+            t.text.extend(kept);
+            t.end();
+        }
     }
     if let Some(recipient) = &info.for_recipient {
-        tokens.push(format!("for {recipient}"));
+        let _ = write!(t.text, "for {recipient}");
+        t.end();
     }
-    if let Some(last) = tokens.last_mut() {
-        last.push(';');
+    // The last token so far ends in `;`.
+    t.text.push(';');
+    if let Some(last) = t.count.checked_sub(1).and_then(|i| t.ends.get_mut(i)) {
+        *last += 1;
     }
-    tokens.push(info.date.to_string());
-    let mut out = Vec::with_capacity(160);
-    write_field("Received", &tokens, b"\r\n", &mut out);
+    let _ = write!(t.text, "{}", info.date);
+    t.end();
+    let mut out = Vec::with_capacity(t.text.len() + 16);
+    write_field_iter("Received", t.iter(), b"\r\n", &mut out);
     out
 }
 

@@ -19,6 +19,9 @@ use super::replies;
 /// write. They are never held across a `None` from `poll`: the driver's
 /// drain always reaches them. Before [`Action::StartTls`] and
 /// [`Action::Close`] they are cut into the queue, so they are written first.
+/// Largest reply buffer kept between replies.
+const REPLY_BUFFER_KEPT: usize = 4096;
+
 #[derive(Debug, Default)]
 pub(crate) struct Output {
     queue: VecDeque<Action<ServerEvent>>,
@@ -33,7 +36,19 @@ impl Output {
         if self.replies.is_empty() {
             return None;
         }
-        Some(Action::Send(Bytes::from(std::mem::take(&mut self.replies))))
+        Some(Action::Send(self.take_replies()))
+    }
+
+    /// The pending reply bytes as one buffer. The reply buffer keeps its
+    /// capacity (replies are short: one copy is cheaper than growing a new
+    /// buffer for every reply), unless a large reply made it big.
+    fn take_replies(&mut self) -> Bytes {
+        let bytes = Bytes::copy_from_slice(&self.replies);
+        self.replies.clear();
+        if self.replies.capacity() > REPLY_BUFFER_KEPT {
+            self.replies = Vec::new();
+        }
+        bytes
     }
 
     /// Queues a reply (rendered with or without its enhanced code).
@@ -53,7 +68,7 @@ impl Output {
     /// Cuts the pending replies into the queue.
     pub(crate) fn flush(&mut self) {
         if !self.replies.is_empty() {
-            let bytes = Bytes::from(std::mem::take(&mut self.replies));
+            let bytes = self.take_replies();
             self.queue.push_back(Action::Send(bytes));
         }
     }

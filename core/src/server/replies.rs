@@ -1,7 +1,7 @@
 //! The replies the core writes itself, and the rendering rules for all
 //! replies (enhanced status codes on or off).
 
-use crate::wire::reply::{EnhancedCode, Reply, ReplyClass, ReplyCode};
+use crate::wire::reply::{EnhancedCode, Reply, ReplyClass, ReplyCode, leading_enhanced_code};
 
 /// Builds a one-line reply. Text with control characters is cleaned
 /// (each one becomes `?`), so this never fails.
@@ -14,37 +14,46 @@ pub(crate) fn plain(code: u16, text: &str) -> Reply {
     lines(code, None, vec![text.to_owned()])
 }
 
-/// Builds a reply from lines, cleaning control characters. Falls back to a
-/// generic `451 4.3.0` only if the code itself is invalid (a bug).
+/// Builds a reply from lines, cleaning control characters (each becomes
+/// `?`). Falls back to a generic `451 4.3.0` only if the code itself is
+/// invalid (a bug). Clean text (the usual case) is taken as it is, without
+/// a copy.
 pub(crate) fn lines(code: u16, enhanced: Option<(u8, u16, u16)>, lines: Vec<String>) -> Reply {
-    let code = ReplyCode::new(code).unwrap_or(ReplyCode::LOCAL_ERROR);
+    let Some(code) = ReplyCode::new(code) else {
+        return fallback();
+    };
     let enhanced = enhanced
         .and_then(|(c, s, d)| EnhancedCode::new(c, s, d))
         .filter(|e| u16::from(e.class()) == code.as_u16() / 100);
-    let clean: Vec<String> = lines
-        .into_iter()
-        .map(|l| {
-            l.chars()
+    let mut clean = lines;
+    for line in &mut clean {
+        if !is_clean(line) {
+            *line = line
+                .chars()
                 .map(|c| if c.is_control() && c != '\t' { '?' } else { c })
-                .collect()
-        })
-        .collect();
-    let clean = if clean.is_empty() {
-        vec![String::new()]
-    } else {
-        clean
-    };
-    match Reply::new(code, enhanced, clean.clone()) {
-        Ok(r) => r,
-        // Only an unprefixed first line that reads as an enhanced code can
-        // fail here: add a neutral word in front of it.
-        Err(_) => {
-            let mut fixed = clean;
-            if let Some(first) = fixed.first_mut() {
-                first.insert_str(0, "- ");
-            }
-            Reply::new(code, enhanced, fixed).unwrap_or_else(|_| fallback())
+                .collect();
         }
+    }
+    if clean.is_empty() {
+        clean.push(String::new());
+    }
+    // An unprefixed first line that reads as an enhanced code would be
+    // taken for one: put a neutral word in front of it.
+    if enhanced.is_none()
+        && let Some(first) = clean.first_mut()
+        && leading_enhanced_code(first, code).is_some()
+    {
+        first.insert_str(0, "- ");
+    }
+    Reply::new_unchecked(code, enhanced, clean)
+}
+
+/// Whether `text` has no control character other than HT.
+fn is_clean(text: &str) -> bool {
+    if text.is_ascii() {
+        text.bytes().all(|b| b >= 0x20 && b != 0x7f || b == b'\t')
+    } else {
+        !text.chars().any(|c| c.is_control() && c != '\t')
     }
 }
 
@@ -61,20 +70,8 @@ fn fallback() -> Reply {
 pub(crate) fn render(reply: &Reply, esc: bool, out: &mut Vec<u8>) {
     if esc || reply.enhanced().is_none() {
         reply.write_to(out);
-        return;
-    }
-    match Reply::new(reply.code(), None, reply.lines().to_vec()) {
-        Ok(stripped) => stripped.write_to(out),
-        Err(_) => {
-            let mut fixed = reply.lines().to_vec();
-            if let Some(first) = fixed.first_mut() {
-                first.insert_str(0, "- ");
-            }
-            match Reply::new(reply.code(), None, fixed) {
-                Ok(stripped) => stripped.write_to(out),
-                Err(_) => reply.write_to(out),
-            }
-        }
+    } else {
+        reply.write_without_enhanced(out);
     }
 }
 

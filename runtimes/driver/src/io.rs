@@ -3,6 +3,7 @@
 //! closing ([`Io`]).
 
 use std::io;
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use futures_io::{AsyncRead, AsyncWrite};
@@ -89,7 +90,13 @@ pub enum Input {
 
 /// A transport with the runtime's clock: reads raced against a deadline,
 /// writes bounded by a stall timeout, and a graceful close.
-#[derive(Debug)]
+///
+/// The deadline timer is kept from one wait to the next and replaced only
+/// when an earlier deadline is asked for: re-arming a runtime timer on
+/// every read costs more than the read. So a wait may end with
+/// [`Input::Timeout`] before the deadline it was given (when an earlier
+/// deadline was armed for it before): the cores treat a timeout as "check
+/// your deadlines" and do nothing when none has passed.
 pub struct Io<S, R> {
     /// The byte stream (switched to TLS in place).
     pub transport: Transport<S>,
@@ -99,6 +106,22 @@ pub struct Io<S, R> {
     /// A write that makes no progress for this long fails (a peer that stops
     /// reading cannot hold a connection for ever).
     pub write_stall: Duration,
+    /// The armed deadline timer and its deadline.
+    timer: Option<(Instant, Timer)>,
+}
+
+/// A runtime's sleep future, boxed.
+type Timer = Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+impl<S: std::fmt::Debug, R: std::fmt::Debug> std::fmt::Debug for Io<S, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Io")
+            .field("transport", &self.transport)
+            .field("runtime", &self.runtime)
+            .field("write_stall", &self.write_stall)
+            .field("timer", &self.timer.as_ref().map(|(at, _)| at))
+            .finish_non_exhaustive()
+    }
 }
 
 impl<S, R> Io<S, R>
@@ -113,7 +136,26 @@ where
             runtime,
             read_buf: vec![0; READ_BUFFER].into_boxed_slice(),
             write_stall,
+            timer: None,
         }
+    }
+
+    /// Makes sure a timer fires at `deadline` or before (see the type's
+    /// documentation).
+    fn arm(&mut self, deadline: Instant) {
+        let keep = self.timer.as_ref().is_some_and(|(at, _)| *at <= deadline);
+        if !keep {
+            self.timer = Some((deadline, Box::pin(self.runtime.sleep_until(deadline))));
+        }
+    }
+
+    /// Waits for the deadline timer (armed for `deadline` or earlier).
+    pub async fn sleep(&mut self, deadline: Instant) {
+        self.arm(deadline);
+        if let Some((_, timer)) = self.timer.as_mut() {
+            timer.as_mut().await;
+        }
+        self.timer = None;
     }
 
     /// The bytes of the last [`Input::Data`].
@@ -121,25 +163,38 @@ where
         &self.read_buf[..n.min(self.read_buf.len())]
     }
 
-    /// Reads once, or reports the deadline (`None`: wait for ever).
+    /// Reads once, or reports the deadline (`None`: wait for ever). The
+    /// timeout may come early (see the type's documentation).
     pub async fn read(&mut self, deadline: Option<Instant>) -> Input {
+        if let Some(deadline) = deadline {
+            self.arm(deadline);
+        }
+        let Io {
+            transport,
+            read_buf,
+            timer,
+            ..
+        } = self;
         let read = async {
-            match self.transport.read(&mut self.read_buf).await {
+            match transport.read(read_buf).await {
                 Ok(0) | Err(_) => Input::Eof,
                 Ok(n) => Input::Data(n),
             }
         };
-        match deadline {
-            None => read.await,
-            Some(deadline) => {
-                let sleep = self.runtime.sleep_until(deadline);
+        let input = match (deadline, timer.as_mut()) {
+            (Some(_), Some((_, sleep))) => {
                 read.or(async {
-                    sleep.await;
+                    sleep.as_mut().await;
                     Input::Timeout
                 })
                 .await
             }
+            _ => read.await,
+        };
+        if let Input::Timeout = input {
+            *timer = None;
         }
+        input
     }
 
     /// Writes all of `bytes`, failing if the peer accepts nothing for

@@ -389,7 +389,7 @@ impl Reply {
         let Some(first) = lines.first() else {
             return Err(ReplyError::InvalidText);
         };
-        if lines.iter().any(|line| line.chars().any(is_forbidden_char)) {
+        if lines.iter().any(|line| has_forbidden_char(line)) {
             return Err(ReplyError::InvalidText);
         }
         if enhanced.is_none() && leading_enhanced_code(first, code).is_some() {
@@ -507,6 +507,30 @@ impl Reply {
         }
     }
 
+    /// Appends the wire form without the enhanced code, as a session that
+    /// does not use enhanced status codes sends it. A first line that would
+    /// then read as an enhanced code gets `- ` in front of it.
+    pub(crate) fn write_without_enhanced(&self, out: &mut Vec<u8>) {
+        let count = self.lines.len();
+        let digits = self.code.digits();
+        for (index, line) in self.lines.iter().enumerate() {
+            let last = index + 1 == count;
+            out.extend_from_slice(&digits);
+            if line.is_empty() {
+                if !last {
+                    out.push(b'-');
+                }
+            } else {
+                out.push(if last { b' ' } else { b'-' });
+                if index == 0 && leading_enhanced_code(line, self.code).is_some() {
+                    out.extend_from_slice(b"- ");
+                }
+                out.extend_from_slice(line.as_bytes());
+            }
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+
     /// The wire form as a new buffer.
     #[must_use]
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -536,6 +560,16 @@ impl fmt::Display for Reply {
 /// Control characters other than HT may not appear in reply text.
 fn is_forbidden_char(c: char) -> bool {
     c.is_control() && c != '\t'
+}
+
+/// Whether `line` holds a forbidden control character (a byte scan for
+/// ASCII text, the usual case).
+fn has_forbidden_char(line: &str) -> bool {
+    if line.is_ascii() {
+        line.bytes().any(|b| b < 0x20 && b != b'\t' || b == 0x7f)
+    } else {
+        line.chars().any(is_forbidden_char)
+    }
 }
 
 /// Lossy UTF-8, with forbidden control characters replaced by U+FFFD.

@@ -165,6 +165,44 @@ fn abort_error(reason: Option<AbortReason>) -> io::Error {
     io::Error::new(kind, what)
 }
 
+impl BodyReader {
+    /// The next piece of the body as it arrived, without a copy: `Ok(None)`
+    /// once the whole message has been read, an error (as for
+    /// [`AsyncRead`]) when it was cut off. Mixing this with `read` is fine:
+    /// each octet is returned once.
+    ///
+    /// # Errors
+    ///
+    /// The message was cut off (see the type's documentation).
+    pub async fn next_chunk(&mut self) -> io::Result<Option<Bytes>> {
+        std::future::poll_fn(|cx| self.poll_next_chunk(cx)).await
+    }
+
+    /// Polls for the next piece of the body (see [`BodyReader::next_chunk`]).
+    ///
+    /// # Errors
+    ///
+    /// The message was cut off.
+    pub fn poll_next_chunk(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Option<Bytes>>> {
+        let mut s = lock(&self.shared);
+        if let End::Aborted(reason) = s.end {
+            return Poll::Ready(Err(abort_error(reason)));
+        }
+        let Some(chunk) = s.chunks.pop_front() else {
+            if s.end == End::Complete {
+                return Poll::Ready(Ok(None));
+            }
+            s.reader = Some(cx.waker().clone());
+            return Poll::Pending;
+        };
+        s.queued -= chunk.len();
+        if let Some(w) = s.writer.take() {
+            w.wake();
+        }
+        Poll::Ready(Ok(Some(chunk)))
+    }
+}
+
 impl AsyncRead for BodyReader {
     fn poll_read(
         self: Pin<&mut Self>,

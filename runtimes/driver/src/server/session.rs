@@ -19,7 +19,7 @@ use mailwire_core::server::{
 use mailwire_core::{Action, TlsInfo};
 
 use super::body::{BodySender, Reservation, body_channel};
-use super::handler::{DeliveryMode, Handler, HookError, HookResult, Mail};
+use super::handler::{DeliveryMode, Handler, HookError, HookResult, Mail, Session};
 use super::options::ServerOptions;
 use super::signal::{Listener, Signal};
 use super::verdict::{HookFuture, catching, decide, received, session_of};
@@ -74,6 +74,9 @@ struct Buffer {
 
 struct Loop<H> {
     handler: Arc<H>,
+    /// The session facts as hooks last saw them (rebuilt when HELO, TLS or
+    /// AUTH changed them).
+    session: Option<Arc<Session>>,
     options: Arc<ServerOptions>,
     pending: Option<Pending>,
     streaming: Option<Streaming>,
@@ -117,6 +120,7 @@ pub(crate) async fn run_session<S, R, H>(
     let mut conn = ServerConnection::new(options.config.clone(), info, runtime.now());
     let mut lp = Loop {
         handler,
+        session: None,
         options: options.clone(),
         pending: None,
         streaming: None,
@@ -143,7 +147,19 @@ pub(crate) async fn run_session<S, R, H>(
                         break 'session;
                     }
                 }
-                Action::Event(event) => lp.on_event(&mut conn, event),
+                Action::Event(event) => {
+                    lp.on_event(&mut conn, event);
+                    // Most hooks answer at once: decide now, without a
+                    // trip through the wait below.
+                    if let Some(p) = lp.pending.as_mut()
+                        && let Some(result) = futures_lite::future::poll_once(p.fut.as_mut()).await
+                    {
+                        let (token, secret) = (p.token, p.secret);
+                        lp.pending = None;
+                        conn.handle_timeout(runtime.now());
+                        decide(&mut conn, token, secret, result);
+                    }
+                }
                 Action::Close => {
                     io.close(options.close_linger).await;
                     closed = true;
@@ -154,9 +170,7 @@ pub(crate) async fn run_session<S, R, H>(
         if closed || conn.is_closed() {
             break;
         }
-        let wake = lp
-            .wait(&mut io, &conn, &listeners, shutdown_seen, &runtime)
-            .await;
+        let wake = lp.wait(&mut io, &conn, &listeners, shutdown_seen).await;
         let now = runtime.now();
         match wake {
             Wake::Input(input) => {
@@ -249,9 +263,23 @@ impl<H: Handler> Loop<H> {
         }));
     }
 
+    /// The session facts for a hook, shared while they do not change.
+    fn session(&mut self, conn: &ServerConnection) -> Arc<Session> {
+        if let Some(cached) = &self.session
+            && cached.helo.as_ref() == conn.helo_domain()
+            && cached.tls.is_some() == conn.is_tls()
+            && cached.authenticated.as_deref() == conn.authenticated().map(|a| a.username.as_str())
+        {
+            return cached.clone();
+        }
+        let fresh = Arc::new(session_of(conn));
+        self.session = Some(fresh.clone());
+        fresh
+    }
+
     fn on_event(&mut self, conn: &mut ServerConnection, event: ServerEvent) {
         let h = self.handler.clone();
-        let session = session_of(conn);
+        let session = self.session(conn);
         match event {
             ServerEvent::ConnectRequest { token, .. } => self.request(token, false, async move {
                 h.validate_host(&session).await.map(|()| None)
@@ -328,7 +356,7 @@ impl<H: Handler> Loop<H> {
                 let (sender, reader) = body_channel(self.options.body_queue);
                 sender.push(Bytes::from(header));
                 let h = self.handler.clone();
-                let session = session_of(conn);
+                let session = self.session(conn);
                 let fut = catching(async move {
                     h.deliver_stream(&session, &envelope, reader)
                         .await
@@ -456,7 +484,6 @@ impl<H: Handler> Loop<H> {
         conn: &ServerConnection,
         listeners: &(Listener, Listener),
         shutdown_seen: bool,
-        runtime: &R,
     ) -> Wake
     where
         S: AsyncRead + AsyncWrite + Unpin + Send,
@@ -469,7 +496,7 @@ impl<H: Handler> Loop<H> {
             if reading {
                 io.read(deadline).await
             } else if let Some(deadline) = deadline {
-                runtime.sleep_until(deadline).await;
+                io.sleep(deadline).await;
                 Input::Timeout
             } else {
                 std::future::pending().await
