@@ -73,9 +73,19 @@ macro_rules! impl_sans_io {
 impl_sans_io!(ServerConnection, ServerEvent);
 impl_sans_io!(ClientConnection, ClientEvent);
 
-/// Size of the one read buffer (reused; never kept across a TLS switch:
-/// whatever is read is handed to the core at once).
-pub const READ_BUFFER: usize = 16 * 1024;
+/// Size of the read buffer of a connection at rest (reused; never kept
+/// across a TLS switch: whatever is read is handed to the core at once).
+/// Command lines and pipelined groups fit; an idle connection holds no
+/// more than this.
+pub const READ_BUFFER: usize = 2 * 1024;
+
+/// The largest the read buffer grows to while the peer streams data (a
+/// read that fills the buffer doubles it).
+pub const READ_BUFFER_MAX: usize = 64 * 1024;
+
+/// Reads in a row that return less than [`READ_BUFFER`] before a grown
+/// buffer is given back.
+const SHRINK_AFTER: u8 = 8;
 
 /// What one wait on the transport produced.
 #[derive(Debug)]
@@ -103,6 +113,11 @@ pub struct Io<S, R> {
     /// The runtime (clock, timers).
     pub runtime: R,
     read_buf: Box<[u8]>,
+    /// Small reads in a row (see [`SHRINK_AFTER`]).
+    small_reads: u8,
+    /// The size the read buffer takes before the next read (the bytes of
+    /// the last read stay where they are until then).
+    pending_resize: Option<usize>,
     /// A write that makes no progress for this long fails (a peer that stops
     /// reading cannot hold a connection for ever).
     pub write_stall: Duration,
@@ -135,6 +150,8 @@ where
             transport: Transport::Plain(stream),
             runtime,
             read_buf: vec![0; READ_BUFFER].into_boxed_slice(),
+            small_reads: 0,
+            pending_resize: None,
             write_stall,
             timer: None,
         }
@@ -166,6 +183,9 @@ where
     /// Reads once, or reports the deadline (`None`: wait for ever). The
     /// timeout may come early (see the type's documentation).
     pub async fn read(&mut self, deadline: Option<Instant>) -> Input {
+        if let Some(size) = self.pending_resize.take() {
+            self.read_buf = vec![0; size].into_boxed_slice();
+        }
         if let Some(deadline) = deadline {
             self.arm(deadline);
         }
@@ -191,10 +211,32 @@ where
             }
             _ => read.await,
         };
-        if let Input::Timeout = input {
-            *timer = None;
+        match input {
+            Input::Timeout => *timer = None,
+            Input::Data(n) => self.resize_after(n),
+            Input::Eof => {}
         }
         input
+    }
+
+    /// Grows the read buffer after a read that filled it, and gives a grown
+    /// one back after a run of small reads. Called after the bytes of the
+    /// last read were handed on: the new size takes effect at the next
+    /// read.
+    fn resize_after(&mut self, n: usize) {
+        let len = self.read_buf.len();
+        if n == len && len < READ_BUFFER_MAX {
+            self.pending_resize = Some((len * 2).min(READ_BUFFER_MAX));
+            self.small_reads = 0;
+        } else if len > READ_BUFFER && n < READ_BUFFER {
+            self.small_reads += 1;
+            if self.small_reads >= SHRINK_AFTER {
+                self.pending_resize = Some(READ_BUFFER);
+                self.small_reads = 0;
+            }
+        } else {
+            self.small_reads = 0;
+        }
     }
 
     /// Writes all of `bytes`, failing if the peer accepts nothing for
