@@ -21,7 +21,7 @@ use mailwire_driver::{Runtime, ServerTls};
 
 use self::glob::Glob;
 use self::handler::{Catcher, Output};
-use self::maildir::Maildir;
+use self::maildir::{Maildir, Sync};
 use crate::common::cidr::Cidr;
 use crate::common::users::Users;
 
@@ -41,7 +41,8 @@ pub enum RuntimeChoice {
 
 const AFTER_HELP: &str = "\
 Each accepted message is one file in the Maildir's new/ directory, written in
-tmp/ (mode 0600), fsynced and renamed before the client gets its 250. The file
+tmp/ (mode 0600), flushed to disk and renamed before the client gets its 250
+(--fsync group, the default, shares one flush among all messages waiting). The file
 starts with Return-Path, one X-Envelope-To line per envelope recipient (Bcc
 included), the server's Received header, then the message. A full disk is
 answered 452 4.3.1.
@@ -88,6 +89,12 @@ pub struct Args {
     /// Store nothing and print nothing per message.
     #[arg(long)]
     pub discard: bool,
+    /// How stored messages are made durable before the 250: `group`
+    /// (default: one flush shared by every message waiting, each still
+    /// acknowledged only once on disk), `each` (fsync per message) or
+    /// `off` (no flush; a crash can lose acknowledged mail).
+    #[arg(long, value_enum, value_name = "MODE", default_value = "group")]
+    pub fsync: Sync,
     /// The server's host name (greeting, EHLO reply, Received header).
     /// Default: this host's name.
     #[arg(long, value_name = "NAME")]
@@ -295,7 +302,7 @@ fn plan(args: &Args) -> Result<Plan, String> {
         if args.discard {
             None
         } else {
-            Some(Maildir::create(&args.maildir).map_err(|e| {
+            Some(Maildir::create(&args.maildir, args.fsync).map_err(|e| {
                 format!("cannot create the Maildir {}: {e}", args.maildir.display())
             })?)
         };

@@ -173,14 +173,6 @@ fn storage_error(error: io::Error) -> HookError {
     }
 }
 
-/// Runs a blocking file operation off the async threads.
-async fn off_thread<T: Send + 'static>(
-    pending: Pending,
-    f: impl FnOnce(Pending) -> io::Result<T> + Send + 'static,
-) -> io::Result<T> {
-    smol::unblock(move || f(pending)).await
-}
-
 impl Handler for Catcher {
     async fn validate_host(&self, session: &Session) -> HookResult {
         if self.allow_hosts.is_empty() {
@@ -245,20 +237,18 @@ impl Handler for Catcher {
         };
         let mut head: Vec<u8> = Vec::new();
         let mut total: u64 = 0;
-        let mut out: Vec<u8> = Vec::with_capacity(WRITE_CHUNK);
-        let dir = maildir.clone();
-        let mut file = smol::unblock(move || dir.begin())
-            .await
-            .map_err(storage_error)?;
+        let mut out: Vec<u8> = Vec::with_capacity(4096);
+        // The file is started only when the message outgrows WRITE_CHUNK:
+        // a small message is written, flushed and renamed in one hop.
+        let mut file: Option<Pending> = None;
         // The trace block: Return-Path, one X-Envelope-To per recipient;
         // the session's Received header starts the body.
-        let mut top = return_path_header(&envelope.from);
+        out.extend_from_slice(&return_path_header(&envelope.from));
         for r in &envelope.recipients {
-            top.extend_from_slice(b"X-Envelope-To: ");
-            r.to.write_to(&mut top);
-            top.extend_from_slice(b"\r\n");
+            out.extend_from_slice(b"X-Envelope-To: ");
+            r.to.write_to(&mut out);
+            out.extend_from_slice(b"\r\n");
         }
-        out.extend_from_slice(&top);
         while let Some(chunk) = body.next_chunk().await? {
             let n = chunk.len();
             total += n as u64;
@@ -269,18 +259,22 @@ impl Handler for Catcher {
             out.extend_from_slice(&chunk);
             if out.len() >= WRITE_CHUNK {
                 let data = std::mem::replace(&mut out, Vec::with_capacity(WRITE_CHUNK));
-                file = off_thread(file, move |mut p| p.write(&data).map(|()| p))
-                    .await
-                    .map_err(storage_error)?;
+                let (dir, started) = (maildir.clone(), file.take());
+                let written = smol::unblock(move || {
+                    let mut p = match started {
+                        Some(p) => p,
+                        None => dir.begin()?,
+                    };
+                    p.write(&data)?;
+                    Ok::<_, io::Error>(p)
+                })
+                .await
+                .map_err(storage_error)?;
+                file = Some(written);
             }
         }
-        // Durable before the 250: write the rest, fsync, rename, fsync new/.
-        let path = off_thread(file, move |mut p| {
-            p.write(&out)?;
-            p.commit()
-        })
-        .await
-        .map_err(storage_error)?;
+        // Durable before the 250: the rest written, flushed, renamed.
+        let path = maildir.store(file, out).await.map_err(storage_error)?;
         let received = first_field_len(&head).unwrap_or(0);
         let stored = Stored {
             path,
