@@ -183,6 +183,7 @@ struct Plan {
 
 /// Runs `mailwire serve`.
 pub fn run(args: Args) -> ExitCode {
+    raise_fd_limit();
     let plan = match plan(&args) {
         Ok(plan) => plan,
         Err(message) => {
@@ -328,6 +329,23 @@ fn plan(args: &Args) -> Result<Plan, String> {
             reject_recipients: args.reject_recipient.iter().map(|g| Glob::new(g)).collect(),
         }),
     })
+}
+
+/// Raises the soft limit on open files to the hard limit: every session
+/// holds a socket, and the soft limit (often 1,024) would cap sessions far
+/// below what --max-connections allows.
+fn raise_fd_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        let raised = rustix::process::Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        };
+        if let Err(e) = setrlimit(Resource::Nofile, raised) {
+            eprintln!("mailwire serve: cannot raise the open file limit: {e}");
+        }
+    }
 }
 
 /// A throw-away self-signed certificate for `hostname`, `localhost`,

@@ -162,9 +162,10 @@ async fn worker(shared: Arc<Shared>) {
                 break;
             }
         };
-        let mut envelope = prepared.envelope();
+        let mut envelope = shared.draft.envelope(&prepared);
         envelope.options = envelope.options.with_policy(policy(&shared.plan));
-        match open.send(envelope, prepared.bytes).await {
+        let body = bytes::Bytes::from(prepared.bytes);
+        match shared.draft.transmit(&mut open, envelope, body).await {
             Ok(outcome) => {
                 let (_, status) = classify(&outcome);
                 if status != 0 {

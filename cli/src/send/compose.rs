@@ -2,24 +2,55 @@
 //! `--body`, or read whole with `--message`, plus what to prepare it with
 //! (explicit envelope, extra headers).
 
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use bytes::Bytes;
+use futures_lite::AsyncReadExt;
 use mailwire_core::RandomSource;
+use mailwire_core::client::{Envelope, TransactionOutcome};
 use mailwire_core::message::{
-    MessageDate, PrepareContext, PrepareOptions, PreparedMessage, prepare,
+    BodyNeeds, BodyScanner, MessageDate, PrepareContext, PrepareOptions, PreparedMessage,
+    header_section_len, prepare,
 };
 use mailwire_core::wire::address::{Domain, ForwardPath, ReversePath};
+use mailwire_driver::client::ClientError;
 
 use super::Args;
+use super::transfer::TokioClient;
+
+/// A `--message` file larger than this is streamed: only its header
+/// section is read into memory; the body goes from the file to the socket.
+pub const STREAM_OVER: u64 = 16 << 20;
+
+/// Longest header section of a streamed message (a longer one, or a file
+/// without an empty line, is read whole).
+const MAX_STREAMED_HEADER: usize = 1 << 20;
 
 /// A message before preparation, and how to prepare it.
 #[derive(Debug, Clone)]
 pub struct Draft {
-    /// The message (or, when composed, its MIME headers and body).
+    /// The message (or, when composed, its MIME headers and body). For a
+    /// streamed message, only its header section.
     pub message: Vec<u8>,
     /// The explicit envelope and the extra header fields.
     pub options: PrepareOptions,
+    /// The body of a streamed message: read from the file at send time.
+    pub stream: Option<StreamedBody>,
+}
+
+/// The body of a large message file, left in the file.
+#[derive(Debug, Clone)]
+pub struct StreamedBody {
+    /// The file.
+    pub path: PathBuf,
+    /// Where the body starts.
+    pub offset: u64,
+    /// Its length in octets.
+    pub len: u64,
+    /// What it needs (8-bit, binary), scanned when the draft was made.
+    pub needs: BodyNeeds,
 }
 
 impl Draft {
@@ -39,6 +70,101 @@ impl Draft {
         let context = PrepareContext::new(date, random, domain);
         prepare(&self.message, &self.options, &context).map_err(|e| format!("message: {e}"))
     }
+
+    /// The envelope of `prepared` (made from this draft), with the body
+    /// type and size of the whole message when the body is streamed.
+    #[must_use]
+    pub fn envelope(&self, prepared: &PreparedMessage) -> Envelope {
+        let mut envelope = prepared.envelope();
+        if let Some(stream) = &self.stream {
+            let needs = prepared.needs.merge(stream.needs);
+            envelope.options = envelope
+                .options
+                .with_body(needs.body_kind())
+                .with_size((prepared.bytes.len() as u64).saturating_add(stream.len));
+        }
+        envelope
+    }
+
+    /// Sends `prepared` (made from this draft) with `envelope` on `client`:
+    /// from memory, or the prepared header section followed by the body
+    /// read from the file as it goes.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::send`]; the file cannot be opened or read
+    /// ([`ClientError::Body`]).
+    pub async fn transmit(
+        &self,
+        client: &mut TokioClient,
+        envelope: Envelope,
+        prepared: Bytes,
+    ) -> Result<TransactionOutcome, ClientError> {
+        let Some(stream) = &self.stream else {
+            return client.send(envelope, prepared).await;
+        };
+        let open = |path: &Path, offset: u64| -> std::io::Result<std::fs::File> {
+            let mut file = std::fs::File::open(path)?;
+            file.seek(SeekFrom::Start(offset))?;
+            Ok(file)
+        };
+        let file = open(&stream.path, stream.offset).map_err(ClientError::Body)?;
+        let body = smol::Unblock::with_capacity(FILE_READ, file).take(stream.len);
+        let mut reader = futures_lite::io::Cursor::new(prepared).chain(body);
+        client.send_reader(envelope, &mut reader).await
+    }
+}
+
+/// Octets read from a streamed file at a time.
+const FILE_READ: usize = 64 << 10;
+
+/// Reads the header section of a large message file and scans its body
+/// (without keeping it): a streamed draft's message and body, or `None`
+/// when the file is small or has no header section end within
+/// [`MAX_STREAMED_HEADER`] (it is then read whole).
+fn streamed(path: &Path) -> Result<Option<(Vec<u8>, StreamedBody)>, String> {
+    let fail = |e: std::io::Error| format!("--message {}: {e}", path.display());
+    let mut file = std::fs::File::open(path).map_err(fail)?;
+    let size = file.metadata().map_err(fail)?.len();
+    if size <= STREAM_OVER {
+        return Ok(None);
+    }
+    let mut head = Vec::new();
+    let mut block = vec![0u8; FILE_READ];
+    let header_len = loop {
+        if let Some(len) = header_section_len(&head) {
+            break len;
+        }
+        if head.len() >= MAX_STREAMED_HEADER {
+            return Ok(None);
+        }
+        let n = file.read(&mut block).map_err(fail)?;
+        if n == 0 {
+            return Ok(None);
+        }
+        head.extend_from_slice(&block[..n]);
+    };
+    let mut scanner = BodyScanner::default();
+    scanner.feed(&head[header_len..]);
+    let mut body_len = (head.len() - header_len) as u64;
+    loop {
+        let n = file.read(&mut block).map_err(fail)?;
+        if n == 0 {
+            break;
+        }
+        scanner.feed(&block[..n]);
+        body_len += n as u64;
+    }
+    head.truncate(header_len);
+    Ok(Some((
+        head,
+        StreamedBody {
+            path: path.to_path_buf(),
+            offset: header_len as u64,
+            len: body_len,
+            needs: scanner.finish(),
+        },
+    )))
 }
 
 /// The address in `text`: `addr@host`, `<addr@host>` or
@@ -192,6 +318,7 @@ pub fn draft(args: &Args) -> Result<Draft, String> {
         options.recipients = Some(paths);
     }
 
+    let mut stream = None;
     let message = match &args.message {
         Some(path) => {
             // The options give the envelope; the headers stay as they are.
@@ -212,7 +339,14 @@ pub fn draft(args: &Args) -> Result<Draft, String> {
                     .collect::<Result<Vec<_>, _>>()?;
                 options.recipients = Some(paths);
             }
-            read_message(path)?
+            if path.as_os_str() != "-"
+                && let Some((head, body)) = streamed(path)?
+            {
+                stream = Some(body);
+                head
+            } else {
+                read_message(path)?
+            }
         }
         None => {
             if let Some(from) = &args.from {
@@ -250,7 +384,11 @@ pub fn draft(args: &Args) -> Result<Draft, String> {
     for text in &args.headers {
         options.extra_headers.push(header(text)?);
     }
-    Ok(Draft { message, options })
+    Ok(Draft {
+        message,
+        options,
+        stream,
+    })
 }
 
 #[cfg(test)]

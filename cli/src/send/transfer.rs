@@ -112,7 +112,7 @@ pub async fn send_once(plan: &Plan, draft: &Draft) -> SendResult {
         Ok(prepared) => prepared,
         Err(problem) => return SendResult::Usage(problem),
     };
-    let mut envelope = prepared.envelope();
+    let mut envelope = draft.envelope(&prepared);
     envelope.options = envelope.options.with_policy(super::bulk::policy(plan));
     let body = bytes::Bytes::from(prepared.bytes.clone());
     let mut failures = Vec::new();
@@ -125,7 +125,10 @@ pub async fn send_once(plan: &Plan, draft: &Draft) -> SendResult {
             }
         };
         let tls = client.tls_info().cloned();
-        let outcome = match client.send(envelope.clone(), body.clone()).await {
+        let outcome = match draft
+            .transmit(&mut client, envelope.clone(), body.clone())
+            .await
+        {
             Ok(outcome) => Ok(outcome),
             Err(ClientError::Usage(error)) => Err(error.to_string()),
             Err(error) => {

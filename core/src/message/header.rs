@@ -89,6 +89,29 @@ pub(crate) fn body_start(message: &[u8]) -> usize {
     message.len()
 }
 
+/// The length of the header section of `message`, its separator line
+/// included (where the body starts), or `None` when `message` holds no
+/// empty line: then all of it is header (or the header section goes on
+/// past what was read).
+///
+/// ```
+/// use mailwire_core::message::header_section_len;
+///
+/// assert_eq!(header_section_len(b"Subject: hi\r\n\r\nbody"), Some(15));
+/// assert_eq!(header_section_len(b"Subject: hi\n\n"), Some(13));
+/// assert_eq!(header_section_len(b"Subject: hi\r\nTo: b"), None);
+/// ```
+#[must_use]
+pub fn header_section_len(message: &[u8]) -> Option<usize> {
+    let start = body_start(message);
+    let complete = start < message.len()
+        || message.ends_with(b"\n\n")
+        || message.ends_with(b"\n\r\n")
+        || message == b"\n"
+        || message == b"\r\n";
+    complete.then_some(start)
+}
+
 /// Finds the header fields of `message`.
 ///
 /// Lines end with LF (CRLF or bare LF). The section ends at the first empty

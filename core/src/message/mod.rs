@@ -68,8 +68,9 @@ pub use mail_parser;
 
 pub use date::{DateError, MAX_UTC_OFFSET_MINUTES, MessageDate};
 pub use error::MessageError;
+pub use header::header_section_len;
 pub use ids::{message_id, trace_id};
-pub use needs::{BodyNeeds, MAX_LINE};
+pub use needs::{BodyNeeds, BodyScanner, MAX_LINE};
 pub use parsed::parse_message;
 pub use prepare::{
     PROTECTED_HEADERS, PrepareContext, PrepareOptions, PreparedMessage, ResentMode, prepare,

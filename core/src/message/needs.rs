@@ -58,6 +58,84 @@ impl BodyNeeds {
     }
 }
 
+/// [`BodyNeeds`] of a body read piece by piece (one too large to hold in
+/// memory): feed every piece in order, then [`finish`](Self::finish). The
+/// header section is scanned apart, with [`BodyNeeds::scan`]; merge the two
+/// with [`BodyNeeds::merge`].
+///
+/// ```
+/// use mailwire_core::message::{BodyNeeds, BodyScanner};
+///
+/// let mut scanner = BodyScanner::default();
+/// scanner.feed(b"caf");
+/// scanner.feed(b"\xc3\xa9\r\n");
+/// let body = scanner.finish();
+/// assert!(body.eight_bit && !body.binary);
+/// let all = BodyNeeds::scan(b"Subject: hi\r\n\r\n").merge(body);
+/// assert!(all.eight_bit && !all.smtputf8);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct BodyScanner {
+    eight_bit: bool,
+    nul: bool,
+    /// Octets of the line in progress (a CR at its end included).
+    line: usize,
+    /// Whether the last octet seen was a CR.
+    cr: bool,
+    longest: usize,
+}
+
+impl BodyScanner {
+    /// Scans the next piece of the body.
+    pub fn feed(&mut self, piece: &[u8]) {
+        if piece.is_empty() {
+            return;
+        }
+        self.eight_bit |= !piece.is_ascii();
+        self.nul |= memchr::memchr(0, piece).is_some();
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', piece) {
+            let mut len = self.line + (end - start);
+            let cr_before = if end > start {
+                piece.get(end - 1) == Some(&b'\r')
+            } else {
+                self.cr
+            };
+            if len > 0 && cr_before {
+                len -= 1;
+            }
+            self.longest = self.longest.max(len);
+            self.line = 0;
+            start = end + 1;
+        }
+        self.line += piece.len() - start;
+        self.cr = piece.last() == Some(&b'\r');
+    }
+
+    /// What the body needs.
+    #[must_use]
+    pub fn finish(&self) -> BodyNeeds {
+        let longest = self.longest.max(self.line);
+        BodyNeeds {
+            eight_bit: self.eight_bit,
+            smtputf8: false,
+            binary: self.nul || longest > MAX_LINE,
+        }
+    }
+}
+
+impl BodyNeeds {
+    /// What a message needs whose parts need `self` and `other`.
+    #[must_use]
+    pub fn merge(self, other: BodyNeeds) -> BodyNeeds {
+        BodyNeeds {
+            eight_bit: self.eight_bit || other.eight_bit,
+            smtputf8: self.smtputf8 || other.smtputf8,
+            binary: self.binary || other.binary,
+        }
+    }
+}
+
 /// The longest line in octets, without its line end (LF or CRLF).
 fn longest_line(message: &[u8]) -> usize {
     let mut longest = 0;
@@ -76,6 +154,37 @@ fn longest_line(message: &[u8]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_scanner_agrees_with_a_whole_scan_at_any_split() {
+        let long = format!("{}\r\n", "x".repeat(MAX_LINE));
+        let too_long = format!("{}\n", "x".repeat(MAX_LINE + 1));
+        let bodies: [&[u8]; 7] = [
+            b"plain\r\nlines\r\n",
+            b"caf\xc3\xa9\r\n",
+            b"nul\0here\r\n",
+            long.as_bytes(),
+            too_long.as_bytes(),
+            b"no final line end",
+            b"bare\rcr\r\n\r\n",
+        ];
+        for body in bodies {
+            let mut message = b"Subject: x\r\n\r\n".to_vec();
+            message.extend_from_slice(body);
+            let whole = BodyNeeds::scan(&message);
+            for split in 0..=body.len() {
+                for step in [1, 2, 7, body.len().max(1)] {
+                    let mut scanner = BodyScanner::default();
+                    let (a, b) = body.split_at(split);
+                    for piece in a.chunks(step).chain(b.chunks(step)) {
+                        scanner.feed(piece);
+                    }
+                    let merged = BodyNeeds::scan(b"Subject: x\r\n\r\n").merge(scanner.finish());
+                    assert_eq!(merged, whole, "{body:?} split {split} step {step}");
+                }
+            }
+        }
+    }
 
     fn needs(message: &[u8]) -> (bool, bool, bool) {
         let n = BodyNeeds::scan(message);
