@@ -103,12 +103,14 @@ fn chunking_off_by_default_uses_data() {
     h.conn
         .send_mail(h.now, envelope("a@x.example", &["b@y.example"]))
         .unwrap();
+    // One recipient: DATA joins the pipelined group.
     h.script(
         "C: MAIL FROM:<a@x.example>
          C: RCPT TO:<b@y.example>
+         C: DATA
          S: 250 ok
          S: 250 ok
-         C: DATA",
+         S: 354 go",
     );
 }
 

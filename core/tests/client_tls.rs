@@ -61,9 +61,9 @@ fn required_tls_upgrades_and_says_ehlo_again() {
     h.script(
         "C: MAIL FROM:<a@x.example>
          C: RCPT TO:<b@y.example>
-         S: 250 ok
-         S: 250 ok
          C: DATA
+         S: 250 ok
+         S: 250 ok
          S: 354 go",
     );
     h.body(b"x");

@@ -173,7 +173,8 @@ fn scenario(
     let to: Vec<&str> = to.iter().map(String::as_str).collect();
     let env = envelope("a@x.example", &to).with_options(MailOptions::default().with_policy(policy));
     h.conn.send_mail(h.now, env).unwrap();
-    let data_in_group = pipelining && policy == SendPolicy::AtLeastOne;
+    // DATA joins the group under AtLeastOne and for a single recipient.
+    let data_in_group = pipelining && (policy == SendPolicy::AtLeastOne || rcpt_codes.len() == 1);
     let accepted = rcpt_codes.iter().filter(|c| c.starts_with('2')).count();
     let go = accepted > 0 && (accepted == rcpt_codes.len() || policy == SendPolicy::AtLeastOne);
     if pipelining {
@@ -493,7 +494,9 @@ fn mail_refused() {
             h.script(
                 "C: MAIL FROM:<a@x.example>
                  C: RCPT TO:<b@y.example>
+                 C: DATA
                  S: 553 5.7.1 Sender rejected
+                 S: 503 5.5.1 need MAIL first
                  S: 503 5.5.1 need MAIL first
                  C: RSET
                  S: 250 ok",
@@ -749,14 +752,15 @@ fn mail_parameters_from_capabilities() {
     h.conn.send_mail(h.now, env).unwrap();
     h.script(
         "C: MAIL FROM:<a@x.example> SIZE=1234 BODY=8BITMIME RET=HDRS ENVID=id+2B1+3D2
-         C: RCPT TO:<b@y.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b+2Bx+3Dy@y.example",
+         C: RCPT TO:<b@y.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b+2Bx+3Dy@y.example
+         C: DATA",
     );
     // SMTPUTF8 for a UTF-8 path.
     let mut h = ready(PIPE);
     h.conn
         .send_mail(h.now, envelope("jörg@x.example", &["b@y.example"]))
         .unwrap();
-    h.script("C: MAIL FROM:<jörg@x.example> SMTPUTF8\nC: RCPT TO:<b@y.example>");
+    h.script("C: MAIL FROM:<jörg@x.example> SMTPUTF8\nC: RCPT TO:<b@y.example>\nC: DATA");
 }
 
 #[test]
@@ -859,7 +863,7 @@ fn injection_and_bad_values_are_refused_before_writing() {
     h.conn
         .send_mail(h.now, envelope("\"a b\"@x.example", &["b@y.example"]))
         .unwrap();
-    h.script("C: MAIL FROM:<\"a b\"@x.example>\nC: RCPT TO:<b@y.example>");
+    h.script("C: MAIL FROM:<\"a b\"@x.example>\nC: RCPT TO:<b@y.example>\nC: DATA");
 }
 
 #[test]
@@ -942,7 +946,7 @@ fn requiretls_fails_with_5_7_30_without_verified_tls() {
             envelope("a@x.example", &["b@y.example"]).with_options(opts),
         )
         .unwrap();
-    h.script("C: MAIL FROM:<a@x.example> REQUIRETLS\nC: RCPT TO:<b@y.example>");
+    h.script("C: MAIL FROM:<a@x.example> REQUIRETLS\nC: RCPT TO:<b@y.example>\nC: DATA");
 }
 
 #[test]

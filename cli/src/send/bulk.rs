@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use mailwire_core::TlsInfo;
 use mailwire_core::client::SendPolicy;
+use mailwire_core::message::PreparedMessage;
 use mailwire_driver::client::ClientError;
 use serde::Serialize;
 
@@ -114,6 +115,7 @@ struct JsonSummary {
 async fn worker(shared: Arc<Shared>) {
     let domain = message_id_domain(&shared.plan);
     let mut client: Option<TokioClient> = None;
+    let mut template: Option<PreparedMessage> = None;
     loop {
         let index = shared.next.fetch_add(1, Ordering::SeqCst);
         if index >= shared.total {
@@ -151,20 +153,29 @@ async fn worker(shared: Arc<Shared>) {
                 }
             }
         };
-        let prepared = match shared
-            .draft
-            .prepare(shared.plan.settings.random.as_ref(), &domain)
-        {
-            Ok(prepared) => prepared,
-            Err(problem) => {
-                shared.error(problem);
-                shared.done(EXIT_FAILURE, 1 + shared.claim_rest());
-                break;
-            }
+        // Each message is a new one (its own Date and Message-ID): the
+        // first is prepared, the next ones renew its generated fields.
+        let random = shared.plan.settings.random.as_ref();
+        let renewed = match template.as_mut() {
+            Some(t) => shared.draft.renew(t, random, &domain),
+            None => false,
         };
-        let mut envelope = shared.draft.envelope(&prepared);
+        if !renewed {
+            match shared.draft.prepare(random, &domain) {
+                Ok(prepared) => template = Some(prepared),
+                Err(problem) => {
+                    shared.error(problem);
+                    shared.done(EXIT_FAILURE, 1 + shared.claim_rest());
+                    break;
+                }
+            }
+        }
+        let Some(prepared) = template.as_ref() else {
+            break;
+        };
+        let mut envelope = shared.draft.envelope(prepared);
         envelope.options = envelope.options.with_policy(policy(&shared.plan));
-        let body = bytes::Bytes::from(prepared.bytes);
+        let body = bytes::Bytes::copy_from_slice(&prepared.bytes);
         match shared.draft.transmit(&mut open, envelope, body).await {
             Ok(outcome) => {
                 let (_, status) = classify(&outcome);

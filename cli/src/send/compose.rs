@@ -71,6 +71,21 @@ impl Draft {
         prepare(&self.message, &self.options, &context).map_err(|e| format!("message: {e}"))
     }
 
+    /// Makes `prepared` (made from this draft) a new message: a fresh Date
+    /// and Message-ID where preparing added them. False when it must be
+    /// prepared again.
+    pub fn renew(
+        &self,
+        prepared: &mut PreparedMessage,
+        random: &dyn RandomSource,
+        domain: &Domain,
+    ) -> bool {
+        let Ok(date) = MessageDate::from_system_time(SystemTime::now(), 0) else {
+            return false;
+        };
+        prepared.renew(&PrepareContext::new(date, random, domain))
+    }
+
     /// The envelope of `prepared` (made from this draft), with the body
     /// type and size of the whole message when the body is streamed.
     #[must_use]

@@ -119,7 +119,7 @@ impl ClientConnection {
         let Some(txn) = self.txn.as_mut() else {
             return Err(UsageError::InvalidState("no body is wanted now"));
         };
-        if txn.body_kind == BodyKind::SevenBit && chunk.iter().any(|&b| b >= 0x80) {
+        if txn.body_kind == BodyKind::SevenBit && !chunk.is_ascii() {
             return Err(UsageError::InvalidInput("8-bit octet in a 7bit body"));
         }
         txn.body.deadline = now.checked_add(data_block);

@@ -124,6 +124,15 @@ impl std::fmt::Debug for PrepareContext<'_> {
     }
 }
 
+/// Where the value `value` of a `name:` field the assembly added sits in
+/// `headers` (the last such field: completions go after the message's own).
+fn field_value(headers: &[u8], name: &str, value: &str) -> Option<std::ops::Range<usize>> {
+    let needle = format!("{name}: {value}");
+    let at = memchr::memmem::rfind(headers, needle.as_bytes())?;
+    let start = at + name.len() + 2;
+    Some(start..start + value.len())
+}
+
 /// A message ready to send: its envelope, the bytes to transmit and what
 /// the server must support.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,9 +152,71 @@ pub struct PreparedMessage {
     pub needs: BodyNeeds,
     /// Whether the envelope came from a `Resent-*` block.
     pub resent: bool,
+    /// Where the `Date` and `Message-ID` values this preparation added sit
+    /// in `bytes` (for [`renew`](PreparedMessage::renew)).
+    generated: Generated,
+}
+
+/// Byte ranges in `bytes` of the values `prepare` generated.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Generated {
+    date: Option<std::ops::Range<usize>>,
+    message_id: Option<std::ops::Range<usize>>,
 }
 
 impl PreparedMessage {
+    /// Makes this a new message for sending again (bulk and load sending):
+    /// the `Date` and `Message-ID` that [`prepare`] added are replaced in
+    /// place with ones from `context`, without preparing the message
+    /// again. Fields the message had itself are left alone. Returns false,
+    /// changing nothing, when a new value would not have the length of the
+    /// old one (then prepare the message again).
+    ///
+    /// ```
+    /// use mailwire_core::message::{MessageDate, PrepareContext, PrepareOptions, prepare};
+    /// use mailwire_core::SeededRandom;
+    ///
+    /// let domain = "client.example.org".parse()?;
+    /// let random = SeededRandom::new(1);
+    /// let first = PrepareContext::new(MessageDate::utc(1_000_000_000)?, &random, &domain);
+    /// let mut prepared = prepare(b"From: a@example.org\r\nTo: b@example.org\r\n\r\nHi\r\n",
+    ///                            &PrepareOptions::default(), &first)?;
+    /// let before = prepared.bytes.clone();
+    /// let later = PrepareContext::new(MessageDate::utc(1_000_000_001)?, &random, &domain);
+    /// assert!(prepared.renew(&later));
+    /// let text = String::from_utf8(prepared.bytes.clone())?;
+    /// assert!(text.contains("Date: Sun, 09 Sep 2001 01:46:41 +0000\r\n"));
+    /// assert!(text.contains("Message-ID: <1000000001."));
+    /// assert_eq!(prepared.bytes.len(), before.len());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn renew(&mut self, context: &PrepareContext<'_>) -> bool {
+        let date = self
+            .generated
+            .date
+            .as_ref()
+            .map(|range| (range.clone(), context.date.to_string()));
+        let id = self.generated.message_id.as_ref().map(|range| {
+            (
+                range.clone(),
+                message_id(&context.date, context.random, context.domain),
+            )
+        });
+        let fits = |new: &Option<(std::ops::Range<usize>, String)>| {
+            new.as_ref()
+                .is_none_or(|(range, value)| range.len() == value.len())
+        };
+        if !fits(&date) || !fits(&id) {
+            return false;
+        }
+        for (range, value) in date.into_iter().chain(id) {
+            if let Some(slot) = self.bytes.get_mut(range) {
+                slot.copy_from_slice(value.as_bytes());
+            }
+        }
+        true
+    }
+
     /// The client envelope for
     /// [`send_mail`](crate::client::ClientConnection::send_mail): these
     /// paths, the body type from [`BodyNeeds::body_kind`], SMTPUTF8 when
@@ -364,6 +435,12 @@ pub fn prepare(
         ));
     }
 
+    let generated_date = (!has(roles.date)).then(|| context.date.to_string());
+    let generated_id = completions
+        .iter()
+        .find(|(name, _)| *name == roles.message_id)
+        .map(|(_, value)| value.clone());
+
     // Assembly: blind fields out, the caller's and completed fields in.
     let written = |extras: &[&Extra<'_>]| -> Vec<(String, String)> {
         extras
@@ -385,11 +462,18 @@ pub fn prepare(
 
     let mut needs = BodyNeeds::scan(&out);
     needs.smtputf8 |= reverse_path.is_utf8() || recipients.iter().any(ForwardPath::is_utf8);
+    let header_end = super::header::body_start(&out);
+    let generated = Generated {
+        date: generated_date.and_then(|v| field_value(&out[..header_end], roles.date, &v)),
+        message_id: generated_id
+            .and_then(|v| field_value(&out[..header_end], roles.message_id, &v)),
+    };
     Ok(PreparedMessage {
         reverse_path,
         recipients,
         bytes: out,
         needs,
         resent,
+        generated,
     })
 }

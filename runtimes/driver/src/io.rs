@@ -83,6 +83,9 @@ pub const READ_BUFFER: usize = 2 * 1024;
 /// read that fills the buffer doubles it).
 pub const READ_BUFFER_MAX: usize = 64 * 1024;
 
+/// Largest write [`Io::write_parts`] gathers small parts into.
+pub const GATHER_MAX: usize = 64 * 1024;
+
 /// Reads in a row that return less than [`READ_BUFFER`] before a grown
 /// buffer is given back.
 const SHRINK_AFTER: u8 = 8;
@@ -123,6 +126,9 @@ pub struct Io<S, R> {
     pub write_stall: Duration,
     /// The armed deadline timer and its deadline.
     timer: Option<(Instant, Timer)>,
+    /// The buffer [`write_parts`](Self::write_parts) gathers into (kept
+    /// empty between writes).
+    gather: Vec<u8>,
 }
 
 /// A runtime's sleep future, boxed.
@@ -154,6 +160,7 @@ where
             pending_resize: None,
             write_stall,
             timer: None,
+            gather: Vec::new(),
         }
     }
 
@@ -262,6 +269,43 @@ where
             bytes = &bytes[n..];
         }
         Ok(())
+    }
+
+    /// Writes `parts` in order as few writes as possible: small parts are
+    /// gathered into one buffer (up to [`GATHER_MAX`] octets a write), a
+    /// large part goes on its own without a copy. Fails as
+    /// [`write_all`](Self::write_all).
+    pub async fn write_parts(&mut self, parts: &[bytes::Bytes]) -> io::Result<()> {
+        if let [only] = parts {
+            return self.write_all(only).await;
+        }
+        let mut gather = std::mem::take(&mut self.gather);
+        let mut result = Ok(());
+        for part in parts {
+            if gather.len() + part.len() > GATHER_MAX && !gather.is_empty() {
+                result = self.write_all(&gather).await;
+                gather.clear();
+                if result.is_err() {
+                    break;
+                }
+            }
+            if part.len() >= GATHER_MAX {
+                result = self.write_all(part).await;
+                if result.is_err() {
+                    break;
+                }
+            } else {
+                gather.extend_from_slice(part);
+            }
+        }
+        if result.is_ok() && !gather.is_empty() {
+            result = self.write_all(&gather).await;
+        }
+        gather.clear();
+        if gather.capacity() <= GATHER_MAX {
+            self.gather = gather;
+        }
+        result
     }
 
     /// Flushes, bounded by the stall timeout.

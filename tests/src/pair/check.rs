@@ -481,7 +481,8 @@ pub fn verdicts_line_up(t: &Transcript) -> Result<(), Violation> {
 /// transaction whose RCPT replies say not to send (any refusal under
 /// all-or-nothing, or no acceptance at all), no BDAT chunk and no DATA body
 /// reaches the server; a DATA command may only be the one pipelined after
-/// the RCPTs under at-least-one (RFC 2920), refused by the server.
+/// the RCPTs (RFC 2920) under at-least-one or for a single recipient (where
+/// all-or-nothing means the same), refused by the server.
 ///
 /// # Errors
 ///
@@ -496,8 +497,8 @@ pub fn send_policy_respected(t: &Transcript) -> Result<(), Violation> {
         }
     }
     let mut mails = 0usize;
-    // (policy, accepted, refused) of the open transaction.
-    let mut txn: Option<(SendPolicy, usize, usize)> = None;
+    // (policy, accepted, refused, RCPTs) of the open transaction.
+    let mut txn: Option<(SendPolicy, usize, usize, usize)> = None;
     for (n, exchange) in t.server_dialogue().iter().enumerate() {
         let positive = exchange
             .reply
@@ -508,12 +509,13 @@ pub fn send_policy_respected(t: &Transcript) -> Result<(), Violation> {
             "MAIL" => {
                 let policy = owners.get(mails).copied().unwrap_or_default();
                 mails += 1;
-                txn = positive.then_some((policy, 0, 0));
+                txn = positive.then_some((policy, 0, 0, 0));
             }
             "RCPT" => {
-                if let (Some((_, accepted, refused)), Some(reply)) =
+                if let (Some((_, accepted, refused, rcpts)), Some(reply)) =
                     (txn.as_mut(), exchange.reply.as_ref())
                 {
+                    *rcpts += 1;
                     if reply.code().is_positive() {
                         *accepted += 1;
                     } else if !is_deferral(reply) {
@@ -523,7 +525,7 @@ pub fn send_policy_respected(t: &Transcript) -> Result<(), Violation> {
             }
             "RSET" | "EHLO" | "HELO" | "QUIT" => txn = None,
             "DATA" | "BDAT" => {
-                let Some((policy, accepted, refused)) = txn else {
+                let Some((policy, accepted, refused, rcpts)) = txn else {
                     continue;
                 };
                 let sendable = accepted > 0 && (policy == SendPolicy::AtLeastOne || refused == 0);
@@ -531,8 +533,8 @@ pub fn send_policy_respected(t: &Transcript) -> Result<(), Violation> {
                     .reply
                     .as_ref()
                     .is_some_and(|r| r.code().as_u16() == 354);
-                let allowed =
-                    sendable || (verb == "DATA" && !go_ahead && policy == SendPolicy::AtLeastOne);
+                let pipelined_data_allowed = policy == SendPolicy::AtLeastOne || rcpts == 1;
+                let allowed = sendable || (verb == "DATA" && !go_ahead && pipelined_data_allowed);
                 ensure!(
                     allowed,
                     "exchange {n}: {verb} under {policy:?} with {accepted} accepted and \

@@ -33,7 +33,7 @@ impl MemoryBody {
 
     /// Whether an octet is over 127 (not allowed in a 7bit body).
     pub(crate) fn has_8bit(&self) -> bool {
-        self.body.iter().any(|&b| b >= 0x80)
+        !self.body.is_ascii()
     }
 }
 

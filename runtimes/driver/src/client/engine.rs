@@ -104,9 +104,19 @@ where
     }
 
     async fn drain_once(&mut self) {
+        // Consecutive `Send`s leave in one write.
+        let mut sends: Vec<Bytes> = Vec::new();
         while let Some(action) = self.conn.poll_action() {
+            if let Action::Send(bytes) = action {
+                sends.push(bytes);
+                continue;
+            }
+            if !sends.is_empty() {
+                self.write(&sends).await;
+                sends.clear();
+            }
             match action {
-                Action::Send(bytes) => self.write(&bytes).await,
+                Action::Send(_) => {}
                 Action::StartTls => self.handshake().await,
                 Action::Event(ClientEvent::TlsPolicyRequest { token, reply }) => {
                     let decision = match &self.hook {
@@ -133,14 +143,17 @@ where
                 _ => {}
             }
         }
+        if !sends.is_empty() {
+            self.write(&sends).await;
+        }
     }
 
-    /// Writes one `Send`; a failure ends the connection in the core.
-    async fn write(&mut self, bytes: &[u8]) {
+    /// Writes `Send`s; a failure ends the connection in the core.
+    async fn write(&mut self, parts: &[Bytes]) {
         if self.broken || self.shut {
             return;
         }
-        if let Err(e) = self.io.write_all(bytes).await {
+        if let Err(e) = self.io.write_parts(parts).await {
             self.fail(e);
         }
     }
@@ -280,28 +293,41 @@ where
                 return Err(ClientError::Closed(reason.clone()));
             }
             if self.conn.wants_body() {
-                let piece = self.next_piece(body).await;
-                let now = self.io.runtime.now();
-                let given = match piece {
-                    None => {
-                        self.conn.handle_timeout(now);
-                        continue;
-                    }
-                    Some(Ok(Some(chunk))) if chunk.is_empty() => continue,
-                    Some(Ok(Some(chunk))) => self.conn.send_body(now, chunk),
-                    Some(Ok(None)) => self.conn.end_body(now),
-                    Some(Err(error)) => {
+                let mut piece = self.next_piece(body).await;
+                // Pieces that are ready at once (a body in memory, the end)
+                // are handed over before anything is written, so they
+                // leave in one write with the end of the data.
+                loop {
+                    let now = self.io.runtime.now();
+                    let ended = matches!(piece, Some(Ok(None)));
+                    let given = match piece {
+                        None => {
+                            self.conn.handle_timeout(now);
+                            break;
+                        }
+                        Some(Ok(Some(chunk))) if chunk.is_empty() => Ok(()),
+                        Some(Ok(Some(chunk))) => self.conn.send_body(now, chunk),
+                        Some(Ok(None)) => self.conn.end_body(now),
+                        Some(Err(error)) => {
+                            self.conn.abort(now);
+                            self.drain().await;
+                            return Err(ClientError::Body(error));
+                        }
+                    };
+                    if let Err(error) = given {
+                        // The transaction cannot go on: end the connection
+                        // (its outcome is "not sent") and say why.
                         self.conn.abort(now);
                         self.drain().await;
-                        return Err(ClientError::Body(error));
+                        return Err(error.into());
                     }
-                };
-                if let Err(error) = given {
-                    // The transaction cannot go on: end the connection (its
-                    // outcome is "not sent") and say why.
-                    self.conn.abort(now);
-                    self.drain().await;
-                    return Err(error.into());
+                    if ended || !self.conn.wants_body() {
+                        break;
+                    }
+                    match futures_lite::future::poll_once(body.next_chunk()).await {
+                        Some(next) => piece = Some(next),
+                        None => break,
+                    }
                 }
                 continue;
             }
