@@ -31,7 +31,8 @@ const STOP_GRACE: Duration = Duration::from_secs(10);
 /// Which async runtime runs the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum RuntimeChoice {
-    /// tokio, multi-threaded (the default).
+    /// tokio (the default): one single-threaded runtime per thread
+    /// (--threads).
     Tokio,
     /// smol (its global executor; `SMOL_THREADS` sets its threads).
     Smol,
@@ -154,6 +155,12 @@ pub struct Args {
     /// The async runtime.
     #[arg(long, value_enum, default_value = "tokio")]
     pub runtime: RuntimeChoice,
+    /// Threads serving sessions with --runtime tokio: one single-threaded
+    /// runtime per thread, each with its own SO_REUSEPORT listener, so a
+    /// session never moves between threads. Default: the number of CPUs.
+    /// (smol: set SMOL_THREADS; async-std: ASYNC_STD_THREAD_COUNT.)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Option<u16>,
     /// Print one JSON object per message instead of a line.
     #[arg(long)]
     pub json: bool,
@@ -199,18 +206,26 @@ pub fn run(args: Args) -> ExitCode {
         }
     };
     let result = match args.runtime {
-        RuntimeChoice::Tokio => match tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-        {
-            Ok(rt) => rt.block_on(serve(mailwire_tokio::Tokio, plan, stop)),
-            Err(e) => Err(format!("cannot start tokio: {e}")),
-        },
-        // smol's global executor runs the sessions (SMOL_THREADS threads).
-        RuntimeChoice::Smol => smol::block_on(serve(mailwire_smol::Smol, plan, stop)),
-        RuntimeChoice::AsyncStd => {
-            async_std::task::block_on(serve(mailwire_async_std::AsyncStd, plan, stop))
+        RuntimeChoice::Tokio => {
+            let threads = args.threads.map_or_else(
+                || std::thread::available_parallelism().map_or(1, usize::from),
+                usize::from,
+            );
+            serve_tokio(plan, stop, threads)
         }
+        // smol's global executor runs the sessions (SMOL_THREADS threads).
+        RuntimeChoice::Smol => smol::block_on(async {
+            let runtime = mailwire_smol::Smol;
+            let running = start(runtime, &plan, |addr| runtime.bind(addr)).await?;
+            wait_and_stop(&plan, &running, stop).await;
+            Ok(())
+        }),
+        RuntimeChoice::AsyncStd => async_std::task::block_on(async {
+            let runtime = mailwire_async_std::AsyncStd;
+            let running = start(runtime, &plan, |addr| runtime.bind(addr)).await?;
+            wait_and_stop(&plan, &running, stop).await;
+            Ok(())
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -423,32 +438,52 @@ fn print_flushed(line: &str) {
     let _ = out.flush();
 }
 
-/// Binds every listener, prints `listening on ADDR` for each, waits for
-/// the stop signal, then stops gracefully.
-async fn serve<R: Runtime>(
-    runtime: R,
-    plan: Plan,
-    stop: smol::channel::Receiver<()>,
-) -> Result<(), String> {
-    let mut running: Vec<RunningServer<R>> = Vec::new();
-    for addr in &plan.plain {
-        let server = Server::with_shared(plan.starttls.clone(), plan.catcher.clone());
-        let r = server
-            .bind(runtime.clone(), *addr)
+/// One listening server of the plan: the server, its bound address, and
+/// whether it is the implicit-TLS kind.
+type Listening<R> = (Arc<RunningServer<R>>, SocketAddr, bool);
+
+/// Binds every listener of the plan (with `bind`) and starts its server.
+async fn start<R, B, F>(runtime: R, plan: &Plan, bind: B) -> Result<Vec<Listening<R>>, String>
+where
+    R: Runtime,
+    B: Fn(SocketAddr) -> F,
+    F: std::future::Future<Output = std::io::Result<R::Listener>>,
+{
+    let mut running = Vec::new();
+    let kinds = plan
+        .plain
+        .iter()
+        .map(|a| (*a, plan.starttls.clone(), false))
+        .chain(
+            plan.implicit
+                .iter()
+                .flat_map(|implicit| plan.tls.iter().map(|a| (*a, implicit.clone(), true))),
+        );
+    for (addr, options, implicit) in kinds {
+        let listener = bind(addr)
             .await
             .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-        print_flushed(&format!("listening on {}", r.local_addr()));
-        running.push(r);
+        let r = Server::with_shared(options, plan.catcher.clone())
+            .listen(runtime.clone(), listener)
+            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        let bound = r.local_addr();
+        running.push((Arc::new(r), bound, implicit));
     }
-    if let Some(implicit) = &plan.implicit {
-        for addr in &plan.tls {
-            let server = Server::with_shared(implicit.clone(), plan.catcher.clone());
-            let r = server
-                .bind(runtime.clone(), *addr)
-                .await
-                .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-            print_flushed(&format!("listening on {} (implicit TLS)", r.local_addr()));
-            running.push(r);
+    Ok(running)
+}
+
+/// Prints `listening on ADDR` for each server, waits for the stop signal,
+/// then stops gracefully.
+async fn wait_and_stop<R: Runtime>(
+    plan: &Plan,
+    running: &[Listening<R>],
+    stop: smol::channel::Receiver<()>,
+) {
+    for (_, addr, implicit) in running {
+        if *implicit {
+            print_flushed(&format!("listening on {addr} (implicit TLS)"));
+        } else {
+            print_flushed(&format!("listening on {addr}"));
         }
     }
     if let Some(dir) = plan.catcher.maildir.as_ref() {
@@ -459,8 +494,79 @@ async fn serve<R: Runtime>(
     }
     let _ = stop.recv().await;
     eprintln!("mailwire serve: stopping");
-    for r in running {
+    for (r, _, _) in running {
         r.stop(STOP_GRACE).await;
     }
-    Ok(())
+}
+
+/// Serves on tokio, thread per core: this thread and `threads - 1` more
+/// each run a single-threaded runtime with their own `SO_REUSEPORT`
+/// listener on every address (one server each, so limits and stopping are
+/// shared); the kernel spreads connections over them.
+fn serve_tokio(
+    plan: Plan,
+    stop: smol::channel::Receiver<()>,
+    threads: usize,
+) -> Result<(), String> {
+    use mailwire_tokio::Tokio;
+    let current = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start tokio: {e}"))
+    };
+    current()?.block_on(async {
+        let running = start(
+            Tokio,
+            &plan,
+            |addr| async move { Tokio.bind_reuse_port(addr) },
+        )
+        .await?;
+        let (done, finished) = smol::channel::bounded::<()>(1);
+        let mut workers = Vec::new();
+        for index in 1..threads {
+            let (running, finished) = (running.clone(), finished.clone());
+            let (ready, joined) = std::sync::mpsc::channel::<Result<(), String>>();
+            let worker = std::thread::Builder::new()
+                .name(format!("mailwire-serve-{index}"))
+                .spawn(move || {
+                    let rt = match current() {
+                        Ok(rt) => rt,
+                        Err(e) => {
+                            let _ = ready.send(Err(e));
+                            return;
+                        }
+                    };
+                    rt.block_on(async move {
+                        let mut result = Ok(());
+                        for (server, addr, _) in &running {
+                            let added = Tokio
+                                .bind_reuse_port(*addr)
+                                .and_then(|l| server.add_listener(Tokio, l));
+                            if let Err(e) = added {
+                                result = Err(format!("cannot listen on {addr}: {e}"));
+                                break;
+                            }
+                        }
+                        let failed = result.is_err();
+                        let _ = ready.send(result);
+                        if !failed {
+                            // Serve until the servers have stopped.
+                            let _ = finished.recv().await;
+                        }
+                    });
+                })
+                .map_err(|e| format!("cannot start a thread: {e}"))?;
+            workers.push(worker);
+            joined
+                .recv()
+                .map_err(|_| "a serving thread ended at start".to_owned())??;
+        }
+        wait_and_stop(&plan, &running, stop).await;
+        drop(done);
+        for worker in workers {
+            let _ = worker.join();
+        }
+        Ok(())
+    })
 }

@@ -101,6 +101,31 @@ use tokio_util::compat::{Compat, TokioAsyncReadCompatExt};
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Tokio;
 
+impl Tokio {
+    /// A listener on `addr` with `SO_REUSEPORT` (and `SO_REUSEADDR`), for
+    /// one listener per thread on the same address: the kernel spreads new
+    /// connections over them. Give each to
+    /// [`Server::listen`](server::Server::listen) or
+    /// [`RunningServer::add_listener`](server::RunningServer::add_listener)
+    /// from the thread that should serve them. Must be called inside a
+    /// tokio runtime (the listener registers with its reactor).
+    ///
+    /// # Errors
+    ///
+    /// The socket cannot be made, bound or listened on.
+    pub fn bind_reuse_port(&self, addr: SocketAddr) -> std::io::Result<TcpListener> {
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        socket.set_reuseport(true)?;
+        socket.bind(addr)?;
+        socket.listen(1024)
+    }
+}
+
 impl Runtime for Tokio {
     type Stream = Compat<TcpStream>;
     type Listener = TcpListener;

@@ -67,6 +67,59 @@ impl<H: Handler> Server<H> {
         runtime: R,
         addr: SocketAddr,
     ) -> io::Result<RunningServer<R>> {
+        self.check_tls()?;
+        let listener = runtime.bind(addr).await?;
+        self.listen(runtime, listener)
+    }
+
+    /// Starts accepting on a listener bound elsewhere (with options of
+    /// your choosing, e.g. `SO_REUSEPORT` for one listener per thread;
+    /// more can join with [`RunningServer::add_listener`]). The accept
+    /// loop is spawned on `runtime`.
+    ///
+    /// # Errors
+    ///
+    /// The listener's address cannot be read, or the options offer TLS
+    /// without a certificate (`InvalidInput`).
+    pub fn listen<R: Runtime>(
+        self,
+        runtime: R,
+        listener: R::Listener,
+    ) -> io::Result<RunningServer<R>> {
+        self.check_tls()?;
+        let local_addr = R::local_addr(&listener)?;
+        let shared = Arc::new(Shared {
+            stop: Signal::new(),
+            listener_closed: Signal::new(),
+            accepting: Mutex::new(0),
+            signals: Signals {
+                shutdown: Signal::new(),
+                kill: Signal::new(),
+            },
+            counts: Mutex::new(Counts::default()),
+        });
+        let (handler, options, for_loops) = (self.handler, self.options, shared.clone());
+        let start: StartLoop<R> = Arc::new(move |runtime: R, listener: R::Listener| {
+            for_loops.begin_accepting();
+            let task = accept_loop(
+                listener,
+                runtime.clone(),
+                handler.clone(),
+                options.clone(),
+                for_loops.clone(),
+            );
+            runtime.spawn(task);
+        });
+        start(runtime.clone(), listener);
+        Ok(RunningServer {
+            local_addr,
+            runtime,
+            shared,
+            start,
+        })
+    }
+
+    fn check_tls(&self) -> io::Result<()> {
         let wants_tls = self.options.implicit_tls || self.options.config.extensions.starttls;
         if wants_tls && self.options.tls.is_none() {
             return Err(io::Error::new(
@@ -74,30 +127,7 @@ impl<H: Handler> Server<H> {
                 "TLS is offered but ServerOptions::tls holds no certificate",
             ));
         }
-        let listener = runtime.bind(addr).await?;
-        let local_addr = R::local_addr(&listener)?;
-        let shared = Arc::new(Shared {
-            stop: Signal::new(),
-            listener_closed: Signal::new(),
-            signals: Signals {
-                shutdown: Signal::new(),
-                kill: Signal::new(),
-            },
-            counts: Mutex::new(Counts::default()),
-        });
-        let task = accept_loop(
-            listener,
-            runtime.clone(),
-            self.handler,
-            self.options,
-            shared.clone(),
-        );
-        runtime.spawn(task);
-        Ok(RunningServer {
-            local_addr,
-            runtime,
-            shared,
-        })
+        Ok(())
     }
 
     /// Serves one already-connected stream (a socket from elsewhere, an
@@ -132,10 +162,16 @@ struct Counts {
     per_ip: HashMap<IpAddr, usize>,
 }
 
+/// Spawns one more accept loop of a running server.
+type StartLoop<R> = Arc<dyn Fn(R, <R as Runtime>::Listener) + Send + Sync>;
+
 #[derive(Debug)]
 struct Shared {
     stop: Arc<Signal>,
+    /// Raised when the last accept loop has ended.
     listener_closed: Arc<Signal>,
+    /// Accept loops running.
+    accepting: Mutex<usize>,
     signals: Signals,
     counts: Mutex<Counts>,
 }
@@ -145,6 +181,26 @@ impl Shared {
         match self.counts.lock() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    fn accepting(&self) -> MutexGuard<'_, usize> {
+        match self.accepting.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    fn begin_accepting(&self) {
+        *self.accepting() += 1;
+    }
+
+    /// An accept loop ended; the last one raises `listener_closed`.
+    fn end_accepting(&self) {
+        let mut n = self.accepting();
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            self.listener_closed.raise();
         }
     }
 }
@@ -169,11 +225,21 @@ impl Drop for Slot {
 }
 
 /// A listening server: its address, and how to stop it.
-#[derive(Debug)]
-pub struct RunningServer<R> {
+pub struct RunningServer<R: Runtime> {
     local_addr: SocketAddr,
     runtime: R,
     shared: Arc<Shared>,
+    start: StartLoop<R>,
+}
+
+impl<R: Runtime + std::fmt::Debug> std::fmt::Debug for RunningServer<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningServer")
+            .field("local_addr", &self.local_addr)
+            .field("runtime", &self.runtime)
+            .field("active_sessions", &self.active_sessions())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<R: Runtime> RunningServer<R> {
@@ -189,13 +255,30 @@ impl<R: Runtime> RunningServer<R> {
         self.shared.counts().total
     }
 
+    /// Accepts on one more listener too: the same hooks, options,
+    /// connection limits and stop. The accept loop (and the sessions it
+    /// accepts) is spawned on `runtime`, so call this from the thread whose
+    /// runtime should run them: with one `SO_REUSEPORT` listener per thread
+    /// of current-thread runtimes, a session never leaves its thread (no
+    /// cross-thread wake-ups).
+    ///
+    /// # Errors
+    ///
+    /// The listener's address cannot be read. After [`stop`](Self::stop),
+    /// the listener is closed at once.
+    pub fn add_listener(&self, runtime: R, listener: R::Listener) -> io::Result<SocketAddr> {
+        let addr = R::local_addr(&listener)?;
+        (self.start)(runtime, listener);
+        Ok(addr)
+    }
+
     /// Stops: the listener closes at once (when this returns from its
     /// first step no new connection is accepted), running sessions are
     /// asked to end gracefully (`421 4.3.2` at their next command
     /// boundary; a message being received is received and decided
     /// first), and those still running after `grace` are cut (a message
     /// in progress is then never delivered: its reader fails).
-    pub async fn stop(self, grace: Duration) {
+    pub async fn stop(&self, grace: Duration) {
         self.shared.stop.raise();
         self.shared.listener_closed.raised().await;
         self.shared.signals.shutdown.raise();
@@ -276,7 +359,7 @@ async fn accept_loop<R: Runtime, H: Handler>(
         }
     }
     drop(listener);
-    shared.listener_closed.raise();
+    shared.end_accepting();
 }
 
 /// Takes a place for a session from `ip`, or `None` over a limit.
