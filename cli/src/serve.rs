@@ -155,12 +155,15 @@ pub struct Args {
     /// The async runtime.
     #[arg(long, value_enum, default_value = "tokio")]
     pub runtime: RuntimeChoice,
-    /// Threads serving sessions with --runtime tokio: one single-threaded
-    /// runtime per thread, each with its own SO_REUSEPORT listener, so a
-    /// session never moves between threads. Default: the number of CPUs.
-    /// (smol: set SMOL_THREADS; async-std: ASYNC_STD_THREAD_COUNT.)
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
-    pub threads: Option<u16>,
+    /// Threads serving sessions. tokio: one single-threaded runtime per
+    /// thread, each with its own SO_REUSEPORT listener, so a session never
+    /// moves between threads; async-std: its executor's threads (unless
+    /// ASYNC_STD_THREAD_COUNT says otherwise); smol: set SMOL_THREADS
+    /// instead. One thread serves tens of thousands of messages a second
+    /// and thousands of sessions; more help with heavy TLS or hooks.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: u16,
     /// Print one JSON object per message instead of a line.
     #[arg(long)]
     pub json: bool,
@@ -206,13 +209,7 @@ pub fn run(args: Args) -> ExitCode {
         }
     };
     let result = match args.runtime {
-        RuntimeChoice::Tokio => {
-            let threads = args.threads.map_or_else(
-                || std::thread::available_parallelism().map_or(1, usize::from),
-                usize::from,
-            );
-            serve_tokio(plan, stop, threads)
-        }
+        RuntimeChoice::Tokio => serve_tokio(plan, stop, usize::from(args.threads)),
         // smol's global executor runs the sessions (SMOL_THREADS threads).
         RuntimeChoice::Smol => smol::block_on(async {
             let runtime = mailwire_smol::Smol;
@@ -220,12 +217,17 @@ pub fn run(args: Args) -> ExitCode {
             wait_and_stop(&plan, &running, stop).await;
             Ok(())
         }),
-        RuntimeChoice::AsyncStd => async_std::task::block_on(async {
-            let runtime = mailwire_async_std::AsyncStd;
-            let running = start(runtime, &plan, |addr| runtime.bind(addr)).await?;
-            wait_and_stop(&plan, &running, stop).await;
-            Ok(())
-        }),
+        RuntimeChoice::AsyncStd => {
+            // async-std's executor: --threads threads, before its first use.
+            let threads = usize::from(args.threads);
+            async_global_executor::init_with_config(
+                async_global_executor::GlobalExecutorConfig::default()
+                    .with_env_var("ASYNC_STD_THREAD_COUNT")
+                    .with_min_threads(threads)
+                    .with_max_threads(threads.max(1)),
+            );
+            serve_async_std(&plan, stop)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -234,6 +236,16 @@ pub fn run(args: Args) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Serves on async-std (its global executor runs the sessions).
+fn serve_async_std(plan: &Plan, stop: smol::channel::Receiver<()>) -> Result<(), String> {
+    async_std::task::block_on(async {
+        let runtime = mailwire_async_std::AsyncStd;
+        let running = start(runtime, plan, |addr| runtime.bind(addr)).await?;
+        wait_and_stop(plan, &running, stop).await;
+        Ok(())
+    })
 }
 
 /// Checks the options and builds the server configuration.
