@@ -107,7 +107,8 @@ impl Draft {
     ///
     /// # Errors
     ///
-    /// As [`Client::send`]; the file cannot be opened or read
+    /// As [`Client::send`](mailwire_driver::client::Client::send); the file
+    /// cannot be opened or read
     /// ([`ClientError::Body`]).
     pub async fn transmit(
         &self,
