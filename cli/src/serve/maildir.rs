@@ -3,9 +3,9 @@
 //! exclusively with mode 0600, flushed to disk, renamed into `new/`, and
 //! `new/` flushed — all before the caller answers `250`.
 //!
-//! How the flushing is done is the [`Sync`] mode. The default, group
-//! commit, hands finished messages to one committer thread, which makes a
-//! whole batch durable with one `syncfs` and one fsync of `new/`: the
+//! The file work runs on one writer thread per Maildir. How the flushing
+//! is done is the [`Sync`] mode; the default, group commit, makes every
+//! message waiting durable with one `syncfs` and one fsync of `new/`: the
 //! messages of many sessions share two disk flushes, and each is still
 //! acknowledged only after its own data is on disk.
 
@@ -22,7 +22,7 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 /// How messages are made durable before they are acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Sync {
-    /// Group commit: one committer flushes every message waiting, with one
+    /// Group commit: the writer flushes every message waiting, with one
     /// `syncfs` of the file system and one fsync of `new/` per batch.
     Group,
     /// Each message on its own: fsync the file, rename, fsync `new/`.
@@ -43,7 +43,7 @@ pub struct Maildir {
     writer: std::sync::mpsc::Sender<Job>,
 }
 
-/// A message for the group commit: its file if one was started, the
+/// A message for the writer thread: its file if one was started, the
 /// octets still to write, and where its result goes.
 #[derive(Debug)]
 struct Job {
@@ -215,9 +215,7 @@ impl Pending {
         self.tmp = PathBuf::new();
         Ok(self.new.clone())
     }
-}
 
-impl Pending {
     /// Closes the file and renames it into `new/` without any flush.
     ///
     /// # Errors

@@ -435,11 +435,17 @@ pub fn prepare(
         ));
     }
 
-    let generated_date = (!has(roles.date)).then(|| context.date.to_string());
-    let generated_id = completions
-        .iter()
-        .find(|(name, _)| *name == roles.message_id)
-        .map(|(_, value)| value.clone());
+    // What renew() may replace later: the Date and Message-ID added here.
+    let generated_value = |field: &str| {
+        completions
+            .iter()
+            .find(|(name, _)| *name == field)
+            .map(|(_, value)| value.clone())
+    };
+    let (generated_date, generated_id) = (
+        generated_value(roles.date),
+        generated_value(roles.message_id),
+    );
 
     // Assembly: blind fields out, the caller's and completed fields in.
     let written = |extras: &[&Extra<'_>]| -> Vec<(String, String)> {

@@ -10,6 +10,9 @@ use crate::wire::reply::Reply;
 use super::event::ServerEvent;
 use super::replies;
 
+/// Largest reply buffer kept between replies.
+const REPLY_BUFFER_KEPT: usize = 4096;
+
 /// Actions waiting for `poll_action`, plus reply bytes not yet cut into a
 /// `Send`.
 ///
@@ -19,9 +22,6 @@ use super::replies;
 /// write. They are never held across a `None` from `poll`: the driver's
 /// drain always reaches them. Before [`Action::StartTls`] and
 /// [`Action::Close`] they are cut into the queue, so they are written first.
-/// Largest reply buffer kept between replies.
-const REPLY_BUFFER_KEPT: usize = 4096;
-
 #[derive(Debug, Default)]
 pub(crate) struct Output {
     queue: VecDeque<Action<ServerEvent>>,

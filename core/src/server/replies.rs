@@ -1,7 +1,9 @@
 //! The replies the core writes itself, and the rendering rules for all
 //! replies (enhanced status codes on or off).
 
-use crate::wire::reply::{EnhancedCode, Reply, ReplyClass, ReplyCode, leading_enhanced_code};
+use crate::wire::reply::{
+    EnhancedCode, Reply, ReplyClass, ReplyCode, has_forbidden_char, leading_enhanced_code,
+};
 
 /// Builds a one-line reply. Text with control characters is cleaned
 /// (each one becomes `?`), so this never fails.
@@ -27,7 +29,7 @@ pub(crate) fn lines(code: u16, enhanced: Option<(u8, u16, u16)>, lines: Vec<Stri
         .filter(|e| u16::from(e.class()) == code.as_u16() / 100);
     let mut clean = lines;
     for line in &mut clean {
-        if !is_clean(line) {
+        if has_forbidden_char(line) {
             *line = line
                 .chars()
                 .map(|c| if c.is_control() && c != '\t' { '?' } else { c })
@@ -46,15 +48,6 @@ pub(crate) fn lines(code: u16, enhanced: Option<(u8, u16, u16)>, lines: Vec<Stri
         first.insert_str(0, "- ");
     }
     Reply::new_unchecked(code, enhanced, clean)
-}
-
-/// Whether `text` has no control character other than HT.
-fn is_clean(text: &str) -> bool {
-    if text.is_ascii() {
-        text.bytes().all(|b| b >= 0x20 && b != 0x7f || b == b'\t')
-    } else {
-        !text.chars().any(|c| c.is_control() && c != '\t')
-    }
 }
 
 fn fallback() -> Reply {

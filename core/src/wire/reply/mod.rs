@@ -564,7 +564,7 @@ fn is_forbidden_char(c: char) -> bool {
 
 /// Whether `line` holds a forbidden control character (a byte scan for
 /// ASCII text, the usual case).
-fn has_forbidden_char(line: &str) -> bool {
+pub(crate) fn has_forbidden_char(line: &str) -> bool {
     if line.is_ascii() {
         line.bytes().any(|b| b < 0x20 && b != b'\t' || b == 0x7f)
     } else {

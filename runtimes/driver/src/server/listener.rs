@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -91,7 +92,7 @@ impl<H: Handler> Server<H> {
         let shared = Arc::new(Shared {
             stop: Signal::new(),
             listener_closed: Signal::new(),
-            accepting: Mutex::new(0),
+            accepting: AtomicUsize::new(0),
             signals: Signals {
                 shutdown: Signal::new(),
                 kill: Signal::new(),
@@ -171,7 +172,7 @@ struct Shared {
     /// Raised when the last accept loop has ended.
     listener_closed: Arc<Signal>,
     /// Accept loops running.
-    accepting: Mutex<usize>,
+    accepting: AtomicUsize,
     signals: Signals,
     counts: Mutex<Counts>,
 }
@@ -184,22 +185,13 @@ impl Shared {
         }
     }
 
-    fn accepting(&self) -> MutexGuard<'_, usize> {
-        match self.accepting.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        }
-    }
-
     fn begin_accepting(&self) {
-        *self.accepting() += 1;
+        self.accepting.fetch_add(1, Ordering::AcqRel);
     }
 
     /// An accept loop ended; the last one raises `listener_closed`.
     fn end_accepting(&self) {
-        let mut n = self.accepting();
-        *n = n.saturating_sub(1);
-        if *n == 0 {
+        if self.accepting.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.listener_closed.raise();
         }
     }
