@@ -8,7 +8,7 @@ use crate::wire::reply::Reply;
 
 use super::connection::{Chunk, Phase, ServerConnection};
 use super::decision::Step;
-use super::event::{AbortReason, CloseReason, ServerEvent, Transfer};
+use super::event::{AbortReason, CloseReason, ServerEvent, TransactionEnd, Transfer};
 use super::pending::Waiting;
 use super::replies;
 
@@ -63,14 +63,14 @@ impl ServerConnection {
         };
         txn.transfer = None;
         if txn.exceeded {
-            self.txn = None;
             self.send(&replies::size_exceeded());
+            self.end_transaction(TransactionEnd::Aborted(AbortReason::SizeExceeded));
         } else if violations.any() {
-            self.txn = None;
             self.out.event(ServerEvent::MessageAborted {
                 reason: AbortReason::BodyRejected,
             });
             self.send(&replies::body_rejected());
+            self.end_transaction(TransactionEnd::Aborted(AbortReason::BodyRejected));
         } else {
             let envelope = txn.envelope(Transfer::Data);
             self.request(Step::Message, Waiting::Message, |token| {
@@ -213,14 +213,19 @@ impl ServerConnection {
         };
         if let Some(reply) = chunk.refused {
             let failed = self.txn.as_ref().is_some_and(|t| t.failed.is_some());
-            if chunk.last && failed {
-                // The failed message ends here.
-                self.txn = None;
-            }
             if failed || reply.code().as_u16() == 554 {
                 self.send(&reply);
             } else {
                 self.send_error(&reply);
+            }
+            if chunk.last && failed {
+                // The failed message ends here.
+                let exceeded = self.txn.as_ref().is_some_and(|t| t.exceeded);
+                self.end_transaction(if exceeded {
+                    TransactionEnd::Aborted(AbortReason::SizeExceeded)
+                } else {
+                    TransactionEnd::Refused
+                });
             }
             return;
         }
@@ -242,11 +247,11 @@ impl ServerConnection {
         }
         if rejected {
             self.body_buf.clear();
-            self.txn = None;
             self.out.event(ServerEvent::MessageAborted {
                 reason: AbortReason::BodyRejected,
             });
             self.send(&replies::body_rejected());
+            self.end_transaction(TransactionEnd::Aborted(AbortReason::BodyRejected));
             return;
         }
         let envelope = txn.envelope(Transfer::Bdat);

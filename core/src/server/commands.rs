@@ -12,7 +12,7 @@ use crate::wire::reply::Reply;
 
 use super::connection::{Helo, Phase, ServerConnection};
 use super::decision::Step;
-use super::event::{AbortReason, CloseReason, ServerEvent, Transfer};
+use super::event::{AbortReason, CloseReason, ServerEvent, TransactionEnd, Transfer};
 use super::pending::Waiting;
 use super::replies;
 use super::transaction;
@@ -226,7 +226,7 @@ impl ServerConnection {
             }
         };
         // A new EHLO/HELO is a reset (RFC 5321 §4.1.4).
-        self.reset_transaction(AbortReason::Reset);
+        self.reset_transaction(AbortReason::Reset, TransactionEnd::Helo);
         self.helo = None;
         let event_domain = domain.clone();
         self.request(Step::Helo, Waiting::Helo { domain, extended }, |token| {
@@ -429,7 +429,7 @@ impl ServerConnection {
     fn rset(&mut self, parsed: Parsed) {
         match parsed {
             Ok(_) => {
-                self.reset_transaction(AbortReason::Reset);
+                self.reset_transaction(AbortReason::Reset, TransactionEnd::Reset);
                 self.send(&replies::ok());
             }
             Err(e) => {

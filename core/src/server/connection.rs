@@ -10,16 +10,20 @@ use bytes::{Buf, BytesMut};
 use crate::action::{Action, UsageError};
 use crate::sasl::{ServerMechanism, StoredSecret};
 use crate::tls::TlsInfo;
-use crate::wire::address::Domain;
+use crate::wire::address::{Domain, ReversePath};
 use crate::wire::dot::{BdatReader, Unstuffer};
 use crate::wire::ehlo::Capabilities;
 use crate::wire::line::LineFramer;
+use crate::wire::params::MailParameters;
 use crate::wire::reply::Reply;
 
 use super::auth::Authentication;
 use super::config::ServerConfig;
 use super::decision::{Step, Token, Verdict};
-use super::event::{AbortReason, CloseReason, ServerEvent, SessionInfo, TimeoutKind};
+use super::event::{
+    AbortReason, CloseReason, MailTransaction, Recipient, ServerEvent, SessionInfo, TimeoutKind,
+    TransactionEnd,
+};
 use super::output::Output;
 use super::pending::{Pending, Waiting};
 use super::replies;
@@ -225,6 +229,20 @@ impl ServerConnection {
         self.helo.as_ref().and_then(|h| h.caps.as_ref())
     }
 
+    /// The open mail transaction's sender and MAIL parameters (after an
+    /// accepted MAIL, until the transaction ends).
+    #[must_use]
+    pub fn mail_from(&self) -> Option<(&ReversePath, &MailParameters)> {
+        self.txn.as_ref().map(|t| (&t.from, &t.params))
+    }
+
+    /// The recipients accepted so far in the open transaction, in order
+    /// (empty when none is open).
+    #[must_use]
+    pub fn recipients(&self) -> &[Recipient] {
+        self.txn.as_ref().map_or(&[], |t| t.recipients.as_slice())
+    }
+
     /// Whether a message is being received (between `354`/first BDAT and
     /// its end).
     #[must_use]
@@ -334,6 +352,7 @@ impl ServerConnection {
         self.helo = None;
         self.auth = None;
         self.sasl = None;
+        // STARTTLS is refused during a transaction; nothing to end here.
         self.txn = None;
         self.inbuf.clear();
         self.phase = Phase::Command;
@@ -526,19 +545,30 @@ impl ServerConnection {
             CloseReason::Shutdown => AbortReason::Shutdown,
             _ => AbortReason::SessionClosed,
         };
-        self.abort_message(abort);
+        let end = if self.abort_message(abort) {
+            TransactionEnd::Aborted(abort)
+        } else if matches!(
+            self.pending.as_ref().map(|p| &p.waiting),
+            Some(Waiting::Message)
+        ) {
+            // The message arrived whole; its verdict never came.
+            TransactionEnd::Refused
+        } else {
+            TransactionEnd::Closed
+        };
+        self.end_transaction(end);
         self.pending = None;
         self.timers.end_decision();
         self.sasl = None;
-        self.txn = None;
         self.inbuf = BytesMut::new();
         self.body_buf = BytesMut::new();
         self.phase = Phase::Closed;
         self.out.close(ServerEvent::Closed(reason));
     }
 
-    /// Reports the message in progress as aborted (once).
-    pub(crate) fn abort_message(&mut self, reason: AbortReason) {
+    /// Reports the message in progress as aborted (once). Returns whether
+    /// a message was in progress.
+    pub(crate) fn abort_message(&mut self, reason: AbortReason) -> bool {
         if let Some(txn) = self.txn.as_mut()
             && txn.transfer.take().is_some()
         {
@@ -546,13 +576,36 @@ impl ServerConnection {
             if !txn.exceeded {
                 self.out.event(ServerEvent::MessageAborted { reason });
             }
+            true
+        } else {
+            false
         }
     }
 
-    /// Forgets the transaction, reporting a message in progress aborted.
-    pub(crate) fn reset_transaction(&mut self, reason: AbortReason) {
-        self.abort_message(reason);
-        self.txn = None;
+    /// Forgets the transaction (RSET, HELO/EHLO, shutdown), reporting a
+    /// message in progress aborted with `reason`; otherwise the
+    /// transaction ends as `end`.
+    pub(crate) fn reset_transaction(&mut self, reason: AbortReason, end: TransactionEnd) {
+        let end = if self.abort_message(reason) {
+            TransactionEnd::Aborted(reason)
+        } else {
+            end
+        };
+        self.end_transaction(end);
+    }
+
+    /// Forgets the transaction, if one is open, and tells the application
+    /// how it ended ([`ServerEvent::TransactionEnded`]).
+    pub(crate) fn end_transaction(&mut self, end: TransactionEnd) {
+        if let Some(txn) = self.txn.take() {
+            let transaction = MailTransaction {
+                from: txn.from,
+                params: txn.params,
+                recipients: txn.recipients,
+            };
+            self.out
+                .event(ServerEvent::TransactionEnded { end, transaction });
+        }
     }
 
     /// Drops all buffered input (a command that ends a pipelined group).
@@ -595,7 +648,7 @@ impl ServerConnection {
                 Phase::Chunk(_) => self.read_chunk(),
                 Phase::Command => {
                     if self.shutting_down {
-                        self.reset_transaction(AbortReason::Shutdown);
+                        self.reset_transaction(AbortReason::Shutdown, TransactionEnd::Closed);
                         self.send(&replies::shutting_down());
                         self.close(CloseReason::Shutdown);
                         return;

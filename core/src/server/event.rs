@@ -151,6 +151,44 @@ pub enum AbortReason {
     SessionClosed,
 }
 
+/// How a mail transaction ended ([`ServerEvent::TransactionEnded`]).
+///
+/// Every transaction that began with an accepted MAIL ends exactly once:
+/// either its message was accepted ([`Delivered`](Self::Delivered)) or it
+/// ended in one of the other ways, and then nothing of it was delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransactionEnd {
+    /// The message was accepted (`250` at the end of its data).
+    Delivered,
+    /// The message arrived whole but was not accepted: the end-of-data
+    /// verdict refused it, or its decision ran out of time (`451 4.3.0`).
+    Refused,
+    /// The message data was cut off (its
+    /// [`ServerEvent::MessageAborted`] came first).
+    Aborted(AbortReason),
+    /// RSET.
+    Reset,
+    /// A new HELO or EHLO (RFC 5321 §4.1.4).
+    Helo,
+    /// The session ended while the transaction was open (no message data
+    /// was being received).
+    Closed,
+}
+
+/// A mail transaction as it stood: the accepted sender and the recipients
+/// accepted so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MailTransaction {
+    /// The reverse path of MAIL.
+    pub from: ReversePath,
+    /// MAIL's parameters.
+    pub params: MailParameters,
+    /// The recipients the application accepted, in order.
+    pub recipients: Vec<Recipient>,
+}
+
 /// Which timer ended a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -301,6 +339,18 @@ pub enum ServerEvent {
     DecisionExpired {
         /// The expired token.
         token: Token,
+    },
+    /// The mail transaction ended (after the final reply to its message,
+    /// RSET, a new HELO/EHLO, a cut-off message or the end of the
+    /// session). For every accepted MAIL this comes exactly once; anything
+    /// but [`TransactionEnd::Delivered`] means nothing of it was
+    /// delivered.
+    #[non_exhaustive]
+    TransactionEnded {
+        /// How it ended.
+        end: TransactionEnd,
+        /// The transaction as it stood.
+        transaction: MailTransaction,
     },
     /// STARTTLS completed; the session starts over (EHLO needed again).
     TlsUpgraded(TlsInfo),

@@ -154,6 +154,6 @@ pub use config::{Extensions, Limits, NonceFn, NonceSource, ServerConfig, Timeout
 pub use connection::ServerConnection;
 pub use decision::{Token, Verdict};
 pub use event::{
-    AbortReason, AuthCheck, CloseReason, Envelope, Recipient, ServerEvent, SessionInfo,
-    TimeoutKind, Transfer,
+    AbortReason, AuthCheck, CloseReason, Envelope, MailTransaction, Recipient, ServerEvent,
+    SessionInfo, TimeoutKind, TransactionEnd, Transfer,
 };

@@ -8,7 +8,7 @@ use crate::wire::reply::Reply;
 use super::auth::AuthWait;
 use super::connection::{Phase, ServerConnection};
 use super::decision::{Step, Token};
-use super::event::{CloseReason, Recipient, ServerEvent, TimeoutKind};
+use super::event::{CloseReason, Recipient, ServerEvent, TimeoutKind, TransactionEnd};
 use super::replies;
 use super::transaction::Transaction;
 
@@ -103,10 +103,15 @@ impl ServerConnection {
             }
             Waiting::Auth(wait) => self.auth_decided(wait, reply),
             Waiting::Message => {
-                self.txn = None;
                 self.timers.end_transfer();
+                let end = if refused.is_some() {
+                    TransactionEnd::Refused
+                } else {
+                    TransactionEnd::Delivered
+                };
                 let r = reply.unwrap_or_else(|| replies::reply(250, (2, 0, 0), "Message accepted"));
                 self.send(&r);
+                self.end_transaction(end);
             }
         }
         if closing && !self.is_closed() {
@@ -162,9 +167,9 @@ impl ServerConnection {
                 self.send(&replies::decision_timeout());
             }
             Waiting::Message => {
-                self.txn = None;
                 self.timers.end_transfer();
                 self.send(&replies::decision_timeout());
+                self.end_transaction(TransactionEnd::Refused);
             }
             Waiting::Mail { .. } | Waiting::Rcpt { .. } => {
                 self.send(&replies::decision_timeout());
