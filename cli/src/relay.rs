@@ -266,7 +266,7 @@ pub fn run(args: Args) -> ExitCode {
         );
         plan.relay.smarthost_8bit = caps.eight_bit_mime;
         let options = server_options(&args, &plan, &caps);
-        let server = Server::new(options, plan.relay);
+        let server = Server::with_handler(options, plan.relay);
         let running = match server.bind(Tokio, plan.listen).await {
             Ok(running) => running,
             Err(e) => return usage(&format!("cannot listen on {}: {e}", plan.listen)),

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mailwire_driver::core::sasl::Mechanism;
-use mailwire_driver::server::{DeliveryMode, RunningServer, Server, ServerOptions};
+use mailwire_driver::server::{RunningServer, Server, ServerOptions, Shared};
 use mailwire_driver::{Runtime, ServerTls};
 
 use self::glob::Glob;
@@ -289,7 +289,6 @@ fn plan(args: &Args) -> Result<Plan, String> {
     }
 
     let mut options = ServerOptions::new(hostname);
-    options.delivery = DeliveryMode::Streaming;
     // Nothing is stored with --discard, so no trace header is made.
     options.add_received = !args.discard;
     {
@@ -475,7 +474,7 @@ where
         let listener = bind(addr)
             .await
             .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-        let r = Server::with_shared(options, plan.catcher.clone())
+        let r = Server::with_shared(options, Arc::new(Shared(plan.catcher.clone())))
             .listen(runtime.clone(), listener)
             .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
         let bound = r.local_addr();

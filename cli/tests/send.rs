@@ -13,7 +13,7 @@ use mailwire_core::wire::address::{ForwardPath, ReversePath};
 use mailwire_core::wire::params::{MailParameters, RcptParameters};
 use mailwire_driver::ServerTls;
 use mailwire_driver::server::{
-    Handler, HookError, HookResult, Mail, RunningServer, Server, ServerOptions, Session,
+    Context, Handler, HookError, HookResult, Mail as Whole, RunningServer, Server, ServerOptions,
 };
 use mailwire_tests::certs::TestPki;
 use mailwire_tokio::Tokio;
@@ -30,6 +30,14 @@ struct Inbox {
     mails: Arc<Mutex<Vec<Mail>>>,
 }
 
+/// A message as the inbox keeps it.
+#[derive(Clone)]
+struct Mail {
+    envelope: mailwire_core::server::Envelope,
+    data: Vec<u8>,
+    session: Context,
+}
+
 impl Inbox {
     fn mails(&self) -> Vec<Mail> {
         self.mails.lock().unwrap_or_else(|p| p.into_inner()).clone()
@@ -37,9 +45,11 @@ impl Inbox {
 }
 
 impl Handler for Inbox {
+    type Message = Whole;
+
     async fn validate_sender(
         &self,
-        _session: &Session,
+        _session: &Context,
         from: &ReversePath,
         _params: &MailParameters,
     ) -> HookResult {
@@ -51,7 +61,7 @@ impl Handler for Inbox {
 
     async fn validate_recipient(
         &self,
-        _session: &Session,
+        _session: &Context,
         to: &ForwardPath,
         _params: &RcptParameters,
     ) -> HookResult {
@@ -67,7 +77,7 @@ impl Handler for Inbox {
 
     async fn authenticate(
         &self,
-        _session: &Session,
+        _session: &Context,
         _mechanism: Mechanism,
         check: &AuthCheck,
     ) -> HookResult<Option<mailwire_core::sasl::StoredSecret>> {
@@ -80,7 +90,12 @@ impl Handler for Inbox {
         }
     }
 
-    async fn deliver(&self, mail: Mail) -> HookResult {
+    async fn deliver(&self, ctx: &Context, mail: Whole) -> HookResult {
+        let mail = Mail {
+            envelope: mail.envelope,
+            data: mail.data,
+            session: ctx.clone(),
+        };
         let text = String::from_utf8_lossy(&mail.data);
         if text.contains("FAIL554") {
             return Err(HookError::refuse(554, "5.6.0", "content refused"));
@@ -127,7 +142,7 @@ impl TestServer {
         let inbox = Inbox::default();
         let running = runtime
             .block_on(
-                Server::new(options, inbox.clone())
+                Server::with_handler(options, inbox.clone())
                     .bind(Tokio, "127.0.0.1:0".parse().expect("addr")),
             )
             .expect("bind");
@@ -846,7 +861,7 @@ fn allow_insecure_auth_sends_credentials_in_plaintext() {
     assert!(run.json()["tls"].is_null());
     let mails = server.mails();
     assert_eq!(mails.len(), 1);
-    assert_eq!(mails[0].session.authenticated.as_deref(), Some("user"));
+    assert_eq!(mails[0].session.user(), Some("user"));
 }
 
 #[test]

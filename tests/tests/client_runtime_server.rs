@@ -19,7 +19,7 @@ use mailwire_core::wire::address::{ForwardPath, ReversePath};
 use mailwire_core::wire::params::{Notify, RcptParameters, Ret};
 use mailwire_driver::client::{Client, ClientError, ClientSettings, SendOptions, ServerAddress};
 use mailwire_driver::server::{
-    self, Handler, HookError, HookResult, Mail, RunningServer, ServerOptions, Session,
+    self, Context, Handler, HookError, HookResult, Mail as Whole, RunningServer, ServerOptions,
 };
 use mailwire_driver::{ClientTls, Runtime, pipe, send_message};
 
@@ -33,6 +33,14 @@ struct Inbox {
     refuse_connections: bool,
 }
 
+/// A message as the inbox keeps it, with the session it came in.
+#[derive(Clone, Debug)]
+struct Mail {
+    data: Vec<u8>,
+    envelope: mailwire_core::server::Envelope,
+    session: Context,
+}
+
 impl Inbox {
     fn mails(&self) -> Vec<Mail> {
         self.mails.lock().unwrap_or_else(|p| p.into_inner()).clone()
@@ -40,7 +48,9 @@ impl Inbox {
 }
 
 impl Handler for Inbox {
-    async fn validate_host(&self, _session: &Session) -> HookResult {
+    type Message = Whole;
+
+    async fn validate_host(&self, _session: &Context) -> HookResult {
         if self.refuse_connections {
             return Err(HookError::refuse(554, "5.3.2", "not accepting mail"));
         }
@@ -49,7 +59,7 @@ impl Handler for Inbox {
 
     async fn validate_recipient(
         &self,
-        _session: &Session,
+        _session: &Context,
         to: &ForwardPath,
         _params: &RcptParameters,
     ) -> HookResult {
@@ -61,7 +71,7 @@ impl Handler for Inbox {
 
     async fn authenticate(
         &self,
-        _session: &Session,
+        _session: &Context,
         _mechanism: Mechanism,
         check: &AuthCheck,
     ) -> HookResult<Option<mailwire_core::sasl::StoredSecret>> {
@@ -74,7 +84,12 @@ impl Handler for Inbox {
         }
     }
 
-    async fn deliver(&self, mail: Mail) -> HookResult {
+    async fn deliver(&self, ctx: &Context, mail: Whole) -> HookResult {
+        let mail = Mail {
+            data: mail.data,
+            envelope: mail.envelope,
+            session: ctx.clone(),
+        };
         if String::from_utf8_lossy(&mail.data).contains("FAIL451") {
             return Err(HookError::refuse(451, "4.3.0", "try again later"));
         }
@@ -93,7 +108,7 @@ fn options() -> ServerOptions {
 }
 
 async fn start<R: Runtime>(rt: &R, options: ServerOptions, inbox: &Inbox) -> RunningServer<R> {
-    server::Server::new(options, inbox.clone())
+    server::Server::with_handler(options, inbox.clone())
         .bind(rt.clone(), "127.0.0.1:0".parse().expect("addr"))
         .await
         .expect("bind")
@@ -241,7 +256,7 @@ async fn starttls_auth<R: Runtime>(rt: R) {
     let mails = inbox.mails();
     assert_eq!(mails.len(), 1);
     check_received(&mails[0]);
-    assert_eq!(mails[0].session.authenticated.as_deref(), Some("user"));
+    assert_eq!(mails[0].session.user(), Some("user"));
     let params = &mails[0].envelope.params;
     assert!(params.requiretls);
     assert_eq!(params.ret, Some(Ret::Headers));
@@ -309,7 +324,7 @@ async fn failover<R: Runtime>(rt: R) {
 /// Client and server over the in-memory pipe, with STARTTLS.
 async fn over_pipe<R: Runtime>(rt: R) {
     let inbox = Inbox::default();
-    let server = server::Server::new(options().with_starttls(server_tls()), inbox.clone());
+    let server = server::Server::with_handler(options().with_starttls(server_tls()), inbox.clone());
     let (client_end, server_end) = pipe(16 * 1024);
     let server_rt = rt.clone();
     rt.spawn(async move {

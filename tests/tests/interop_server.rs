@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 
 use mailwire_driver::Runtime;
 use mailwire_driver::core::sasl::Mechanism;
-use mailwire_driver::server::{DeliveryMode, ServerOptions};
 use mailwire_tests::certs::TestPki;
 use server_runtime_support::*;
 
@@ -87,7 +86,7 @@ fn ca_file(pki: &TestPki) -> PathBuf {
     path
 }
 
-fn tls_auth_options(pki: &TestPki) -> ServerOptions {
+fn tls_auth_options(pki: &TestPki) -> TestOptions {
     let mut opts = options(DeliveryMode::Buffered).with_starttls(server_tls(pki));
     opts.config_mut().auth_mechanisms =
         vec![Mechanism::CramMd5, Mechanism::Plain, Mechanism::Login];

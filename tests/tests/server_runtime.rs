@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use mailwire_driver::Runtime;
 use mailwire_driver::core::sasl::encode_base64;
-use mailwire_driver::server::{DeliveryMode, MemoryBudget, Server};
+use mailwire_driver::server::{MemoryBudget, Server};
 use mailwire_tests::certs::TestPki;
 use server_runtime_support::*;
 
@@ -465,7 +465,10 @@ async fn starttls_injection_ignored<R: Runtime>(rt: R) {
 async fn pipe_session<R: Runtime>(rt: R) {
     let (client_end, server_end) = mailwire_driver::pipe(8192);
     let rec = Recorder::default();
-    let server = Server::new(options(DeliveryMode::Streaming), rec.clone());
+    let server = Server::with_handler(
+        options(DeliveryMode::Streaming).server,
+        Streamed(rec.clone()),
+    );
     let srt = rt.clone();
     let served = async move { server.serve_stream(srt, server_end, None, None).await };
     let client = async {

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mailwire_driver::Runtime;
-use mailwire_driver::server::{DeliveryMode, Server};
+use mailwire_driver::server::Server;
 use server_runtime_support::*;
 
 const FAILURES: usize = 6;
@@ -89,7 +89,10 @@ async fn accept_errors_back_off<R: Runtime>(rt: R) {
         fails: Arc::new(AtomicUsize::new(FAILURES)),
         log: Arc::default(),
     };
-    let server = Server::new(options(DeliveryMode::Buffered), Recorder::default());
+    let server = Server::with_handler(
+        options(DeliveryMode::Buffered).server,
+        Whole(Recorder::default()),
+    );
     let running = server
         .bind(flaky.clone(), "127.0.0.1:0".parse().unwrap())
         .await

@@ -18,7 +18,6 @@ use std::time::Duration;
 
 use futures_lite::AsyncWriteExt;
 use mailwire_driver::Runtime;
-use mailwire_driver::server::DeliveryMode;
 use server_runtime_support::*;
 
 const MESSAGE: u64 = 100 << 20;

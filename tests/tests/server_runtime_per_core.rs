@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mailwire_driver::server::{DeliveryMode, RunningServer, Server};
+use mailwire_driver::server::RunningServer;
 use mailwire_tokio::Tokio;
 use server_runtime_support::*;
 
@@ -51,11 +51,8 @@ fn listeners_on_several_threads_share_limits_and_stop() {
         let listener = Tokio
             .bind_reuse_port("127.0.0.1:0".parse().unwrap())
             .unwrap();
-        let running: Arc<RunningServer<Tokio>> = Arc::new(
-            Server::new(options, recorder.clone())
-                .listen(Tokio, listener)
-                .unwrap(),
-        );
+        let running: Arc<RunningServer<Tokio>> =
+            Arc::new(listen(Tokio, options, &recorder, listener).unwrap());
         let addr = running.local_addr();
 
         // A second thread with its own runtime and listener on the same

@@ -38,7 +38,7 @@ use mailwire_core::wire::address::{ForwardPath, ReversePath};
 use mailwire_core::wire::params::{BodyType, MailParameters, RcptParameters};
 use mailwire_core::wire::reply::Reply;
 use mailwire_driver::client::{Client, ClientError, ClientSettings, ServerAddress};
-use mailwire_driver::server::{Handler, HookError, HookResult, Mail, Session};
+use mailwire_driver::server::{Context, Handler, HookError, HookResult, Mail};
 use mailwire_tokio::Tokio;
 
 use crate::common::cidr::Cidr;
@@ -66,7 +66,7 @@ pub struct Relay {
 impl Relay {
     /// Whether this session may relay: from an allowed network, or
     /// authenticated.
-    fn may_relay(&self, session: &Session) -> bool {
+    fn may_relay(&self, session: &Context) -> bool {
         session.authenticated.is_some() || self.host_allowed(session.peer.map(|p| p.ip()))
     }
 
@@ -85,7 +85,9 @@ impl Relay {
 }
 
 impl Handler for Relay {
-    async fn validate_host(&self, session: &Session) -> HookResult {
+    type Message = Mail;
+
+    async fn validate_host(&self, session: &Context) -> HookResult {
         if self.users.is_empty() && !self.host_allowed(session.peer.map(|p| p.ip())) {
             let who = session
                 .peer
@@ -101,7 +103,7 @@ impl Handler for Relay {
 
     async fn validate_sender(
         &self,
-        session: &Session,
+        session: &Context,
         _from: &ReversePath,
         _params: &MailParameters,
     ) -> HookResult {
@@ -114,7 +116,7 @@ impl Handler for Relay {
 
     async fn validate_recipient(
         &self,
-        session: &Session,
+        session: &Context,
         _to: &ForwardPath,
         _params: &RcptParameters,
     ) -> HookResult {
@@ -127,22 +129,23 @@ impl Handler for Relay {
 
     async fn authenticate(
         &self,
-        _session: &Session,
+        _session: &Context,
         _mechanism: Mechanism,
         check: &AuthCheck,
     ) -> HookResult<Option<StoredSecret>> {
         self.users.authenticate(check)
     }
 
-    async fn deliver(&self, mail: Mail) -> HookResult {
+    async fn deliver(&self, session: &Context, mail: Mail) -> HookResult {
         // Postmaster is no way around the relay check: it is accepted at
         // RCPT by the core, so check again here.
-        if !self.may_relay(&mail.session) {
+        if !self.may_relay(session) {
             return Err(self.not_allowed());
         }
         let received = count_received(&mail.data);
         if received > self.max_received {
             log(
+                session,
                 &mail,
                 &format!("refused: {received} Received headers (loop)"),
             );
@@ -155,15 +158,16 @@ impl Handler for Relay {
         let envelope = self.client_envelope(&mail.envelope, &mail.data);
         let result = self.forward(envelope, Bytes::from(mail.data.clone())).await;
         match &result {
-            Ok(()) => log(&mail, "relayed: 250"),
+            Ok(()) => log(session, &mail, "relayed: 250"),
             Err(HookError::Reply(reply)) => log(
+                session,
                 &mail,
                 &format!(
                     "refused: {}",
                     reply.to_bytes().trim_ascii_end().escape_ascii()
                 ),
             ),
-            Err(e) => log(&mail, &format!("refused: {e}")),
+            Err(e) => log(session, &mail, &format!("refused: {e}")),
         }
         result
     }
@@ -358,7 +362,7 @@ fn count_received(data: &[u8]) -> usize {
 }
 
 /// One line on stderr per message, control characters escaped.
-fn log(mail: &Mail, what: &str) {
+fn log(session: &Context, mail: &Mail, what: &str) {
     let from = mail.envelope.from.to_string();
     let rcpts: Vec<String> = mail
         .envelope
@@ -366,8 +370,7 @@ fn log(mail: &Mail, what: &str) {
         .iter()
         .map(|r| r.to.to_string())
         .collect();
-    let peer = mail
-        .session
+    let peer = session
         .peer
         .map_or_else(|| "?".to_owned(), |p| p.to_string());
     eprintln!(

@@ -12,7 +12,7 @@ use mailwire_driver::core::sasl::{Mechanism, StoredSecret};
 use mailwire_driver::core::server::{AuthCheck, Envelope};
 use mailwire_driver::core::wire::address::{ForwardPath, ReversePath};
 use mailwire_driver::core::wire::params::{MailParameters, RcptParameters};
-use mailwire_driver::server::{BodyReader, Handler, HookError, HookResult, Session};
+use mailwire_driver::server::{Context, Handler, HookError, HookResult, MailStream};
 use serde::Serialize;
 
 use super::glob::Glob;
@@ -82,7 +82,7 @@ struct JsonRecord<'a> {
 
 impl Catcher {
     /// Prints the line (or JSON object) for one accepted message.
-    fn report(&self, session: &Session, envelope: &Envelope, stored: &Stored) {
+    fn report(&self, session: &Context, envelope: &Envelope, stored: &Stored) {
         let time = rfc3339_utc(SystemTime::now());
         let from = bare_reverse(&envelope.from);
         let recipients: Vec<String> = envelope
@@ -102,7 +102,7 @@ impl Catcher {
                     path: &path,
                     peer: session.peer.map(|p| p.to_string()),
                     tls: session.tls.is_some(),
-                    authenticated: session.authenticated.as_deref(),
+                    authenticated: session.user(),
                 };
                 match serde_json::to_string(&record) {
                     Ok(json) => json,
@@ -174,7 +174,9 @@ fn storage_error(error: io::Error) -> HookError {
 }
 
 impl Handler for Catcher {
-    async fn validate_host(&self, session: &Session) -> HookResult {
+    type Message = MailStream;
+
+    async fn validate_host(&self, session: &Context) -> HookResult {
         if self.allow_hosts.is_empty() {
             return Ok(());
         }
@@ -191,7 +193,7 @@ impl Handler for Catcher {
 
     async fn validate_sender(
         &self,
-        _session: &Session,
+        _session: &Context,
         from: &ReversePath,
         _params: &MailParameters,
     ) -> HookResult {
@@ -204,7 +206,7 @@ impl Handler for Catcher {
 
     async fn validate_recipient(
         &self,
-        _session: &Session,
+        _session: &Context,
         to: &ForwardPath,
         _params: &RcptParameters,
     ) -> HookResult {
@@ -217,19 +219,18 @@ impl Handler for Catcher {
 
     async fn authenticate(
         &self,
-        _session: &Session,
+        _session: &Context,
         _mechanism: Mechanism,
         check: &AuthCheck,
     ) -> HookResult<Option<StoredSecret>> {
         self.users.authenticate(check)
     }
 
-    async fn deliver_stream(
-        &self,
-        session: &Session,
-        envelope: &Envelope,
-        mut body: BodyReader,
-    ) -> HookResult {
+    async fn deliver(&self, session: &Context, mail: MailStream) -> HookResult {
+        let MailStream {
+            envelope, mut body, ..
+        } = mail;
+        let envelope = &envelope;
         let Some(maildir) = &self.maildir else {
             // --discard: read the whole message (a cut-off one fails here).
             while body.next_chunk().await?.is_some() {}

@@ -189,6 +189,22 @@ pub struct MailTransaction {
     pub recipients: Vec<Recipient>,
 }
 
+impl MailTransaction {
+    /// A transaction with this sender and these recipients.
+    #[must_use]
+    pub fn new(
+        from: ReversePath,
+        params: MailParameters,
+        recipients: Vec<Recipient>,
+    ) -> MailTransaction {
+        MailTransaction {
+            from,
+            params,
+            recipients,
+        }
+    }
+}
+
 /// Which timer ended a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

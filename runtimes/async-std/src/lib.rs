@@ -19,20 +19,28 @@
 //! use async_std::io::BufReader;
 //! use async_std::io::prelude::*;
 //! use mailwire_async_std::AsyncStd;
-//! use mailwire_async_std::server::{Handler, HookResult, Mail, Server, ServerOptions};
+//! use mailwire_async_std::server::{Context, HookResult, Mail, Server, ServerOptions, Session};
 //!
-//! struct Print;
+//! /// One per connection: counts the messages of its session.
+//! #[derive(Default)]
+//! struct Print {
+//!     messages: usize,
+//! }
 //!
-//! impl Handler for Print {
-//!     async fn deliver(&self, mail: Mail) -> HookResult {
-//!         println!("{} octets from {}", mail.data.len(), mail.envelope.from);
+//! impl Session for Print {
+//!     type Message = Mail;
+//!
+//!     async fn deliver(&mut self, _ctx: &Context, mail: Mail) -> HookResult {
+//!         self.messages += 1;
+//!         let from = &mail.envelope.from;
+//!         println!("message {} from {from}: {} octets", self.messages, mail.data.len());
 //!         Ok(())
 //!     }
 //! }
 //!
 //! fn main() -> std::io::Result<()> {
 //!     async_std::task::block_on(async {
-//!         let server = Server::new(ServerOptions::new("mx.example.org"), Print);
+//!         let server = Server::new(ServerOptions::new("mx.example.org"), |_: &Context| Print::default());
 //!         let running = server.bind(AsyncStd, ([127, 0, 0, 1], 0).into()).await?;
 //!
 //!         let stream = async_std::net::TcpStream::connect(running.local_addr()).await?;
@@ -63,16 +71,21 @@
 //! use std::time::Duration;
 //!
 //! use mailwire_async_std::client::{SendOptions, ServerAddress};
-//! use mailwire_async_std::server::{self, Handler, ServerOptions};
+//! use mailwire_async_std::server::{self, Context, HookResult, Mail, ServerOptions, Session};
 //! use mailwire_async_std::{AsyncStd, send_message};
 //!
-//! /// Accepts every message (the handler's defaults).
+//! /// Accepts every message.
 //! struct Accept;
-//! impl Handler for Accept {}
+//! impl Session for Accept {
+//!     type Message = Mail;
+//!     async fn deliver(&mut self, _: &Context, _: Mail) -> HookResult {
+//!         Ok(())
+//!     }
+//! }
 //!
 //! fn main() -> Result<(), Box<dyn std::error::Error>> {
 //!     async_std::task::block_on(async {
-//!         let running = server::Server::new(ServerOptions::new("mx.example.org"), Accept)
+//!         let running = server::Server::new(ServerOptions::new("mx.example.org"), |_: &Context| Accept)
 //!             .bind(AsyncStd, ([127, 0, 0, 1], 0).into())
 //!             .await?;
 //!         let message = "From: Alice <alice@example.org>\r\n\

@@ -27,8 +27,8 @@ pub use mailwire_core as core;
 pub use pipe::{PipeEnd, pipe};
 pub use runtime::Runtime;
 pub use server::{
-    BodyReader, DeliveryMode, Handler, HookError, HookResult, Mail, MemoryBudget, RunningServer,
-    Server, ServerOptions, Session,
+    BodyReader, Handler, HookError, HookResult, Mail, MailStream, MemoryBudget, ParsedMail,
+    RunningServer, Server, ServerOptions, Session, SessionFactory,
 };
 pub use tls::{ClientTls, ServerTls, TlsError, VerifyRecord};
 pub use transport::Transport;

@@ -13,21 +13,29 @@
 //! use std::time::Duration;
 //!
 //! use mailwire_smol::Smol;
-//! use mailwire_smol::server::{Handler, HookResult, Mail, Server, ServerOptions};
+//! use mailwire_smol::server::{Context, HookResult, Mail, Server, ServerOptions, Session};
 //! use smol::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 //!
-//! struct Print;
+//! /// One per connection: counts the messages of its session.
+//! #[derive(Default)]
+//! struct Print {
+//!     messages: usize,
+//! }
 //!
-//! impl Handler for Print {
-//!     async fn deliver(&self, mail: Mail) -> HookResult {
-//!         println!("{} octets from {}", mail.data.len(), mail.envelope.from);
+//! impl Session for Print {
+//!     type Message = Mail;
+//!
+//!     async fn deliver(&mut self, _ctx: &Context, mail: Mail) -> HookResult {
+//!         self.messages += 1;
+//!         let from = &mail.envelope.from;
+//!         println!("message {} from {from}: {} octets", self.messages, mail.data.len());
 //!         Ok(())
 //!     }
 //! }
 //!
 //! fn main() -> std::io::Result<()> {
 //!     smol::block_on(async {
-//!         let server = Server::new(ServerOptions::new("mx.example.org"), Print);
+//!         let server = Server::new(ServerOptions::new("mx.example.org"), |_: &Context| Print::default());
 //!         let running = server.bind(Smol, ([127, 0, 0, 1], 0).into()).await?;
 //!
 //!         let stream = smol::net::TcpStream::connect(running.local_addr()).await?;
@@ -60,16 +68,21 @@
 //! use mailwire_smol::client::{Client, ClientSettings, ServerAddress};
 //! use mailwire_smol::core::client::Envelope;
 //! use mailwire_smol::core::wire::address::{ForwardPath, ReversePath};
-//! use mailwire_smol::server::{self, Handler, ServerOptions};
+//! use mailwire_smol::server::{self, Context, HookResult, Mail, ServerOptions, Session};
 //! use mailwire_smol::Smol;
 //!
-//! /// Accepts every message (the handler's defaults).
+//! /// Accepts every message.
 //! struct Accept;
-//! impl Handler for Accept {}
+//! impl Session for Accept {
+//!     type Message = Mail;
+//!     async fn deliver(&mut self, _: &Context, _: Mail) -> HookResult {
+//!         Ok(())
+//!     }
+//! }
 //!
 //! fn main() -> Result<(), Box<dyn std::error::Error>> {
 //!     smol::block_on(async {
-//!         let running = server::Server::new(ServerOptions::new("mx.example.org"), Accept)
+//!         let running = server::Server::new(ServerOptions::new("mx.example.org"), |_: &Context| Accept)
 //!             .bind(Smol, ([127, 0, 0, 1], 0).into())
 //!             .await?;
 //!

@@ -17,21 +17,29 @@
 //! use std::time::Duration;
 //!
 //! use mailwire_tokio::Tokio;
-//! use mailwire_tokio::server::{Handler, HookResult, Mail, Server, ServerOptions};
+//! use mailwire_tokio::server::{Context, HookResult, Mail, Server, ServerOptions, Session};
 //! use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 //!
-//! struct Print;
+//! /// One per connection: counts the messages of its session.
+//! #[derive(Default)]
+//! struct Print {
+//!     messages: usize,
+//! }
 //!
-//! impl Handler for Print {
-//!     async fn deliver(&self, mail: Mail) -> HookResult {
-//!         println!("{} octets from {}", mail.data.len(), mail.envelope.from);
+//! impl Session for Print {
+//!     type Message = Mail;
+//!
+//!     async fn deliver(&mut self, _ctx: &Context, mail: Mail) -> HookResult {
+//!         self.messages += 1;
+//!         let from = &mail.envelope.from;
+//!         println!("message {} from {from}: {} octets", self.messages, mail.data.len());
 //!         Ok(())
 //!     }
 //! }
 //!
 //! #[tokio::main(flavor = "current_thread")]
 //! async fn main() -> std::io::Result<()> {
-//!     let server = Server::new(ServerOptions::new("mx.example.org"), Print);
+//!     let server = Server::new(ServerOptions::new("mx.example.org"), |_: &Context| Print::default());
 //!     let running = server.bind(Tokio, ([127, 0, 0, 1], 0).into()).await?;
 //!
 //!     let stream = tokio::net::TcpStream::connect(running.local_addr()).await?;
@@ -61,16 +69,21 @@
 //! use std::time::Duration;
 //!
 //! use mailwire_tokio::client::{SendOptions, ServerAddress};
-//! use mailwire_tokio::server::{self, Handler, ServerOptions};
+//! use mailwire_tokio::server::{self, Context, HookResult, Mail, ServerOptions, Session};
 //! use mailwire_tokio::{Tokio, send_message};
 //!
-//! /// Accepts every message (the handler's defaults).
+//! /// Accepts every message.
 //! struct Accept;
-//! impl Handler for Accept {}
+//! impl Session for Accept {
+//!     type Message = Mail;
+//!     async fn deliver(&mut self, _: &Context, _: Mail) -> HookResult {
+//!         Ok(())
+//!     }
+//! }
 //!
 //! #[tokio::main(flavor = "current_thread")]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//!     let running = server::Server::new(ServerOptions::new("mx.example.org"), Accept)
+//!     let running = server::Server::new(ServerOptions::new("mx.example.org"), |_: &Context| Accept)
 //!         .bind(Tokio, ([127, 0, 0, 1], 0).into())
 //!         .await?;
 //!     let message = "From: Alice <alice@example.org>\r\n\

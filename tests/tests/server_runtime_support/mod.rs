@@ -15,8 +15,8 @@ use mailwire_driver::core::server::{AuthCheck, Envelope};
 use mailwire_driver::core::wire::address::ForwardPath;
 use mailwire_driver::core::wire::params::RcptParameters;
 use mailwire_driver::server::{
-    BodyReader, DeliveryMode, Handler, HookError, HookResult, Mail, RunningServer, Server,
-    ServerOptions, Session,
+    Context, Handler, HookError, HookResult, Mail, MailStream, ParsedMail, RunningServer, Server,
+    ServerOptions,
 };
 use mailwire_driver::{ClientTls, Runtime, ServerTls, Transport};
 use mailwire_tests::certs::TestPki;
@@ -96,7 +96,7 @@ impl Recorder {
         self.seen.lock().unwrap().push(seen);
     }
 
-    fn record(&self, session: &Session, envelope: &Envelope, data: Vec<u8>, len: u64) {
+    fn record(&self, session: &Context, envelope: &Envelope, data: Vec<u8>, len: u64) {
         self.push(Seen::Message {
             from: envelope.from.to_string(),
             to: envelope
@@ -107,7 +107,7 @@ impl Recorder {
             data,
             len,
             tls: session.tls.is_some(),
-            user: session.authenticated.clone(),
+            user: session.user().map(str::to_owned),
         });
     }
 }
@@ -126,25 +126,15 @@ async fn failure_requested(data: &[u8]) -> HookResult {
     Ok(())
 }
 
-impl Handler for Recorder {
-    async fn validate_recipient(
-        &self,
-        _session: &Session,
-        to: &ForwardPath,
-        _params: &RcptParameters,
-    ) -> HookResult {
+impl Recorder {
+    fn check_recipient(&self, to: &ForwardPath) -> HookResult {
         if to.to_string().contains("refuse") {
             return Err(HookError::refuse(550, "5.1.1", "No such user here"));
         }
         Ok(())
     }
 
-    async fn authenticate(
-        &self,
-        _session: &Session,
-        _mechanism: Mechanism,
-        check: &AuthCheck,
-    ) -> HookResult<Option<StoredSecret>> {
+    fn check_auth(&self, check: &AuthCheck) -> HookResult<Option<StoredSecret>> {
         match check {
             AuthCheck::VerifyPassword {
                 username, password, ..
@@ -167,39 +157,86 @@ impl Handler for Recorder {
             _ => Err(HookError::refuse(535, "5.7.8", "No")),
         }
     }
+}
 
-    async fn deliver(&self, mail: Mail) -> HookResult {
+/// The recorder taking whole messages.
+#[derive(Debug, Clone)]
+pub struct Whole(pub Recorder);
+/// The recorder taking streamed messages.
+#[derive(Debug, Clone)]
+pub struct Streamed(pub Recorder);
+/// The recorder taking parsed messages.
+#[derive(Debug, Clone)]
+pub struct ParsedRecorder(pub Recorder);
+
+/// The hooks the three recorders share.
+macro_rules! recorder_hooks {
+    () => {
+        async fn validate_recipient(
+            &self,
+            _ctx: &Context,
+            to: &ForwardPath,
+            _params: &RcptParameters,
+        ) -> HookResult {
+            self.0.check_recipient(to)
+        }
+
+        async fn authenticate(
+            &self,
+            _ctx: &Context,
+            _mechanism: Mechanism,
+            check: &AuthCheck,
+        ) -> HookResult<Option<StoredSecret>> {
+            self.0.check_auth(check)
+        }
+    };
+}
+
+impl Handler for Whole {
+    type Message = Mail;
+
+    recorder_hooks!();
+
+    async fn deliver(&self, ctx: &Context, mail: Mail) -> HookResult {
         failure_requested(&mail.data).await?;
         let len = mail.data.len() as u64;
-        self.record(&mail.session, &mail.envelope, mail.data, len);
+        self.0.record(ctx, &mail.envelope, mail.data, len);
         Ok(())
     }
+}
 
-    async fn deliver_parsed(
-        &self,
-        mail: &Mail,
-        message: Option<&mail_parser::Message<'_>>,
-    ) -> HookResult {
-        failure_requested(&mail.data).await?;
-        let message = message.ok_or_else(|| HookError::failed("no headers"))?;
+impl Handler for ParsedRecorder {
+    type Message = ParsedMail;
+
+    recorder_hooks!();
+
+    async fn deliver(&self, _ctx: &Context, mail: ParsedMail) -> HookResult {
+        failure_requested(mail.data()).await?;
+        let message = mail
+            .message()
+            .ok_or_else(|| HookError::failed("no headers"))?;
         let received_first = message
             .headers()
             .first()
             .is_some_and(|h| h.name() == "Received");
-        self.push(Seen::Parsed {
+        self.0.push(Seen::Parsed {
             subject: message.subject().map(str::to_owned),
             received_first,
             recipients: mail.envelope.recipients.len(),
         });
         Ok(())
     }
+}
 
-    async fn deliver_stream(
-        &self,
-        session: &Session,
-        envelope: &Envelope,
-        mut body: BodyReader,
-    ) -> HookResult {
+impl Handler for Streamed {
+    type Message = MailStream;
+
+    recorder_hooks!();
+
+    async fn deliver(&self, ctx: &Context, mail: MailStream) -> HookResult {
+        let MailStream {
+            envelope, mut body, ..
+        } = mail;
         let mut head = Vec::new();
         let mut len = 0u64;
         let mut buf = vec![0u8; 64 * 1024];
@@ -212,7 +249,7 @@ impl Handler for Recorder {
                     head.extend_from_slice(&buf[..keep]);
                 }
                 Err(e) => {
-                    self.push(Seen::StreamError {
+                    self.0.push(Seen::StreamError {
                         len,
                         kind: e.kind(),
                     });
@@ -221,17 +258,84 @@ impl Handler for Recorder {
             }
         }
         failure_requested(&head).await?;
-        self.record(session, envelope, head, len);
+        self.0.record(ctx, &envelope, head, len);
         Ok(())
     }
 }
 
+/// Which kind of delivery the recorder takes in a test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryMode {
+    /// [`Mail`]: whole messages.
+    Buffered,
+    /// [`MailStream`].
+    Streaming,
+    /// [`ParsedMail`].
+    Parsed,
+}
+
+/// Server options plus the recorder's delivery kind.
+#[derive(Debug, Clone)]
+pub struct TestOptions {
+    /// The server's options.
+    pub server: ServerOptions,
+    /// How the recorder takes messages.
+    pub delivery: DeliveryMode,
+}
+
+impl std::ops::Deref for TestOptions {
+    type Target = ServerOptions;
+    fn deref(&self) -> &ServerOptions {
+        &self.server
+    }
+}
+
+impl std::ops::DerefMut for TestOptions {
+    fn deref_mut(&mut self) -> &mut ServerOptions {
+        &mut self.server
+    }
+}
+
+impl TestOptions {
+    /// With STARTTLS.
+    pub fn with_starttls(mut self, tls: ServerTls) -> TestOptions {
+        self.server = self.server.with_starttls(tls);
+        self
+    }
+
+    /// With implicit TLS.
+    pub fn with_implicit_tls(mut self, tls: ServerTls) -> TestOptions {
+        self.server = self.server.with_implicit_tls(tls);
+        self
+    }
+}
+
+/// A server recording into `rec` with the kind of delivery `opts` names,
+/// listening on `listener`.
+pub fn listen<R: Runtime>(
+    rt: R,
+    opts: TestOptions,
+    rec: &Recorder,
+    listener: R::Listener,
+) -> std::io::Result<RunningServer<R>> {
+    match opts.delivery {
+        DeliveryMode::Buffered => {
+            Server::with_handler(opts.server, Whole(rec.clone())).listen(rt, listener)
+        }
+        DeliveryMode::Streaming => {
+            Server::with_handler(opts.server, Streamed(rec.clone())).listen(rt, listener)
+        }
+        DeliveryMode::Parsed => {
+            Server::with_handler(opts.server, ParsedRecorder(rec.clone())).listen(rt, listener)
+        }
+    }
+}
+
 /// Options for the tests: domain `mx.test`, the given delivery mode.
-pub fn options(delivery: DeliveryMode) -> ServerOptions {
-    let mut options = ServerOptions::new("mx.test");
-    options.delivery = delivery;
-    options.close_linger = Duration::from_millis(200);
-    options
+pub fn options(delivery: DeliveryMode) -> TestOptions {
+    let mut server = ServerOptions::new("mx.test");
+    server.close_linger = Duration::from_millis(200);
+    TestOptions { server, delivery }
 }
 
 /// The test PKI's server certificate.
@@ -246,14 +350,11 @@ pub fn server_tls(pki: &TestPki) -> ServerTls {
 /// Starts a recorder server on 127.0.0.1:0.
 pub async fn start<R: Runtime>(
     rt: &R,
-    options: ServerOptions,
+    options: TestOptions,
 ) -> (RunningServer<R>, Recorder, SocketAddr) {
     let recorder = Recorder::default();
-    let server = Server::new(options, recorder.clone());
-    let running = server
-        .bind(rt.clone(), "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let listener = rt.bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let running = listen(rt.clone(), options, &recorder, listener).unwrap();
     let addr = running.local_addr();
     (running, recorder, addr)
 }

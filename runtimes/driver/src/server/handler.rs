@@ -1,141 +1,45 @@
-//! The application side of a server: the [`Handler`] trait, whose async
-//! hooks mirror tcllib smtpd's callbacks, and what they are given.
+//! The simple case: one [`Handler`] object for every session, with
+//! tcllib smtpd's callbacks as `&self` hooks, made into sessions by
+//! [`Shared`].
 
 use std::future::Future;
-use std::net::SocketAddr;
+use std::sync::Arc;
 
-use mail_parser::Message;
-use mailwire_core::TlsInfo;
 use mailwire_core::sasl::{Mechanism, StoredSecret};
-use mailwire_core::server::{AuthCheck, Envelope};
+use mailwire_core::server::AuthCheck;
 use mailwire_core::wire::address::{Domain, ForwardPath, ReversePath};
 use mailwire_core::wire::params::{MailParameters, RcptParameters};
-use mailwire_core::wire::reply::Reply;
 
-use super::body::BodyReader;
+use super::context::Context;
+use super::delivery::Delivery;
+use super::error::HookResult;
+use super::session::{Session, SessionFactory, refuse_auth};
 
-/// Why a hook did not accept: a reply for the client, or a failure of the
-/// hook itself.
+/// tcllib smtpd's callbacks as one shared object: `validate_host`,
+/// `validate_sender`, `validate_recipient`, authentication, and the
+/// delivery of [`Message`](Self::Message) (`-deliver` is
+/// [`Mail`](super::Mail), `-deliverMIME` is
+/// [`ParsedMail`](super::ParsedMail); [`MailStream`](super::MailStream)
+/// streams).
 ///
-/// A failure (and a panic inside a hook) is answered `451 4.3.0`, never
-/// `250`. `?` works on [`std::io::Error`] (e.g. from a [`BodyReader`]) and
-/// on any boxed error.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum HookError {
-    /// Answer the client with this reply (a 4xx or 5xx; a positive code
-    /// here is treated as a failure and answered `451 4.3.0`).
-    #[error("refused: {0:?}")]
-    Reply(Reply),
-    /// The hook failed (storage down, body cut off, …): `451 4.3.0`.
-    #[error("hook failed: {0}")]
-    Failed(Box<dyn std::error::Error + Send + Sync>),
-}
-
-impl HookError {
-    /// A refusal `code enhanced text`, e.g. `HookError::refuse(550, "5.1.1",
-    /// "No such user")`. An invalid reply (CR/LF in the text, classes that
-    /// disagree) becomes a [`HookError::Failed`] and is answered `451`.
-    #[must_use]
-    pub fn refuse(code: u16, enhanced: &str, text: &str) -> HookError {
-        match Reply::simple(code, enhanced, text) {
-            Ok(reply) => HookError::Reply(reply),
-            Err(e) => HookError::Failed(Box::new(e)),
-        }
-    }
-
-    /// A failure of the hook (answered `451 4.3.0`).
-    pub fn failed(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> HookError {
-        HookError::Failed(error.into())
-    }
-}
-
-impl From<Reply> for HookError {
-    fn from(reply: Reply) -> HookError {
-        HookError::Reply(reply)
-    }
-}
-
-impl From<std::io::Error> for HookError {
-    fn from(error: std::io::Error) -> HookError {
-        HookError::Failed(Box::new(error))
-    }
-}
-
-/// What a hook returns: `Ok` to accept (with the core's default reply), or
-/// a [`HookError`].
-pub type HookResult<T = ()> = Result<T, HookError>;
-
-/// The facts of the session a hook is called in.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Session {
-    /// The server's address of the connection, when known.
-    pub local: Option<SocketAddr>,
-    /// The client's address, when known.
-    pub peer: Option<SocketAddr>,
-    /// The TLS facts, once TLS is on (STARTTLS or implicit).
-    pub tls: Option<TlsInfo>,
-    /// The HELO/EHLO name the client gave, once accepted.
-    pub helo: Option<Domain>,
-    /// The authenticated identity, once AUTH succeeded.
-    pub authenticated: Option<String>,
-}
-
-/// A received message with its envelope, as buffered and parsed delivery
-/// see it (tcllib smtpd's `-deliver`).
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct Mail {
-    /// The envelope: sender, accepted recipients, parameters, size.
-    pub envelope: Envelope,
-    /// The message octets as received (dot-unstuffed, CRLF line ends),
-    /// preceded by the server's `Received` header when
-    /// [`ServerOptions::add_received`](super::ServerOptions::add_received)
-    /// is on.
-    pub data: Vec<u8>,
-    /// The session it arrived in.
-    pub session: Session,
-}
-
-/// Which delivery hook receives messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum DeliveryMode {
-    /// [`Handler::deliver_stream`]: the body as an `AsyncRead`, bounded
-    /// memory for any size.
-    Streaming,
-    /// [`Handler::deliver`]: the whole message in memory (the default).
-    #[default]
-    Buffered,
-    /// [`Handler::deliver_parsed`]: the whole message, parsed by
-    /// mail-parser (tcllib smtpd's `-deliverMIME`).
-    Parsed,
-}
-
-/// The application's hooks, called by the session loop (tcllib smtpd's
-/// callbacks, made async and typed).
-///
-/// Every hook returns `Ok` to accept or a [`HookError`]: a
-/// [`HookError::Reply`] is sent to the client; a failure or a panic is
-/// answered `451 4.3.0`. Hooks run inside their session's task while the
-/// session waits (a slow hook stalls only its own session, and the
-/// core's decision deadline answers `451 4.3.0` if it takes too long).
-///
-/// The defaults accept everything except AUTH: a server that offers AUTH
-/// must say whom it knows ([`Handler::authenticate`] refuses by default).
+/// Hooks take `&self` and keep no state per session; for that, implement
+/// [`Session`] and [`SessionFactory`] instead. A handler becomes a
+/// factory with [`Shared`] (or [`Server::with_handler`](super::Server::with_handler)).
+/// Its hooks see the same [`Context`] as a session's.
 ///
 /// ```
-/// use mailwire_driver::server::{Handler, HookError, HookResult, Mail, Session};
+/// use mailwire_driver::server::{Context, Handler, HookError, HookResult, ParsedMail};
 /// use mailwire_driver::core::wire::address::ForwardPath;
 /// use mailwire_driver::core::wire::params::RcptParameters;
 ///
 /// struct Inbox;
 ///
 /// impl Handler for Inbox {
+///     type Message = ParsedMail;
+///
 ///     async fn validate_recipient(
 ///         &self,
-///         _session: &Session,
+///         _ctx: &Context,
 ///         to: &ForwardPath,
 ///         _params: &RcptParameters,
 ///     ) -> HookResult {
@@ -145,120 +49,152 @@ pub enum DeliveryMode {
 ///         Ok(())
 ///     }
 ///
-///     async fn deliver(&self, mail: Mail) -> HookResult {
-///         println!("{} octets for {} recipients", mail.data.len(), mail.envelope.recipients.len());
+///     async fn deliver(&self, _ctx: &Context, mail: ParsedMail) -> HookResult {
+///         let subject = mail.message().and_then(|m| m.subject()).unwrap_or("(none)");
+///         println!("{subject} for {} recipients", mail.envelope.recipients.len());
 ///         Ok(())
 ///     }
 /// }
 /// # let _ = Inbox;
 /// ```
 pub trait Handler: Send + Sync + 'static {
-    /// May this client connect? (`ConnectRequest`; smtpd's
-    /// `validate_host`.) A refusal is sent in place of the greeting.
-    fn validate_host(&self, session: &Session) -> impl Future<Output = HookResult> + Send {
-        let _ = session;
+    /// How messages reach [`deliver`](Self::deliver).
+    type Message: Delivery;
+
+    /// May this client connect? (smtpd's `validate_host`.) A refusal is
+    /// sent in place of the greeting. Default: accept.
+    fn validate_host(&self, ctx: &Context) -> impl Future<Output = HookResult> + Send {
+        let _ = ctx;
         async { Ok(()) }
     }
 
-    /// HELO or EHLO with this name.
+    /// HELO or EHLO with this name. Default: accept.
     fn helo(
         &self,
-        session: &Session,
+        ctx: &Context,
         domain: &Domain,
         extended: bool,
     ) -> impl Future<Output = HookResult> + Send {
-        let _ = (session, domain, extended);
+        let _ = (ctx, domain, extended);
         async { Ok(()) }
     }
 
-    /// MAIL FROM (smtpd's `validate_sender`). `<>` arrives as
-    /// [`ReversePath::Null`], never as a missing argument.
+    /// MAIL FROM (smtpd's `validate_sender`). Default: accept.
     fn validate_sender(
         &self,
-        session: &Session,
+        ctx: &Context,
         from: &ReversePath,
         params: &MailParameters,
     ) -> impl Future<Output = HookResult> + Send {
-        let _ = (session, from, params);
+        let _ = (ctx, from, params);
         async { Ok(()) }
     }
 
-    /// RCPT TO (smtpd's `validate_recipient`). The local postmaster is
-    /// accepted by the core whatever this returns (RFC 5321 §4.5.1).
+    /// RCPT TO (smtpd's `validate_recipient`). Default: accept.
     fn validate_recipient(
         &self,
-        session: &Session,
+        ctx: &Context,
         to: &ForwardPath,
         params: &RcptParameters,
     ) -> impl Future<Output = HookResult> + Send {
-        let _ = (session, to, params);
+        let _ = (ctx, to, params);
         async { Ok(()) }
     }
 
-    /// One AUTH step:
-    ///
-    /// * [`AuthCheck::VerifyPassword`] (PLAIN, LOGIN): `Ok(_)` accepts
-    ///   (`235`), a refusal such as `535 5.7.8` refuses;
-    /// * [`AuthCheck::NeedSecret`] (CRAM-MD5, DIGEST-MD5, SCRAM-SHA-256):
-    ///   return the user's stored secret, `Ok(None)` for an unknown user;
-    /// * [`AuthCheck::Authorize`]: may `username` act as `authzid`? `Ok(_)`
-    ///   allows.
-    ///
-    /// The default refuses passwords and authorisations (`535 5.7.8`) and
-    /// knows no secrets.
+    /// One AUTH step (see [`Session::auth`]). Default: no one is known.
     fn authenticate(
         &self,
-        session: &Session,
+        ctx: &Context,
         mechanism: Mechanism,
         check: &AuthCheck,
     ) -> impl Future<Output = HookResult<Option<StoredSecret>>> + Send {
-        let _ = (session, mechanism);
-        let answer = match check {
-            AuthCheck::NeedSecret { .. } => Ok(None),
-            _ => Err(HookError::refuse(
-                535,
-                "5.7.8",
-                "Authentication credentials invalid",
-            )),
-        };
+        let _ = (ctx, mechanism);
+        let answer = refuse_auth(check);
         async move { answer }
     }
 
-    /// Streaming delivery ([`DeliveryMode::Streaming`]). Read the body from
-    /// `body` while the session keeps receiving it; it ends with a clean
-    /// end of file only when the message arrived whole. A cut-off message
-    /// (size exceeded, RSET, EOF, timeout, shutdown) makes `body` return an
-    /// error: do not keep such a message. `Ok` accepts the message
-    /// (`250`) once its end has arrived.
-    fn deliver_stream(
+    /// The message (see [`Session::deliver`]); no default.
+    fn deliver(
         &self,
-        session: &Session,
-        envelope: &Envelope,
-        body: BodyReader,
+        ctx: &Context,
+        message: Self::Message,
+    ) -> impl Future<Output = HookResult> + Send;
+}
+
+/// A [`Handler`] shared by every session: the factory, and each session.
+#[derive(Debug)]
+pub struct Shared<H>(pub Arc<H>);
+
+impl<H> Shared<H> {
+    /// Shares `handler`.
+    pub fn new(handler: H) -> Shared<H> {
+        Shared(Arc::new(handler))
+    }
+}
+
+impl<H> Clone for Shared<H> {
+    fn clone(&self) -> Self {
+        Shared(self.0.clone())
+    }
+}
+
+impl<H: Handler> SessionFactory for Shared<H> {
+    type Session = Shared<H>;
+
+    async fn new_session(&self, ctx: &Context) -> HookResult<Shared<H>> {
+        self.0.validate_host(ctx).await?;
+        Ok(self.clone())
+    }
+}
+
+impl<H: Handler> Session for Shared<H> {
+    type Message = H::Message;
+
+    fn helo(
+        &mut self,
+        ctx: &Context,
+        domain: &Domain,
+        extended: bool,
     ) -> impl Future<Output = HookResult> + Send {
-        let _ = (session, envelope);
-        async move {
-            let mut body = body;
-            futures_lite::io::copy(&mut body, &mut futures_lite::io::sink()).await?;
-            Ok(())
-        }
+        self.0.helo(ctx, domain, extended)
     }
 
-    /// Buffered delivery ([`DeliveryMode::Buffered`]; smtpd's `-deliver`).
-    fn deliver(&self, mail: Mail) -> impl Future<Output = HookResult> + Send {
-        let _ = mail;
-        async { Ok(()) }
+    fn mail(
+        &mut self,
+        ctx: &Context,
+        from: &ReversePath,
+        params: &MailParameters,
+    ) -> impl Future<Output = HookResult> + Send {
+        self.0.validate_sender(ctx, from, params)
     }
 
-    /// Parsed delivery ([`DeliveryMode::Parsed`]; smtpd's `-deliverMIME`):
-    /// `message` is `mail.data` parsed by mail-parser (`None` when it has
-    /// no header at all).
-    fn deliver_parsed(
-        &self,
-        mail: &Mail,
-        message: Option<&Message<'_>>,
+    fn rcpt(
+        &mut self,
+        ctx: &Context,
+        to: &ForwardPath,
+        params: &RcptParameters,
     ) -> impl Future<Output = HookResult> + Send {
-        let _ = (mail, message);
-        async { Ok(()) }
+        self.0.validate_recipient(ctx, to, params)
+    }
+
+    fn auth(
+        &mut self,
+        ctx: &Context,
+        mechanism: Mechanism,
+        check: &AuthCheck,
+    ) -> impl Future<Output = HookResult<Option<StoredSecret>>> + Send {
+        self.0.authenticate(ctx, mechanism, check)
+    }
+
+    fn deliver(
+        &mut self,
+        ctx: &Context,
+        message: H::Message,
+    ) -> impl Future<Output = HookResult> + Send {
+        self.0.deliver(ctx, message)
+    }
+
+    fn share(&self) -> Option<Self> {
+        Some(self.clone())
     }
 }

@@ -11,9 +11,10 @@ use std::time::Duration;
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::FutureExt;
 
-use super::handler::Handler;
+use super::handler::{self, Handler};
 use super::options::ServerOptions;
-use super::session::{Signals, run_session};
+use super::run::{Signals, run_session};
+use super::session::SessionFactory;
 use super::signal::Signal;
 use crate::Runtime;
 use crate::io::Io;
@@ -22,16 +23,25 @@ use crate::io::Io;
 /// from the first value up to the second, reset by a successful accept.
 const ACCEPT_BACKOFF: (Duration, Duration) = (Duration::from_millis(10), Duration::from_secs(1));
 
-/// A configured server, not yet listening.
+/// A configured server, not yet listening: options and a
+/// [`SessionFactory`] (one [`Session`](super::Session) per connection), or
+/// a shared [`Handler`] through [`Server::with_handler`].
 ///
 /// ```
 /// # async fn demo<R: mailwire_driver::Runtime>(runtime: R) -> std::io::Result<()> {
-/// use mailwire_driver::server::{Handler, Server, ServerOptions};
+/// use mailwire_driver::server::{Context, HookResult, Mail, Server, ServerOptions, Session};
 ///
-/// struct Accept;
-/// impl Handler for Accept {}
+/// #[derive(Default)]
+/// struct Count(u32);
+/// impl Session for Count {
+///     type Message = Mail;
+///     async fn deliver(&mut self, _: &Context, _: Mail) -> HookResult {
+///         self.0 += 1;
+///         Ok(())
+///     }
+/// }
 ///
-/// let server = Server::new(ServerOptions::new("mx.example.org"), Accept);
+/// let server = Server::new(ServerOptions::new("mx.example.org"), |_: &Context| Count::default());
 /// let running = server.bind(runtime, "127.0.0.1:0".parse().unwrap()).await?;
 /// println!("listening on {}", running.local_addr());
 /// running.stop(std::time::Duration::from_secs(5)).await;
@@ -39,20 +49,28 @@ const ACCEPT_BACKOFF: (Duration, Duration) = (Duration::from_millis(10), Duratio
 /// # }
 /// ```
 #[derive(Debug)]
-pub struct Server<H> {
+pub struct Server<F> {
     options: Arc<ServerOptions>,
-    handler: Arc<H>,
+    factory: Arc<F>,
 }
 
-impl<H: Handler> Server<H> {
-    /// A server with these options and hooks.
-    pub fn new(options: ServerOptions, handler: H) -> Server<H> {
-        Server::with_shared(Arc::new(options), Arc::new(handler))
+impl<H: Handler> Server<handler::Shared<H>> {
+    /// A server whose every session shares one [`Handler`] (tcllib smtpd's
+    /// shape).
+    pub fn with_handler(options: ServerOptions, handler: H) -> Server<handler::Shared<H>> {
+        Server::new(options, handler::Shared::new(handler))
+    }
+}
+
+impl<F: SessionFactory> Server<F> {
+    /// A server with these options, making its sessions with `factory`.
+    pub fn new(options: ServerOptions, factory: F) -> Server<F> {
+        Server::with_shared(Arc::new(options), Arc::new(factory))
     }
 
-    /// A server sharing its options and handler with others.
-    pub fn with_shared(options: Arc<ServerOptions>, handler: Arc<H>) -> Server<H> {
-        Server { options, handler }
+    /// A server sharing its options and factory with others.
+    pub fn with_shared(options: Arc<ServerOptions>, factory: Arc<F>) -> Server<F> {
+        Server { options, factory }
     }
 
     /// Binds to `addr` (port 0 picks a free port) and starts accepting on
@@ -99,13 +117,13 @@ impl<H: Handler> Server<H> {
             },
             counts: Mutex::new(Counts::default()),
         });
-        let (handler, options, for_loops) = (self.handler, self.options, shared.clone());
+        let (factory, options, for_loops) = (self.factory, self.options, shared.clone());
         let start: StartLoop<R> = Arc::new(move |runtime: R, listener: R::Listener| {
             for_loops.begin_accepting();
             let task = accept_loop(
                 listener,
                 runtime.clone(),
-                handler.clone(),
+                factory.clone(),
                 options.clone(),
                 for_loops.clone(),
             );
@@ -133,7 +151,7 @@ impl<H: Handler> Server<H> {
 
     /// Serves one already-connected stream (a socket from elsewhere, an
     /// in-memory [`PipeEnd`](crate::PipeEnd)) to its end, with the same
-    /// hooks. Connection limits do not apply.
+    /// factory. Connection limits do not apply.
     pub async fn serve_stream<S, R>(
         &self,
         runtime: R,
@@ -149,7 +167,7 @@ impl<H: Handler> Server<H> {
             runtime,
             local,
             peer,
-            self.handler.clone(),
+            self.factory.clone(),
             self.options.clone(),
             Signals::never(),
         )
@@ -247,7 +265,7 @@ impl<R: Runtime> RunningServer<R> {
         self.shared.counts().total
     }
 
-    /// Accepts on one more listener too: the same hooks, options,
+    /// Accepts on one more listener too: the same factory, options,
     /// connection limits and stop. The accept loop (and the sessions it
     /// accepts) is spawned on `runtime`, so call this from the thread whose
     /// runtime should run them: with one `SO_REUSEPORT` listener per thread
@@ -297,10 +315,10 @@ enum Accepted<S> {
     Stop,
 }
 
-async fn accept_loop<R: Runtime, H: Handler>(
+async fn accept_loop<R: Runtime, F: SessionFactory>(
     listener: R::Listener,
     runtime: R,
-    handler: Arc<H>,
+    factory: Arc<F>,
     options: Arc<ServerOptions>,
     shared: Arc<Shared>,
 ) {
@@ -333,7 +351,7 @@ async fn accept_loop<R: Runtime, H: Handler>(
                 let (local, _) = R::stream_addrs(&stream);
                 let (rt, h, o, s) = (
                     runtime.clone(),
-                    handler.clone(),
+                    factory.clone(),
                     options.clone(),
                     shared.clone(),
                 );

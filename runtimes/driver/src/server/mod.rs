@@ -1,6 +1,8 @@
-//! The server front end: a [`Handler`] with async hooks (tcllib smtpd's
-//! callbacks), the per-connection session loop, and [`Server`] (bind,
-//! accept with connection limits, stop).
+//! The server front end: a [`SessionFactory`] making one [`Session`] per
+//! connection (hooks with `&mut self` that see the transaction so far; the
+//! delivery kind follows from the session's type), the simpler shared
+//! [`Handler`] (tcllib smtpd's callbacks), the per-connection session
+//! loop, and [`Server`] (bind, accept with connection limits, stop).
 //!
 //! # The session loop
 //!
@@ -10,8 +12,10 @@
 //! 1. drain the core's actions: write each `Send` (bounded by
 //!    [`ServerOptions::write_stall`]), flush and run the TLS handshake on
 //!    `StartTls` (with the core's handshake deadline), start a hook for
-//!    each request event, feed message data to the delivery in progress,
-//!    and close on `Close` (shut down writing, drain briefly);
+//!    each request event (the hook owns the session value while it runs
+//!    and hands it back, so hooks run one at a time, in order), feed
+//!    message data to the delivery in progress, and close on `Close`
+//!    (shut down writing, drain briefly);
 //! 2. wait for whichever comes first: bytes from the client (only while
 //!    the core wants to read and a streaming body's queue has room), the
 //!    core's one timer, the pending hook, the streaming delivery hook, or
@@ -20,42 +24,60 @@
 //!    or `decide`/`supply_secret` with the hook's answer (a failed or
 //!    panicking hook is answered `451 4.3.0`).
 //!
-//! A streaming delivery hook runs concurrently with the loop: the loop
-//! keeps reading the socket and pushes the body through a bounded queue
-//! to the hook's [`BodyReader`]; the hook's result becomes the message's
-//! verdict once the message has ended.
+//! A streaming delivery hook ([`MailStream`]) runs concurrently with the
+//! loop: the loop keeps reading the socket and pushes the body through a
+//! bounded queue to the hook's [`BodyReader`]; the hook's result becomes
+//! the message's verdict once the message has ended.
 //!
 //! # Example
 //!
-//! A server on an ephemeral port, served one message by a scripted client
-//! over loopback, on any [`Runtime`](crate::Runtime) (see the runtime
-//! crates for complete programs per runtime):
+//! A server on an ephemeral port whose sessions count their messages, on
+//! any [`Runtime`](crate::Runtime) (see the runtime crates for complete
+//! programs per runtime):
 //!
 //! ```
-//! use mailwire_driver::server::{Handler, HookResult, Mail, Server, ServerOptions};
+//! use mailwire_driver::server::{Context, HookResult, Mail, Server, ServerOptions, Session};
 //!
-//! struct Print;
-//! impl Handler for Print {
-//!     async fn deliver(&self, mail: Mail) -> HookResult {
-//!         println!("got {} octets", mail.data.len());
+//! #[derive(Default)]
+//! struct Print {
+//!     messages: usize,
+//! }
+//!
+//! impl Session for Print {
+//!     type Message = Mail;
+//!
+//!     async fn deliver(&mut self, ctx: &Context, mail: Mail) -> HookResult {
+//!         self.messages += 1;
+//!         println!("message {} from {:?}: {} octets", self.messages, ctx.peer, mail.data.len());
 //!         Ok(())
 //!     }
 //! }
 //!
-//! let options = ServerOptions::new("mx.example.org");
-//! let server = Server::new(options, Print);
+//! let server = Server::new(ServerOptions::new("mx.example.org"), |_: &Context| Print::default());
 //! # let _ = server;
 //! ```
 
 mod body;
+mod boxed;
+mod context;
+mod delivery;
+mod error;
 mod handler;
+pub(crate) mod hooks;
 mod listener;
 mod options;
+mod run;
 mod session;
 mod signal;
 mod verdict;
 
 pub use body::{BodyReader, MemoryBudget};
-pub use handler::{DeliveryMode, Handler, HookError, HookResult, Mail, Session};
+pub use boxed::{BoxFuture, BoxedFactory, BoxedSession, DynSession, DynSessionFactory};
+pub use context::Context;
+pub use delivery::{Delivery, Mail, MailStream, ParsedMail};
+pub use error::{HookError, HookResult};
+pub use handler::{Handler, Shared};
 pub use listener::{RunningServer, Server};
+pub use mailwire_core::server::TransactionEnd;
 pub use options::{ServerOptions, SystemRandom};
+pub use session::{Session, SessionEnd, SessionFactory};

@@ -9,7 +9,6 @@ use mailwire_core::server::ServerConfig;
 use rand::RngCore;
 
 use super::body::MemoryBudget;
-use super::handler::DeliveryMode;
 use crate::tls::ServerTls;
 
 /// The operating system's random source (through `rand`), for SASL
@@ -26,12 +25,11 @@ impl RandomSource for SystemRandom {
 /// Everything a server is configured with.
 ///
 /// ```
-/// use mailwire_driver::server::{DeliveryMode, ServerOptions};
+/// use mailwire_driver::server::ServerOptions;
 ///
 /// let mut options = ServerOptions::new("mx.example.org");
 /// options.config_mut().banner = "my catcher".into();
 /// options.config_mut().limits.max_message_size = Some(50 << 20);
-/// options.delivery = DeliveryMode::Streaming;
 /// options.max_connections = 100;
 /// # let _ = options;
 /// ```
@@ -49,9 +47,7 @@ pub struct ServerOptions {
     /// TLS from the first byte (port 465 style): no STARTTLS, AUTH
     /// offered at once.
     pub implicit_tls: bool,
-    /// Which delivery hook receives messages (default buffered).
-    pub delivery: DeliveryMode,
-    /// The memory budget buffered and parsed delivery share (default
+    /// The memory budget whole and parsed delivery share (default
     /// 256 MiB for this server; pass one `Arc` to several servers to share
     /// it).
     pub memory_budget: Arc<MemoryBudget>,
@@ -89,7 +85,6 @@ impl ServerOptions {
             config: Arc::new(config),
             tls: None,
             implicit_tls: false,
-            delivery: DeliveryMode::default(),
             memory_budget: MemoryBudget::new(256 << 20),
             add_received: true,
             max_connections: 1000,

@@ -1,554 +1,305 @@
-//! The per-connection session loop: the core's actions out, the peer's
-//! bytes, the timer and the handler's hooks in.
+//! The application side of a server: a [`SessionFactory`] makes one
+//! [`Session`] per connection, whose hooks take `&mut self`.
 
-use std::future::{Future, poll_fn};
-use std::net::SocketAddr;
-use std::pin::{Pin, pin};
+use std::future::Future;
 use std::sync::Arc;
-use std::task::Poll;
-use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use futures_io::{AsyncRead, AsyncWrite};
-use futures_lite::FutureExt;
-use mailwire_core::message::parse_message;
-use mailwire_core::sasl::StoredSecret;
-use mailwire_core::server::{
-    AbortReason, AuthCheck, Envelope, ServerConnection, ServerEvent, SessionInfo, Token,
-};
-use mailwire_core::{Action, TlsInfo};
+use mailwire_core::sasl::{Mechanism, StoredSecret};
+use mailwire_core::server::{AuthCheck, CloseReason, TransactionEnd};
+use mailwire_core::wire::address::{Domain, ForwardPath, ReversePath};
+use mailwire_core::wire::params::{MailParameters, RcptParameters};
 
-use super::body::{BodySender, Reservation, body_channel};
-use super::handler::{DeliveryMode, Handler, HookError, HookResult, Mail, Session};
-use super::options::ServerOptions;
-use super::signal::{Listener, Signal};
-use super::verdict::{HookFuture, catching, decide, received, session_of};
-use crate::io::{Input, Io, feed};
-use crate::{Runtime, Transport};
+use super::context::Context;
+use super::delivery::Delivery;
+use super::error::{HookError, HookResult};
 
-type Orphan = Pin<Box<dyn Future<Output = ()> + Send>>;
-
-/// How long hooks still running when a session ends (an aborted streaming
-/// delivery reading its error, an expired decision) may take to finish.
-const ORPHAN_GRACE: Duration = Duration::from_secs(5);
-
-/// The signals a session watches.
-#[derive(Debug, Clone)]
-pub(crate) struct Signals {
-    /// Graceful stop: `421` at the next command boundary.
-    pub(crate) shutdown: Arc<Signal>,
-    /// Hard stop: drop the connection now.
-    pub(crate) kill: Arc<Signal>,
+/// Why a session ended, as [`Session::end`] hears it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SessionEnd {
+    /// The protocol ended it: QUIT, the client closing, a timeout, a limit,
+    /// a `421`, a graceful stop.
+    Closed(CloseReason),
+    /// Writing to or reading from the connection failed (the client went
+    /// away without a word, a write stalled, the TLS handshake failed).
+    ConnectionLost,
+    /// A hook asked to drop the connection ([`HookError::Disconnect`]).
+    Dropped,
+    /// The server was stopped and the session did not end within the
+    /// grace period.
+    Killed,
 }
 
-impl Signals {
-    pub(crate) fn never() -> Signals {
-        Signals {
-            shutdown: Signal::new(),
-            kill: Signal::new(),
-        }
+/// One SMTP session's application logic: a value per connection, made by a
+/// [`SessionFactory`], whose hooks run one at a time with `&mut self`.
+///
+/// Each hook sees the [`Context`]: addresses, TLS, greeting, AUTH, and the
+/// mail transaction so far (in [`rcpt`](Self::rcpt), the sender and the
+/// recipients accepted before this one). Every hook returns `Ok` to accept
+/// or a [`HookError`]; a failure, a panic or a hook that does not answer
+/// within the decision deadline is answered `451 4.3.0`, never `250`.
+///
+/// **Delivery follows from the type.** [`Message`](Self::Message) names
+/// how messages arrive — [`Mail`](super::Mail) (whole),
+/// [`MailStream`](super::MailStream) (streamed) or
+/// [`ParsedMail`](super::ParsedMail) (parsed) — and
+/// [`deliver`](Self::deliver), which has no default, receives that kind.
+/// The driver delivers every message the client sees accepted to it: a
+/// `250` at the end of data is the answer of `deliver`, nothing else.
+///
+/// **Every transaction ends once**: after an accepted MAIL, either
+/// `deliver` returns `Ok` (the `250`) or [`reset`](Self::reset) is called
+/// with how it ended (RSET, a new HELO/EHLO, a refused or cut-off
+/// message, the end of the session). [`end`](Self::end) is called last,
+/// however the session ended.
+///
+/// ```
+/// use mailwire_driver::server::{Context, HookError, HookResult, Mail, Session};
+/// use mailwire_driver::core::wire::address::{ForwardPath, ReversePath};
+/// use mailwire_driver::core::wire::params::RcptParameters;
+///
+/// #[derive(Default)]
+/// struct Inbox {
+///     delivered: usize,
+/// }
+///
+/// impl Session for Inbox {
+///     type Message = Mail;
+///
+///     async fn rcpt(&mut self, ctx: &Context, to: &ForwardPath, _: &RcptParameters) -> HookResult {
+///         // A bounce (null sender) goes to the postmaster only.
+///         let bounce = ctx.transaction.as_ref().is_some_and(|t| t.from == ReversePath::Null);
+///         if bounce && *to != ForwardPath::Postmaster {
+///             return Err(HookError::refuse(550, "5.7.1", "Bounces go to postmaster only"));
+///         }
+///         Ok(())
+///     }
+///
+///     async fn deliver(&mut self, _ctx: &Context, mail: Mail) -> HookResult {
+///         self.delivered += 1;
+///         println!("message {} of this session: {} octets", self.delivered, mail.data.len());
+///         Ok(())
+///     }
+/// }
+/// # let _ = Inbox::default();
+/// ```
+///
+/// A session must say how it takes messages; one that does not, or whose
+/// `deliver` takes another kind than it declares, does not compile:
+///
+/// ```compile_fail
+/// use mailwire_driver::server::{Context, HookResult, Mail, ParsedMail, Session};
+///
+/// struct Confused;
+///
+/// impl Session for Confused {
+///     type Message = Mail;
+///     // Wants parsed messages but declared whole ones: rejected by the compiler.
+///     async fn deliver(&mut self, _: &Context, _: ParsedMail) -> HookResult {
+///         Ok(())
+///     }
+/// }
+/// ```
+///
+/// ```compile_fail
+/// use mailwire_driver::server::{Context, HookResult, MailStream, Session};
+///
+/// struct Forgetful;
+///
+/// // No `deliver`: rejected by the compiler (there is no default that
+/// // could accept a message unseen).
+/// impl Session for Forgetful {
+///     type Message = MailStream;
+/// }
+/// ```
+pub trait Session: Send + 'static {
+    /// How messages reach [`deliver`](Self::deliver):
+    /// [`Mail`](super::Mail), [`MailStream`](super::MailStream) or
+    /// [`ParsedMail`](super::ParsedMail).
+    type Message: Delivery;
+
+    /// HELO or EHLO with this name (an accepted one resets the
+    /// transaction first). Default: accept.
+    fn helo(
+        &mut self,
+        ctx: &Context,
+        domain: &Domain,
+        extended: bool,
+    ) -> impl Future<Output = HookResult> + Send {
+        let _ = (ctx, domain, extended);
+        async { Ok(()) }
     }
-}
 
-/// A decision being worked out by a hook.
-struct Pending {
-    token: Token,
-    secret: bool,
-    fut: HookFuture,
-}
-
-/// A streaming delivery in progress.
-struct Streaming {
-    sender: BodySender,
-    fut: Option<HookFuture>,
-    result: Option<HookResult<Option<StoredSecret>>>,
-    token: Option<Token>,
-}
-
-/// A buffered message being received.
-struct Buffer {
-    data: Vec<u8>,
-    reservation: Reservation,
-    over_budget: bool,
-}
-
-struct Loop<H> {
-    handler: Arc<H>,
-    /// The session facts as hooks last saw them (rebuilt when HELO, TLS or
-    /// AUTH changed them).
-    session: Option<Arc<Session>>,
-    options: Arc<ServerOptions>,
-    pending: Option<Pending>,
-    streaming: Option<Streaming>,
-    buffer: Option<Buffer>,
-    orphans: Vec<Orphan>,
-}
-
-enum Wake {
-    Input(Input),
-    Timer,
-    Hook(Token, bool, HookResult<Option<StoredSecret>>),
-    Delivered(HookResult<Option<StoredSecret>>),
-    Shutdown,
-    Kill,
-    Room,
-}
-
-/// Serves one connection to its end. `local`/`peer` are the socket
-/// addresses when known.
-pub(crate) async fn run_session<S, R, H>(
-    stream: S,
-    runtime: R,
-    local: Option<SocketAddr>,
-    peer: Option<SocketAddr>,
-    handler: Arc<H>,
-    options: Arc<ServerOptions>,
-    signals: Signals,
-) where
-    S: AsyncRead + AsyncWrite + Unpin + Send,
-    R: Runtime,
-    H: Handler,
-{
-    let mut io = Io::new(stream, runtime.clone(), options.write_stall);
-    let mut info = SessionInfo::new(local, peer);
-    if options.implicit_tls {
-        match handshake(&mut io, &options).await {
-            Some(tls) => info = info.with_tls(tls),
-            None => return,
-        }
+    /// MAIL FROM (tcllib smtpd's `validate_sender`). `<>` arrives as
+    /// [`ReversePath::Null`], never as a missing argument. Default: accept.
+    fn mail(
+        &mut self,
+        ctx: &Context,
+        from: &ReversePath,
+        params: &MailParameters,
+    ) -> impl Future<Output = HookResult> + Send {
+        let _ = (ctx, from, params);
+        async { Ok(()) }
     }
-    let mut conn = ServerConnection::new(options.config.clone(), info, runtime.now());
-    let mut lp = Loop {
-        handler,
-        session: None,
-        options: options.clone(),
-        pending: None,
-        streaming: None,
-        buffer: None,
-        orphans: Vec::new(),
-    };
-    let listeners = (signals.shutdown.listen(), signals.kill.listen());
-    let mut shutdown_seen = false;
-    let mut closed = false;
-    'session: loop {
-        while let Some(action) = conn.poll_action() {
-            match action {
-                Action::Send(bytes) if io.write_all(&bytes).await.is_err() => break 'session,
-                Action::Send(_) => {}
-                Action::StartTls => {
-                    if io.flush().await.is_err() {
-                        break 'session;
-                    }
-                    let deadline = conn.poll_timeout();
-                    let Some(tls) = handshake_until(&mut io, &options, deadline).await else {
-                        break 'session;
-                    };
-                    if conn.tls_established(runtime.now(), tls).is_err() {
-                        break 'session;
-                    }
-                }
-                Action::Event(event) => {
-                    lp.on_event(&mut conn, event);
-                    // Most hooks answer at once: decide now, without a
-                    // trip through the wait below.
-                    if let Some(p) = lp.pending.as_mut()
-                        && let Some(result) = futures_lite::future::poll_once(p.fut.as_mut()).await
-                    {
-                        let (token, secret) = (p.token, p.secret);
-                        lp.pending = None;
-                        conn.handle_timeout(runtime.now());
-                        decide(&mut conn, token, secret, result);
-                    }
-                }
-                Action::Close => {
-                    io.close(options.close_linger).await;
-                    closed = true;
-                }
-                _ => {}
-            }
-        }
-        if closed || conn.is_closed() {
-            break;
-        }
-        let wake = lp.wait(&mut io, &conn, &listeners, shutdown_seen).await;
-        let now = runtime.now();
-        match wake {
-            Wake::Input(input) => {
-                if feed(&mut conn, &io, &input).is_err() {
-                    break;
-                }
-            }
-            Wake::Timer => conn.handle_timeout(now),
-            Wake::Hook(token, secret, result) => {
-                conn.handle_timeout(now);
-                decide(&mut conn, token, secret, result);
-            }
-            Wake::Delivered(result) => lp.delivered(&mut conn, now, result),
-            Wake::Shutdown => {
-                shutdown_seen = true;
-                conn.shutdown(now);
-            }
-            Wake::Kill => break,
-            Wake::Room => {}
-        }
+
+    /// RCPT TO (smtpd's `validate_recipient`); `ctx.transaction` holds the
+    /// sender and the recipients accepted so far. The local postmaster is
+    /// accepted by the core whatever this returns (RFC 5321 §4.5.1), except
+    /// a `421`. Default: accept.
+    fn rcpt(
+        &mut self,
+        ctx: &Context,
+        to: &ForwardPath,
+        params: &RcptParameters,
+    ) -> impl Future<Output = HookResult> + Send {
+        let _ = (ctx, to, params);
+        async { Ok(()) }
     }
-    lp.finish(if signals.kill.is_raised() {
-        Some(AbortReason::Shutdown)
-    } else {
+
+    /// One AUTH step:
+    ///
+    /// * [`AuthCheck::VerifyPassword`] (PLAIN, LOGIN): `Ok(_)` accepts
+    ///   (`235`), a refusal such as `535 5.7.8` refuses;
+    /// * [`AuthCheck::NeedSecret`] (CRAM-MD5, DIGEST-MD5, SCRAM-SHA-256):
+    ///   return the user's stored secret, `Ok(None)` for an unknown user;
+    /// * [`AuthCheck::Authorize`]: may `username` act as `authzid`? `Ok(_)`
+    ///   allows.
+    ///
+    /// The default refuses passwords and authorisations (`535 5.7.8`) and
+    /// knows no secrets: a server that offers AUTH must say whom it knows.
+    fn auth(
+        &mut self,
+        ctx: &Context,
+        mechanism: Mechanism,
+        check: &AuthCheck,
+    ) -> impl Future<Output = HookResult<Option<StoredSecret>>> + Send {
+        let _ = (ctx, mechanism);
+        let answer = refuse_auth(check);
+        async move { answer }
+    }
+
+    /// The message, of the kind this session declared. `Ok` is the `250`;
+    /// a [`HookError`] is the reply (a failure: `451 4.3.0`). A
+    /// [`MailStream`](super::MailStream) hook runs while the body arrives
+    /// and must read it to its end.
+    fn deliver(
+        &mut self,
+        ctx: &Context,
+        message: Self::Message,
+    ) -> impl Future<Output = HookResult> + Send;
+
+    /// The transaction in `ctx` ended without a delivery: RSET, a new
+    /// HELO/EHLO, a message refused or cut off, or the end of the session
+    /// with a transaction open ([`TransactionEnd`] says which). Called
+    /// after the client's reply was queued. Default: nothing.
+    fn reset(&mut self, ctx: &Context, end: TransactionEnd) -> impl Future<Output = ()> + Send {
+        let _ = (ctx, end);
+        async {}
+    }
+
+    /// The session is over, however it ended; the last hook called. It
+    /// runs after the connection is closed. Default: nothing.
+    fn end(&mut self, ctx: &Context, end: SessionEnd) -> impl Future<Output = ()> + Send {
+        let _ = (ctx, end);
+        async {}
+    }
+
+    /// For a session that keeps no state of its own (such as
+    /// [`Shared`](super::Shared), one handler for every session): a copy
+    /// for the next hook to run on, so a hook that hangs past its
+    /// deadline does not hold up the next one. `None` (the default): hooks
+    /// take turns on this value, and a hook that hangs past its deadline
+    /// (answered `451 4.3.0`) keeps the next step waiting until it
+    /// returns, each step bounded by its own deadline.
+    fn share(&self) -> Option<Self>
+    where
+        Self: Sized,
+    {
         None
-    });
-    let deadline = runtime.now() + ORPHAN_GRACE;
-    let orphans = std::mem::take(&mut lp.orphans);
-    for orphan in orphans {
-        let sleep = runtime.sleep_until(deadline);
-        orphan.or(sleep).or(listeners.1.wait()).await;
-    }
-    if !closed && !signals.kill.is_raised() {
-        io.close(options.close_linger).await;
     }
 }
 
-/// The implicit-TLS handshake at the start of a session.
-async fn handshake<S, R>(io: &mut Io<S, R>, options: &ServerOptions) -> Option<TlsInfo>
+/// The default answer to an AUTH step: no one is known.
+pub(crate) fn refuse_auth(check: &AuthCheck) -> HookResult<Option<StoredSecret>> {
+    match check {
+        AuthCheck::NeedSecret { .. } => Ok(None),
+        _ => Err(HookError::refuse(
+            535,
+            "5.7.8",
+            "Authentication credentials invalid",
+        )),
+    }
+}
+
+/// Makes one [`Session`] per connection (go-smtp's `Backend`, aiosmtpd's
+/// handler factory).
+///
+/// [`new_session`](Self::new_session) is also the connection check (tcllib
+/// smtpd's `validate_host`): an `Err` reply is sent instead of the
+/// greeting, and no session exists for that connection.
+///
+/// A closure `Fn(&Context) -> S` is a factory that accepts every
+/// connection; an `Arc` of a factory is one too, and
+/// [`BoxedFactory`](super::BoxedFactory) is one chosen at run time.
+///
+/// ```
+/// use mailwire_driver::server::{Context, HookError, HookResult, Mail, Session, SessionFactory};
+///
+/// struct Counter {
+///     messages: u32,
+/// }
+///
+/// impl Session for Counter {
+///     type Message = Mail;
+///     async fn deliver(&mut self, _: &Context, _: Mail) -> HookResult {
+///         self.messages += 1;
+///         Ok(())
+///     }
+/// }
+///
+/// struct LocalOnly;
+///
+/// impl SessionFactory for LocalOnly {
+///     type Session = Counter;
+///     async fn new_session(&self, ctx: &Context) -> HookResult<Counter> {
+///         match ctx.peer {
+///             Some(peer) if peer.ip().is_loopback() => Ok(Counter { messages: 0 }),
+///             _ => Err(HookError::refuse(554, "5.7.1", "Local clients only")),
+///         }
+///     }
+/// }
+/// # let _ = LocalOnly;
+/// ```
+pub trait SessionFactory: Send + Sync + 'static {
+    /// The sessions it makes.
+    type Session: Session;
+
+    /// A session for a new connection (`ctx` has its addresses and, for
+    /// implicit TLS, its TLS facts), or the refusal to send instead of the
+    /// greeting.
+    fn new_session(&self, ctx: &Context) -> impl Future<Output = HookResult<Self::Session>> + Send;
+}
+
+impl<F, S> SessionFactory for F
 where
-    S: AsyncRead + AsyncWrite + Unpin + Send,
-    R: Runtime,
+    F: Fn(&Context) -> S + Send + Sync + 'static,
+    S: Session,
 {
-    let deadline = io.runtime.now() + options.config.timeouts.tls_handshake;
-    handshake_until(io, options, Some(deadline)).await
+    type Session = S;
+
+    fn new_session(&self, ctx: &Context) -> impl Future<Output = HookResult<S>> + Send {
+        let session = self(ctx);
+        async move { Ok(session) }
+    }
 }
 
-async fn handshake_until<S, R>(
-    io: &mut Io<S, R>,
-    options: &ServerOptions,
-    deadline: Option<Instant>,
-) -> Option<TlsInfo>
+impl<F: SessionFactory + ?Sized> SessionFactory for Arc<F>
 where
-    S: AsyncRead + AsyncWrite + Unpin + Send,
-    R: Runtime,
+    Arc<F>: Send + Sync,
 {
-    let acceptor = options.tls.as_ref()?.acceptor();
-    let deadline =
-        deadline.unwrap_or_else(|| io.runtime.now() + options.config.timeouts.tls_handshake);
-    let sleep = io.runtime.sleep_until(deadline);
-    let transport: &mut Transport<S> = &mut io.transport;
-    transport
-        .accept_tls(&acceptor)
-        .or(async {
-            sleep.await;
-            Err(std::io::Error::from(std::io::ErrorKind::TimedOut))
-        })
-        .await
-        .ok()
-}
+    type Session = F::Session;
 
-impl<H: Handler> Loop<H> {
-    fn request<F>(&mut self, token: Token, secret: bool, fut: F)
-    where
-        F: Future<Output = HookResult<Option<StoredSecret>>> + Send + 'static,
-    {
-        if let Some(old) = self.pending.take() {
-            self.orphan(old.fut);
-        }
-        self.pending = Some(Pending {
-            token,
-            secret,
-            fut: catching(fut),
-        });
-    }
-
-    fn orphan(&mut self, fut: HookFuture) {
-        self.orphans.push(Box::pin(async move {
-            let _ = fut.await;
-        }));
-    }
-
-    /// The session facts for a hook, shared while they do not change.
-    fn session(&mut self, conn: &ServerConnection) -> Arc<Session> {
-        if let Some(cached) = &self.session
-            && cached.helo.as_ref() == conn.helo_domain()
-            && cached.tls.is_some() == conn.is_tls()
-            && cached.authenticated.as_deref() == conn.authenticated().map(|a| a.username.as_str())
-        {
-            return cached.clone();
-        }
-        let fresh = Arc::new(session_of(conn));
-        self.session = Some(fresh.clone());
-        fresh
-    }
-
-    fn on_event(&mut self, conn: &mut ServerConnection, event: ServerEvent) {
-        let h = self.handler.clone();
-        let session = self.session(conn);
-        match event {
-            ServerEvent::ConnectRequest { token, .. } => self.request(token, false, async move {
-                h.validate_host(&session).await.map(|()| None)
-            }),
-            ServerEvent::HeloRequest {
-                token,
-                domain,
-                extended,
-                ..
-            } => self.request(token, false, async move {
-                h.helo(&session, &domain, extended).await.map(|()| None)
-            }),
-            ServerEvent::MailRequest {
-                token,
-                from,
-                params,
-                ..
-            } => self.request(token, false, async move {
-                h.validate_sender(&session, &from, &params)
-                    .await
-                    .map(|()| None)
-            }),
-            ServerEvent::RcptRequest {
-                token, to, params, ..
-            } => self.request(token, false, async move {
-                h.validate_recipient(&session, &to, &params)
-                    .await
-                    .map(|()| None)
-            }),
-            ServerEvent::AuthRequest {
-                token,
-                mechanism,
-                check,
-                ..
-            } => {
-                let secret = matches!(check, AuthCheck::NeedSecret { .. });
-                self.request(token, secret, async move {
-                    h.authenticate(&session, mechanism, &check).await
-                });
-            }
-            ServerEvent::MessageStarted { envelope, .. } => self.start_message(conn, envelope),
-            ServerEvent::MessageData(chunk) => self.data(chunk),
-            ServerEvent::MessageRequest {
-                token, envelope, ..
-            } => self.end_message(conn, token, envelope),
-            ServerEvent::MessageAborted { reason, .. } => self.abort(Some(reason)),
-            ServerEvent::DecisionExpired { token, .. } => {
-                if self.pending.as_ref().is_some_and(|p| p.token == token)
-                    && let Some(p) = self.pending.take()
-                {
-                    self.orphan(p.fut);
-                }
-                if self
-                    .streaming
-                    .as_ref()
-                    .is_some_and(|s| s.token == Some(token))
-                {
-                    self.abort(Some(AbortReason::Timeout));
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn start_message(&mut self, conn: &ServerConnection, envelope: Envelope) {
-        self.abort(None);
-        let header = if self.options.add_received {
-            received(conn, &envelope, &self.options)
-        } else {
-            Vec::new()
-        };
-        match self.options.delivery {
-            DeliveryMode::Streaming => {
-                let (sender, reader) = body_channel(self.options.body_queue);
-                sender.push(Bytes::from(header));
-                let h = self.handler.clone();
-                let session = self.session(conn);
-                let fut = catching(async move {
-                    h.deliver_stream(&session, &envelope, reader)
-                        .await
-                        .map(|()| None)
-                });
-                self.streaming = Some(Streaming {
-                    sender,
-                    fut: Some(fut),
-                    result: None,
-                    token: None,
-                });
-            }
-            DeliveryMode::Buffered | DeliveryMode::Parsed => {
-                let mut buffer = Buffer {
-                    data: Vec::new(),
-                    reservation: Reservation::new(self.options.memory_budget.clone()),
-                    over_budget: false,
-                };
-                buffer.push(&header);
-                self.buffer = Some(buffer);
-            }
-        }
-    }
-
-    fn data(&mut self, chunk: Bytes) {
-        if let Some(s) = &self.streaming {
-            s.sender.push(chunk);
-        } else if let Some(b) = &mut self.buffer {
-            b.push(&chunk);
-        }
-    }
-
-    fn end_message(&mut self, conn: &mut ServerConnection, token: Token, envelope: Envelope) {
-        if let Some(mut s) = self.streaming.take() {
-            s.sender.complete();
-            s.token = Some(token);
-            match s.result.take() {
-                Some(result) => decide(conn, token, false, result),
-                None => self.streaming = Some(s),
-            }
-            return;
-        }
-        let Some(buffer) = self.buffer.take() else {
-            decide(conn, token, false, Err(HookError::failed("no message")));
-            return;
-        };
-        if buffer.over_budget {
-            let whole = envelope.size > buffer.reservation.limit();
-            let refusal = if whole {
-                HookError::refuse(552, "5.3.4", "Message too big for the server's memory")
-            } else {
-                HookError::refuse(452, "4.3.1", "Insufficient system storage, try later")
-            };
-            decide(conn, token, false, Err(refusal));
-            return;
-        }
-        let Buffer {
-            data, reservation, ..
-        } = buffer;
-        let mail = Mail {
-            envelope,
-            data,
-            session: session_of(conn),
-        };
-        let h = self.handler.clone();
-        match self.options.delivery {
-            DeliveryMode::Parsed => self.request(token, false, async move {
-                let _hold = reservation;
-                let message = parse_message(&mail.data);
-                h.deliver_parsed(&mail, message.as_ref())
-                    .await
-                    .map(|()| None)
-            }),
-            _ => self.request(token, false, async move {
-                let _hold = reservation;
-                h.deliver(mail).await.map(|()| None)
-            }),
-        }
-    }
-
-    /// The message in progress was cut off (or a new one starts).
-    fn abort(&mut self, reason: Option<AbortReason>) {
-        self.buffer = None;
-        if let Some(s) = self.streaming.take() {
-            s.sender.abort(reason);
-            if let Some(fut) = s.fut {
-                self.orphan(fut);
-            }
-        }
-    }
-
-    /// The streaming hook finished.
-    fn delivered(
-        &mut self,
-        conn: &mut ServerConnection,
-        now: Instant,
-        result: HookResult<Option<StoredSecret>>,
-    ) {
-        let Some(s) = self.streaming.as_mut() else {
-            return;
-        };
-        s.fut = None;
-        match s.token {
-            Some(token) => {
-                self.streaming = None;
-                conn.handle_timeout(now);
-                decide(conn, token, false, result);
-            }
-            None => s.result = Some(result),
-        }
-    }
-
-    /// The session is over: whatever is in flight is cut off.
-    fn finish(&mut self, reason: Option<AbortReason>) {
-        self.abort(reason.or(Some(AbortReason::PeerClosed)));
-        if let Some(p) = self.pending.take() {
-            self.orphan(p.fut);
-        }
-    }
-
-    /// Waits for the next thing to happen.
-    async fn wait<S, R>(
-        &mut self,
-        io: &mut Io<S, R>,
-        conn: &ServerConnection,
-        listeners: &(Listener, Listener),
-        shutdown_seen: bool,
-    ) -> Wake
-    where
-        S: AsyncRead + AsyncWrite + Unpin + Send,
-        R: Runtime,
-    {
-        let deadline = conn.poll_timeout();
-        let room = self.streaming.as_ref().is_none_or(|s| s.sender.has_room());
-        let reading = conn.wants_read() && room;
-        let mut read = pin!(async {
-            if reading {
-                io.read(deadline).await
-            } else if let Some(deadline) = deadline {
-                io.sleep(deadline).await;
-                Input::Timeout
-            } else {
-                std::future::pending().await
-            }
-        });
-        poll_fn(|cx| {
-            if listeners.1.poll(cx).is_ready() {
-                return Poll::Ready(Wake::Kill);
-            }
-            if !shutdown_seen && listeners.0.poll(cx).is_ready() {
-                return Poll::Ready(Wake::Shutdown);
-            }
-            self.orphans
-                .retain_mut(|o| o.as_mut().poll(cx).is_pending());
-            if let Some(p) = self.pending.as_mut()
-                && let Poll::Ready(result) = p.fut.as_mut().poll(cx)
-            {
-                let (token, secret) = (p.token, p.secret);
-                self.pending = None;
-                return Poll::Ready(Wake::Hook(token, secret, result));
-            }
-            if let Some(s) = self.streaming.as_mut() {
-                if let Some(fut) = s.fut.as_mut()
-                    && let Poll::Ready(result) = fut.as_mut().poll(cx)
-                {
-                    return Poll::Ready(Wake::Delivered(result));
-                }
-                if !room && conn.wants_read() && s.sender.poll_room(cx).is_ready() {
-                    return Poll::Ready(Wake::Room);
-                }
-            }
-            match read.as_mut().poll(cx) {
-                Poll::Ready(Input::Timeout) => Poll::Ready(Wake::Timer),
-                Poll::Ready(input) => Poll::Ready(Wake::Input(input)),
-                Poll::Pending => Poll::Pending,
-            }
-        })
-        .await
-    }
-}
-
-impl Buffer {
-    fn push(&mut self, bytes: &[u8]) {
-        if self.over_budget || bytes.is_empty() {
-            return;
-        }
-        if self.reservation.grow(bytes.len() as u64) {
-            self.data.extend_from_slice(bytes);
-        } else {
-            self.over_budget = true;
-            self.data = Vec::new();
-            self.reservation.clear();
-        }
+    fn new_session(&self, ctx: &Context) -> impl Future<Output = HookResult<F::Session>> + Send {
+        (**self).new_session(ctx)
     }
 }

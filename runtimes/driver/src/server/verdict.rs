@@ -1,13 +1,8 @@
-//! Turning hooks into decisions: the hook future wrapper (panics become
-//! failures), the verdict for a hook's result, the session facts hooks
-//! see, and the `Received` header delivery sees.
+//! Turning hooks' answers into decisions, and the `Received` header
+//! delivery sees.
 
-use std::future::Future;
-use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
 use std::time::SystemTime;
 
-use futures_lite::FutureExt;
 use mailwire_core::message::{
     MessageDate, ReceivedInfo, SessionTraits, TraceProtocol, received_header, trace_id,
 };
@@ -16,11 +11,8 @@ use mailwire_core::server::{Envelope, ServerConnection, Token, Verdict};
 use mailwire_core::wire::address::Domain;
 use mailwire_core::wire::reply::Reply;
 
-use super::handler::{HookError, HookResult, Session};
+use super::error::{HookError, HookResult};
 use super::options::ServerOptions;
-
-/// A hook's future, boxed, with panics caught.
-pub(crate) type HookFuture = Pin<Box<dyn Future<Output = HookResult<Option<StoredSecret>>> + Send>>;
 
 /// `451 4.3.0`: what a failed or panicking hook is answered with.
 pub(crate) fn hook_failed_reply() -> Reply {
@@ -32,16 +24,13 @@ pub(crate) fn hook_failed_reply() -> Reply {
     .expect("constant reply is valid")
 }
 
-pub(crate) fn catching<F>(fut: F) -> HookFuture
-where
-    F: Future<Output = HookResult<Option<StoredSecret>>> + Send + 'static,
-{
-    Box::pin(async move {
-        match AssertUnwindSafe(fut).catch_unwind().await {
-            Ok(result) => result,
-            Err(_) => Err(HookError::failed("hook panicked")),
-        }
-    })
+/// What became of a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Decided {
+    /// Answered (or nothing to answer).
+    Done,
+    /// The hook asked to drop the connection without a reply.
+    Drop,
 }
 
 /// Answers a request with a hook's result.
@@ -50,31 +39,21 @@ pub(crate) fn decide(
     token: Token,
     secret: bool,
     result: HookResult<Option<StoredSecret>>,
-) {
+) -> Decided {
     let verdict = match result {
         Ok(found) if secret => {
             let _ = conn.supply_secret(token, found);
-            return;
+            return Decided::Done;
         }
         Ok(_) => Verdict::Accept,
+        Err(HookError::Disconnect) => return Decided::Drop,
         Err(HookError::Reply(reply)) if reply.code().as_u16() >= 400 => Verdict::Reply(reply),
         Err(_) => Verdict::Reply(hook_failed_reply()),
     };
     if let Err(mailwire_core::UsageError::InvalidReply(_)) = conn.decide(token, verdict) {
         let _ = conn.decide(token, Verdict::Reply(hook_failed_reply()));
     }
-}
-
-/// The session facts hooks see.
-pub(crate) fn session_of(conn: &ServerConnection) -> Session {
-    let info = conn.session();
-    Session {
-        local: info.local,
-        peer: info.peer,
-        tls: conn.tls_info().cloned(),
-        helo: conn.helo_domain().cloned(),
-        authenticated: conn.authenticated().map(|a| a.username.clone()),
-    }
+    Decided::Done
 }
 
 /// The `Received` header for a message starting now.

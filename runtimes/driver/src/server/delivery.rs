@@ -1,0 +1,163 @@
+//! How a message reaches a session: whole ([`Mail`]), streamed
+//! ([`MailStream`]) or parsed ([`ParsedMail`]). A session names one of
+//! them as its [`Session::Message`](super::Session::Message) and the
+//! driver delivers that kind, so no setting can route a message past the
+//! application's code.
+
+use mail_parser::Message;
+use mailwire_core::message::parse_message;
+use mailwire_core::server::Envelope;
+
+use super::body::BodyReader;
+use sealed::Kind;
+
+pub(crate) mod sealed {
+    use super::{BodyReader, Envelope};
+
+    /// The three kinds of delivery, for the driver.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Kind {
+        /// The whole message in memory, then the hook.
+        Whole,
+        /// The hook reads the body while it arrives.
+        Stream,
+        /// The whole message in memory, parsed, then the hook.
+        Parsed,
+    }
+
+    /// What the driver needs of a delivery kind. Not implementable outside
+    /// this crate: the three kinds are [`Mail`](super::Mail),
+    /// [`MailStream`](super::MailStream) and
+    /// [`ParsedMail`](super::ParsedMail).
+    pub trait Sealed: Sized {
+        /// Which kind this is.
+        const KIND: Kind;
+        /// Builds a whole (or parsed) message; `None` for the streaming kind.
+        fn whole(envelope: Envelope, data: Vec<u8>) -> Option<Self>;
+        /// Builds a streamed message; `None` for the whole kinds.
+        fn stream(envelope: Envelope, body: BodyReader) -> Option<Self>;
+    }
+}
+
+/// A kind of delivery: [`Mail`] (the whole message in memory; tcllib
+/// smtpd's `-deliver`), [`MailStream`] (the body as an `AsyncRead` while it
+/// arrives, bounded memory for any size) or [`ParsedMail`] (parsed by
+/// mail-parser; smtpd's `-deliverMIME`).
+///
+/// Sealed: these three are the only kinds.
+pub trait Delivery: sealed::Sealed + Send + 'static {}
+
+/// A whole message with its envelope (buffered delivery, tcllib smtpd's
+/// `-deliver`). Buffered messages share the server's
+/// [`MemoryBudget`](super::MemoryBudget).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Mail {
+    /// The envelope: sender, accepted recipients, parameters, size.
+    pub envelope: Envelope,
+    /// The message octets as received (dot-unstuffed, CRLF line ends),
+    /// preceded by the server's `Received` header when
+    /// [`ServerOptions::add_received`](super::ServerOptions::add_received)
+    /// is on.
+    pub data: Vec<u8>,
+}
+
+impl sealed::Sealed for Mail {
+    const KIND: Kind = Kind::Whole;
+
+    fn whole(envelope: Envelope, data: Vec<u8>) -> Option<Self> {
+        Some(Mail { envelope, data })
+    }
+
+    fn stream(_: Envelope, _: BodyReader) -> Option<Self> {
+        None
+    }
+}
+
+impl Delivery for Mail {}
+
+/// A message whose body is read while it arrives (streaming delivery).
+///
+/// Read [`body`](Self::body) to its end: it ends with a clean end of file
+/// only when the message arrived whole; a message cut off (size exceeded,
+/// RSET, end of connection, timeout, shutdown) makes the read fail. The
+/// hook's `Ok` becomes the `250` once the end has arrived.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct MailStream {
+    /// The envelope (its `size` is 0: the body is still arriving).
+    pub envelope: Envelope,
+    /// The body, preceded by the server's `Received` header when
+    /// [`ServerOptions::add_received`](super::ServerOptions::add_received)
+    /// is on.
+    pub body: BodyReader,
+}
+
+impl sealed::Sealed for MailStream {
+    const KIND: Kind = Kind::Stream;
+
+    fn whole(_: Envelope, _: Vec<u8>) -> Option<Self> {
+        None
+    }
+
+    fn stream(envelope: Envelope, body: BodyReader) -> Option<Self> {
+        Some(MailStream { envelope, body })
+    }
+}
+
+impl Delivery for MailStream {}
+
+/// A whole message parsed by mail-parser (tcllib smtpd's `-deliverMIME`).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ParsedMail {
+    /// The envelope: sender, accepted recipients, parameters, size.
+    pub envelope: Envelope,
+    parsed: Parsed,
+}
+
+#[derive(Debug)]
+enum Parsed {
+    Message(Box<Message<'static>>),
+    /// No header at all: nothing to parse.
+    Raw(Vec<u8>),
+}
+
+impl ParsedMail {
+    /// The parsed message (`None` when the data has no header at all).
+    #[must_use]
+    pub fn message(&self) -> Option<&Message<'static>> {
+        match &self.parsed {
+            Parsed::Message(m) => Some(m),
+            Parsed::Raw(_) => None,
+        }
+    }
+
+    /// The message octets as received (with the `Received` header when
+    /// that option is on).
+    #[must_use]
+    pub fn data(&self) -> &[u8] {
+        match &self.parsed {
+            Parsed::Message(m) => m.raw_message(),
+            Parsed::Raw(data) => data,
+        }
+    }
+}
+
+impl sealed::Sealed for ParsedMail {
+    const KIND: Kind = Kind::Parsed;
+
+    fn whole(envelope: Envelope, data: Vec<u8>) -> Option<Self> {
+        let parsed = match parse_message(&data) {
+            Some(message) => Parsed::Message(Box::new(message.into_owned())),
+            None => Parsed::Raw(data),
+        };
+        Some(ParsedMail { envelope, parsed })
+    }
+
+    fn stream(_: Envelope, _: BodyReader) -> Option<Self> {
+        None
+    }
+}
+
+impl Delivery for ParsedMail {}
