@@ -3,7 +3,6 @@
 //! command line, stores every accepted message in a Maildir and prints one
 //! line (or JSON object) per message.
 
-pub mod glob;
 pub mod handler;
 pub mod maildir;
 pub mod text;
@@ -19,11 +18,11 @@ use mailwire_driver::core::sasl::Mechanism;
 use mailwire_driver::server::{RunningServer, Server, ServerOptions, Shared};
 use mailwire_driver::{Runtime, ServerTls};
 
-use self::glob::Glob;
 use self::handler::{Catcher, Output};
 use self::maildir::{Maildir, Sync};
 use crate::common::cidr::Cidr;
 use crate::common::users::Users;
+use mailwire_driver::server::Glob;
 
 /// How long running sessions may take to finish after Ctrl-C / SIGTERM.
 const STOP_GRACE: Duration = Duration::from_secs(10);

@@ -9,7 +9,10 @@
 //! of cases of the heavier properties comes from the
 //! `MAILWIRE_PROPTEST_CASES` environment variable (see [`proptest_cases`]).
 
-pub mod certs;
+/// Test certificates (a CA and a server certificate), from the test server.
+pub mod certs {
+    pub use mailwire_test_server::TestPki;
+}
 pub mod pair;
 pub mod strategies;
 

@@ -15,12 +15,12 @@ use mailwire_driver::core::wire::params::{MailParameters, RcptParameters};
 use mailwire_driver::server::{Context, Handler, HookError, HookResult, MailStream};
 use serde::Serialize;
 
-use super::glob::Glob;
 use super::maildir::{Maildir, Pending, is_storage_full};
 use super::text::rfc3339_utc;
 use crate::common::cidr::Cidr;
 use crate::common::text::escape_control;
 use crate::common::users::Users;
+use mailwire_driver::server::Glob;
 
 /// Octets written to the file at a time.
 const WRITE_CHUNK: usize = 256 << 10;

@@ -62,6 +62,8 @@ mod boxed;
 mod context;
 mod delivery;
 mod error;
+pub mod faults;
+mod glob;
 mod handler;
 pub(crate) mod hooks;
 mod listener;
@@ -76,6 +78,7 @@ pub use boxed::{BoxFuture, BoxedFactory, BoxedSession, DynSession, DynSessionFac
 pub use context::Context;
 pub use delivery::{Delivery, Mail, MailStream, ParsedMail};
 pub use error::{HookError, HookResult};
+pub use glob::Glob;
 pub use handler::{Handler, Shared};
 pub use listener::{RunningServer, Server};
 pub use mailwire_core::server::TransactionEnd;

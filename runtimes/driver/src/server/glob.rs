@@ -1,8 +1,19 @@
-//! A tiny case-insensitive glob for whole addresses: `*` matches any run
-//! of characters (also none), `?` exactly one; everything else matches
-//! itself, compared case-insensitively.
+//! [`Glob`]: a tiny case-insensitive pattern for whole addresses, as
+//! policies and fault rules match them.
 
-/// A compiled pattern.
+/// A case-insensitive glob over a whole address (without angle brackets;
+/// the null sender is the empty string): `*` matches any run of
+/// characters (also none), `?` exactly one; everything else matches
+/// itself, compared case-insensitively.
+///
+/// ```
+/// use mailwire_driver::server::Glob;
+///
+/// assert!(Glob::new("*@Example.ORG").matches("bob@example.org"));
+/// assert!(Glob::new("tempfail@*").matches("TempFail@x.test"));
+/// assert!(!Glob::new("bob").matches("bob@example.org"));
+/// assert!(Glob::new("").matches(""));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Glob {
     pattern: Vec<char>,

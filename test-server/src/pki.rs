@@ -1,9 +1,16 @@
-//! Test certificates made with rcgen: a private CA and a server certificate
-//! it signs, for real TLS on loopback.
+//! [`TestPki`]: test certificates made with rcgen — a private CA and a
+//! server certificate it signs, for real TLS on loopback.
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
 
 /// A test CA and one server certificate signed by it, all as PEM.
+///
+/// ```
+/// use mailwire_test_server::TestPki;
+///
+/// let pki = TestPki::localhost();
+/// assert!(pki.ca_pem.starts_with("-----BEGIN CERTIFICATE-----"));
+/// ```
 #[derive(Debug, Clone)]
 pub struct TestPki {
     /// The CA certificate (what a verifying client trusts).
@@ -17,6 +24,12 @@ pub struct TestPki {
 impl TestPki {
     /// A CA and a server certificate for `names` (DNS names and IP
     /// addresses, e.g. `["localhost", "127.0.0.1"]`).
+    ///
+    /// # Panics
+    ///
+    /// If rcgen cannot make a key or a certificate (it does not fail on
+    /// valid names).
+    #[must_use]
     pub fn new(names: &[&str]) -> TestPki {
         let ca_key = KeyPair::generate().expect("CA key");
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
@@ -45,6 +58,7 @@ impl TestPki {
     }
 
     /// For `localhost` and `127.0.0.1`.
+    #[must_use]
     pub fn localhost() -> TestPki {
         TestPki::new(&["localhost", "127.0.0.1"])
     }
