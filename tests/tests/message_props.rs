@@ -95,23 +95,33 @@ fn check_prepared(msg: &GenMessage, given: &GenOptions) -> Result<(), TestCaseEr
         prop_assert_eq!(result, Err(MessageError::NoOriginator { header: "From" }));
         return Ok(());
     };
-    let recipients: Vec<ForwardPath> = match &given.recipients {
-        Some(given) => {
-            let given: Vec<Mailbox> = given.iter().filter_map(|p| p.mailbox().cloned()).collect();
-            dedup(given).into_iter().map(ForwardPath::Mailbox).collect()
-        }
-        None => {
-            let extra_bcc = given
+    // Bcc recipients (the message's, then the caller's) are recipients
+    // whether the others are explicit or not.
+    let bcc: Vec<Mailbox> = msg
+        .mailboxes(FieldKind::Bcc)
+        .into_iter()
+        .chain(
+            given
                 .extra_headers
                 .iter()
                 .filter(|(n, _)| n == "Bcc")
-                .filter_map(|(_, v)| Mailbox::parse(v.as_bytes()).ok());
+                .filter_map(|(_, v)| Mailbox::parse(v.as_bytes()).ok()),
+        )
+        .collect();
+    let recipients: Vec<ForwardPath> = match &given.recipients {
+        Some(given) => {
+            let given = given.iter().filter_map(|p| p.mailbox().cloned());
+            dedup(given.chain(bcc).collect())
+                .into_iter()
+                .map(ForwardPath::Mailbox)
+                .collect()
+        }
+        None => {
             let all: Vec<Mailbox> = msg
                 .mailboxes(FieldKind::To)
                 .into_iter()
                 .chain(msg.mailboxes(FieldKind::Cc))
-                .chain(msg.mailboxes(FieldKind::Bcc))
-                .chain(extra_bcc)
+                .chain(bcc)
                 .collect();
             dedup(all).into_iter().map(ForwardPath::Mailbox).collect()
         }
@@ -120,7 +130,7 @@ fn check_prepared(msg: &GenMessage, given: &GenOptions) -> Result<(), TestCaseEr
         prop_assert_eq!(
             result,
             Err(MessageError::NoRecipients {
-                headers: "To, Cc, Bcc"
+                headers: "To, Cc, Bcc, Dcc"
             })
         );
         return Ok(());
