@@ -43,9 +43,12 @@ Examples:
       --repeat 10000 --connections 8
 
 With --message, the envelope comes from the message's headers (From or
-Sender; To, Cc and Bcc; Bcc is removed before sending) unless --from,
---to/--cc/--bcc, --originator or --recipients say otherwise. Files with bare
-LF line ends are fine.
+Sender; To, Cc, Bcc and Dcc) unless --from, --originator, --to/--cc/--bcc or
+--recipients say otherwise; --to/--cc/--bcc and --recipients add up. Bcc and
+Dcc addresses (from the message or --bcc) always get the message, also with
+explicit recipients, and those headers are removed before sending. When the
+message starts with Resent- headers, the newest Resent- block gives the
+envelope instead. Files with bare LF line ends are fine.
 
 Credentials (--user/--password) make TLS required and the certificate must
 verify, unless --insecure-accept-any-cert or --allow-insecure-auth says
@@ -81,13 +84,16 @@ pub struct Args {
     /// sender with --message.
     #[arg(long, value_name = "ADDRESS")]
     pub from: Option<String>,
-    /// A recipient (To header; envelope recipient with --message).
+    /// A recipient (To header; envelope recipient with --message, as
+    /// well as any --recipients).
     #[arg(long, value_name = "ADDRESS")]
     pub to: Vec<String>,
-    /// A Cc recipient (Cc header; envelope recipient with --message).
+    /// A Cc recipient (Cc header; envelope recipient with --message, as
+    /// well as any --recipients).
     #[arg(long, value_name = "ADDRESS")]
     pub cc: Vec<String>,
-    /// A Bcc recipient: an envelope recipient that no header shows.
+    /// A Bcc recipient: an envelope recipient that no header shows, always
+    /// (also with --recipients).
     #[arg(long, value_name = "ADDRESS")]
     pub bcc: Vec<String>,
     /// The Subject of a composed message.
@@ -110,7 +116,8 @@ pub struct Args {
     #[arg(long, value_name = "ADDRESS")]
     pub originator: Option<String>,
     /// The envelope recipients (RCPT TO), comma-separated or repeated,
-    /// whatever the headers say.
+    /// in place of the To and Cc headers; Bcc and Dcc recipients are
+    /// added.
     #[arg(long, value_name = "ADDRESS[,ADDRESS…]")]
     pub recipients: Vec<String>,
     /// TLS, certificates, credentials and the EHLO name.
