@@ -77,7 +77,8 @@ pub enum CloseKind {
     Quit,
     /// The greeting was not 220: try another server.
     GreetingRefused,
-    /// EHLO (and HELO, where allowed) was refused.
+    /// EHLO (and HELO, where allowed) was refused: answered with anything
+    /// but 250 (and not 421 or 221, which are [`ServiceClosing`](Self::ServiceClosing)).
     HelloRefused,
     /// TLS is required and the server does not offer STARTTLS.
     TlsUnavailable,
@@ -110,7 +111,8 @@ pub enum CloseKind {
     /// arrived before its command was sent, an EHLO reply without a
     /// domain, …).
     ProtocolViolation(&'static str),
-    /// The server sent 421: it is closing the channel.
+    /// The server sent 421, or 221 to anything but QUIT: it is closing
+    /// the channel. Neither is ever taken as permission to go on.
     ServiceClosing,
     /// The application called [`abort`](super::ClientConnection::abort).
     Aborted,
