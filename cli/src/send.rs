@@ -27,8 +27,9 @@ pub const EXIT_FAILURE: u8 = 1;
 pub const EXIT_PARTIAL: u8 = 2;
 /// The exit status when the message was not sent.
 pub const EXIT_NOT_SENT: u8 = 3;
-/// The exit status when the connection was lost after the end of the data:
-/// the message may or may not have been delivered.
+/// The exit status when the end of the data got no usable reply (a
+/// timeout, a malformed reply, the connection closed, a 221): the message
+/// may or may not have been delivered.
 pub const EXIT_UNKNOWN: u8 = 4;
 
 const AFTER_HELP: &str = "\
@@ -65,7 +66,9 @@ Exit status:
   2  sent to some recipients only
   3  not sent (MAIL, every RCPT, DATA or the final reply refused, or the send
      policy withheld it)
-  4  outcome unknown (connection lost after the end of the data)
+  4  outcome unknown: no usable reply to the end of the data (timed out,
+     malformed, connection closed, or 221); the message may have been
+     delivered
   1  usage error (including CR, LF or NUL in an argument), no server
      reachable, TLS required but not available, authentication failed, the
      connection lost before the end of the data
