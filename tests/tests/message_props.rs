@@ -19,6 +19,7 @@ use mailwire_core::message::{
     TraceProtocol, parse_message, prepare, received_header,
 };
 use mailwire_core::wire::address::{Domain, ForwardPath, Mailbox, ReversePath};
+use mailwire_core::wire::dot::normalize;
 use mailwire_core::{SeededRandom, TlsInfo};
 use mailwire_tests::strategies::message::{FieldKind, GenMessage, GenOptions, message, options};
 use proptest::prelude::*;
@@ -61,8 +62,10 @@ fn field_names(block: &[u8]) -> Vec<String> {
         .collect()
 }
 
+/// The longest line of `bytes` as the client sends them: every bare CR
+/// and bare LF becomes CRLF.
 fn longest_line(bytes: &[u8]) -> usize {
-    bytes
+    normalize(bytes)
         .split(|&b| b == b'\n')
         .map(|line| line.len() - usize::from(line.ends_with(b"\r")))
         .max()
