@@ -27,8 +27,9 @@ pub const EXIT_FAILURE: u8 = 1;
 pub const EXIT_PARTIAL: u8 = 2;
 /// The exit status when the message was not sent.
 pub const EXIT_NOT_SENT: u8 = 3;
-/// The exit status when the connection was lost after the end of the data:
-/// the message may or may not have been delivered.
+/// The exit status when the end of the data got no usable reply (a
+/// timeout, a malformed reply, the connection closed, a 221): the message
+/// may or may not have been delivered.
 pub const EXIT_UNKNOWN: u8 = 4;
 
 const AFTER_HELP: &str = "\
@@ -43,9 +44,12 @@ Examples:
       --repeat 10000 --connections 8
 
 With --message, the envelope comes from the message's headers (From or
-Sender; To, Cc and Bcc; Bcc is removed before sending) unless --from,
---to/--cc/--bcc, --originator or --recipients say otherwise. Files with bare
-LF line ends are fine.
+Sender; To, Cc, Bcc and Dcc) unless --from, --originator, --to/--cc/--bcc or
+--recipients say otherwise; --to/--cc/--bcc and --recipients add up. Bcc and
+Dcc addresses (from the message or --bcc) always get the message, also with
+explicit recipients, and those headers are removed before sending. When the
+message starts with Resent- headers, the newest Resent- block gives the
+envelope instead. Files with bare LF line ends are fine.
 
 Credentials (--user/--password) make TLS required and the certificate must
 verify, unless --insecure-accept-any-cert or --allow-insecure-auth says
@@ -62,7 +66,9 @@ Exit status:
   2  sent to some recipients only
   3  not sent (MAIL, every RCPT, DATA or the final reply refused, or the send
      policy withheld it)
-  4  outcome unknown (connection lost after the end of the data)
+  4  outcome unknown: no usable reply to the end of the data (timed out,
+     malformed, connection closed, or 221); the message may have been
+     delivered
   1  usage error (including CR, LF or NUL in an argument), no server
      reachable, TLS required but not available, authentication failed, the
      connection lost before the end of the data
@@ -81,13 +87,16 @@ pub struct Args {
     /// sender with --message.
     #[arg(long, value_name = "ADDRESS")]
     pub from: Option<String>,
-    /// A recipient (To header; envelope recipient with --message).
+    /// A recipient (To header; envelope recipient with --message, as
+    /// well as any --recipients).
     #[arg(long, value_name = "ADDRESS")]
     pub to: Vec<String>,
-    /// A Cc recipient (Cc header; envelope recipient with --message).
+    /// A Cc recipient (Cc header; envelope recipient with --message, as
+    /// well as any --recipients).
     #[arg(long, value_name = "ADDRESS")]
     pub cc: Vec<String>,
-    /// A Bcc recipient: an envelope recipient that no header shows.
+    /// A Bcc recipient: an envelope recipient that no header shows, always
+    /// (also with --recipients).
     #[arg(long, value_name = "ADDRESS")]
     pub bcc: Vec<String>,
     /// The Subject of a composed message.
@@ -110,7 +119,8 @@ pub struct Args {
     #[arg(long, value_name = "ADDRESS")]
     pub originator: Option<String>,
     /// The envelope recipients (RCPT TO), comma-separated or repeated,
-    /// whatever the headers say.
+    /// in place of the To and Cc headers; Bcc and Dcc recipients are
+    /// added.
     #[arg(long, value_name = "ADDRESS[,ADDRESS…]")]
     pub recipients: Vec<String>,
     /// TLS, certificates, credentials and the EHLO name.

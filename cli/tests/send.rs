@@ -370,10 +370,15 @@ fn message_file_with_bare_lf_gives_the_envelope_from_its_headers() {
         first.ends_with("\r\nHello\r\n.leading dot\r\n"),
         "{first:?}"
     );
+    // The Bcc header's recipient gets it too: its header is not sent.
     assert_eq!(mails[1].envelope.from.to_string(), "<env@example.org>");
-    assert_eq!(recipients(&mails[1]), ["<other@example.org>"]);
+    assert_eq!(
+        recipients(&mails[1]),
+        ["<other@example.org>", "<carol@example.org>"]
+    );
 
-    // --originator and --recipients override everything.
+    // --originator and --recipients override From, To and Cc (Bcc still
+    // adds its recipient).
     let run = send(&[
         "--server",
         &server.addr(),
@@ -390,7 +395,7 @@ fn message_file_with_bare_lf_gives_the_envelope_from_its_headers() {
     assert_eq!(mails[2].envelope.from.to_string(), "<>");
     assert_eq!(
         recipients(&mails[2]),
-        ["<x@example.org>", "<y@example.org>"]
+        ["<x@example.org>", "<y@example.org>", "<carol@example.org>"]
     );
 }
 

@@ -151,7 +151,7 @@ fn groups() {
         "From: a@x.org\r\nTo: undisclosed-recipients:;\r\n\r\n",
         none(),
         Want::Error(MessageError::NoRecipients {
-            headers: "To, Cc, Bcc",
+            headers: "To, Cc, Bcc, Dcc",
         }),
     );
     check(
@@ -334,7 +334,7 @@ fn resent_mode() {
             .with_resent(ResentMode::Force)
             .with_originator(rev("<me@x.org>")),
         Want::Error(MessageError::NoRecipients {
-            headers: "Resent-To, Resent-Cc, Resent-Bcc",
+            headers: "Resent-To, Resent-Cc, Resent-Bcc, Resent-Dcc",
         }),
     );
     check(
@@ -383,12 +383,12 @@ fn resent_mode() {
 fn explicit_overrides() {
     let broken = "From: a@x.org, b@x.org\r\nTo: not an address\r\nBcc: hidden@x.org\r\n\r\n";
     check(
-        "explicit envelope: the headers are not even parsed",
+        "explicit envelope: From and To are not even parsed; Bcc still adds its recipient",
         broken,
         none()
             .with_originator(rev("<me@x.org>"))
             .with_recipients([fwd("<you@x.org>"), fwd("<you@X.org>")]),
-        Want::Envelope("<me@x.org>", &["<you@x.org>"], false),
+        Want::Envelope("<me@x.org>", &["<you@x.org>", "<hidden@x.org>"], false),
     );
     check(
         "explicit originator only",

@@ -495,6 +495,33 @@ fn nul_or_long_lines_need_binarymime() {
 }
 
 #[test]
+fn long_lines_are_measured_on_the_line_ends_that_are_sent() {
+    // 1201 octets between LFs, but the bare CR becomes a line end on the
+    // wire: two lines of 600, fine as text.
+    let x = "x".repeat(600);
+    let split = format!("From: a@x.org\r\nTo: b@x.org\r\n\r\n{x}\r{x}\r\n");
+    let p = prep(split.as_bytes(), &opts()).unwrap();
+    assert!(!p.needs.binary, "measured between LFs only");
+    assert_eq!(p.envelope().options.body, BodyKind::SevenBit);
+    // What DATA sends has no line over 998 octets.
+    let mut wire = bytes::BytesMut::new();
+    let mut stuffer = mailwire_core::wire::dot::Stuffer::new();
+    stuffer.feed(&p.bytes, &mut wire);
+    stuffer.finish(&mut wire);
+    let longest = wire[..]
+        .split(|&b| b == b'\n')
+        .map(|line| line.len().saturating_sub(1))
+        .max();
+    assert_eq!(longest, Some(600));
+    // A line over 998 octets between bare CRs still needs BINARYMIME.
+    let long = format!(
+        "From: a@x.org\r\nTo: b@x.org\r\n\r\nshort\r{}\rshort\r\n",
+        "y".repeat(999)
+    );
+    assert!(needs(long.as_bytes(), &opts()).binary);
+}
+
+#[test]
 fn the_client_envelope_carries_the_needs() {
     let p = prep(
         b"From: a@x.org\r\nTo: b@x.org\r\nBcc: c@x.org\r\n\r\ncaf\xc3\xa9\r\n",

@@ -562,7 +562,8 @@ async fn timeout_failover_and_unknown<R: Runtime>(rt: R) {
 }
 
 /// tcllib's `-queue`: `QUED` when the server offers `XQUE`; explicit
-/// originator and recipients replace the headers' envelope.
+/// originator and recipients replace the headers' envelope, except the
+/// Bcc recipient, who is added (its header is never transmitted).
 async fn queue_and_explicit_envelope<R: Runtime>(rt: R) {
     let script = with_greeting(
         "250-scripted\r\n250 XQUE\r\n",
@@ -572,6 +573,8 @@ async fn queue_and_explicit_envelope<R: Runtime>(rt: R) {
             Step::Expect("MAIL FROM:<>"),
             Step::Send("250 ok\r\n"),
             Step::Expect("RCPT TO:<postmaster@example.net>"),
+            Step::Send("250 ok\r\n"),
+            Step::Expect("RCPT TO:<dave@example.org>"),
             Step::Send("250 ok\r\n"),
             Step::Expect("DATA"),
             Step::Send("354 go\r\n"),
@@ -595,7 +598,12 @@ async fn queue_and_explicit_envelope<R: Runtime>(rt: R) {
         .await
         .expect("send");
     assert!(report.is_sent(), "{report:?}");
-    assert_eq!(report.recipients.len(), 1);
+    let paths: Vec<String> = report
+        .recipients
+        .iter()
+        .map(|r| r.path.to_string())
+        .collect();
+    assert_eq!(paths, ["<postmaster@example.net>", "<dave@example.org>"]);
     assert_script_ok(&rt, &logs[0]).await;
     // The headers are transmitted as they are (Bcc still removed).
     let body = String::from_utf8_lossy(&log(&logs[0]).bodies[0]).into_owned();

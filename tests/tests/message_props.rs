@@ -19,6 +19,7 @@ use mailwire_core::message::{
     TraceProtocol, parse_message, prepare, received_header,
 };
 use mailwire_core::wire::address::{Domain, ForwardPath, Mailbox, ReversePath};
+use mailwire_core::wire::dot::normalize;
 use mailwire_core::{SeededRandom, TlsInfo};
 use mailwire_tests::strategies::message::{FieldKind, GenMessage, GenOptions, message, options};
 use proptest::prelude::*;
@@ -61,8 +62,10 @@ fn field_names(block: &[u8]) -> Vec<String> {
         .collect()
 }
 
+/// The longest line of `bytes` as the client sends them: every bare CR
+/// and bare LF becomes CRLF.
 fn longest_line(bytes: &[u8]) -> usize {
-    bytes
+    normalize(bytes)
         .split(|&b| b == b'\n')
         .map(|line| line.len() - usize::from(line.ends_with(b"\r")))
         .max()
@@ -95,23 +98,33 @@ fn check_prepared(msg: &GenMessage, given: &GenOptions) -> Result<(), TestCaseEr
         prop_assert_eq!(result, Err(MessageError::NoOriginator { header: "From" }));
         return Ok(());
     };
-    let recipients: Vec<ForwardPath> = match &given.recipients {
-        Some(given) => {
-            let given: Vec<Mailbox> = given.iter().filter_map(|p| p.mailbox().cloned()).collect();
-            dedup(given).into_iter().map(ForwardPath::Mailbox).collect()
-        }
-        None => {
-            let extra_bcc = given
+    // Bcc recipients (the message's, then the caller's) are recipients
+    // whether the others are explicit or not.
+    let bcc: Vec<Mailbox> = msg
+        .mailboxes(FieldKind::Bcc)
+        .into_iter()
+        .chain(
+            given
                 .extra_headers
                 .iter()
                 .filter(|(n, _)| n == "Bcc")
-                .filter_map(|(_, v)| Mailbox::parse(v.as_bytes()).ok());
+                .filter_map(|(_, v)| Mailbox::parse(v.as_bytes()).ok()),
+        )
+        .collect();
+    let recipients: Vec<ForwardPath> = match &given.recipients {
+        Some(given) => {
+            let given = given.iter().filter_map(|p| p.mailbox().cloned());
+            dedup(given.chain(bcc).collect())
+                .into_iter()
+                .map(ForwardPath::Mailbox)
+                .collect()
+        }
+        None => {
             let all: Vec<Mailbox> = msg
                 .mailboxes(FieldKind::To)
                 .into_iter()
                 .chain(msg.mailboxes(FieldKind::Cc))
-                .chain(msg.mailboxes(FieldKind::Bcc))
-                .chain(extra_bcc)
+                .chain(bcc)
                 .collect();
             dedup(all).into_iter().map(ForwardPath::Mailbox).collect()
         }
@@ -120,7 +133,7 @@ fn check_prepared(msg: &GenMessage, given: &GenOptions) -> Result<(), TestCaseEr
         prop_assert_eq!(
             result,
             Err(MessageError::NoRecipients {
-                headers: "To, Cc, Bcc"
+                headers: "To, Cc, Bcc, Dcc"
             })
         );
         return Ok(());

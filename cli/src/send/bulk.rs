@@ -16,7 +16,9 @@ use mailwire_driver::client::ClientError;
 use serde::Serialize;
 
 use super::compose::Draft;
-use super::report::{JsonReply, JsonTls, classify, final_reply, print_json, reached, reason_text};
+use super::report::{
+    JsonReply, JsonTls, classify, final_reply, print_json, reached, reason_text, unknown_text,
+};
 use super::settings::Plan;
 use super::transfer::{TokioClient, connect_any, label, message_id_domain};
 use super::{EXIT_FAILURE, EXIT_NOT_SENT, EXIT_PARTIAL, EXIT_UNKNOWN};
@@ -187,7 +189,7 @@ async fn worker(shared: Arc<Shared>) {
                             reason_text(*reason).to_owned()
                         }
                         mailwire_core::client::Outcome::Unknown => {
-                            "connection lost after the end of the data".to_owned()
+                            unknown_text(open.close_reason().map(|c| &c.kind))
                         }
                         _ => "some recipients were refused".to_owned(),
                     });

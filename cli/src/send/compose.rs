@@ -343,17 +343,13 @@ pub fn draft(args: &Args) -> Result<Draft, String> {
             {
                 options.originator = Some(reverse_path("from", from)?);
             }
-            let given: Vec<(&str, &String)> =
-                [("to", &args.to), ("cc", &args.cc), ("bcc", &args.bcc)]
-                    .into_iter()
-                    .flat_map(|(option, list)| list.iter().map(move |v| (option, v)))
-                    .collect();
-            if options.recipients.is_none() && !given.is_empty() {
-                let paths = given
-                    .into_iter()
-                    .map(|(option, value)| forward_path(option, value))
-                    .collect::<Result<Vec<_>, _>>()?;
-                options.recipients = Some(paths);
+            // --to, --cc and --bcc name envelope recipients here, as
+            // --recipients does: every one of them gets the message.
+            for (option, list) in [("to", &args.to), ("cc", &args.cc), ("bcc", &args.bcc)] {
+                for value in list {
+                    let path = forward_path(option, value)?;
+                    options.recipients.get_or_insert_with(Vec::new).push(path);
+                }
             }
             if path.as_os_str() != "-"
                 && let Some((head, body)) = streamed(path)?

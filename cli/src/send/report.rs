@@ -3,7 +3,7 @@
 
 use mailwire_core::TlsInfo;
 use mailwire_core::client::{
-    NotSentReason, Outcome, RecipientOutcome, RecipientStatus, TransactionOutcome,
+    CloseKind, NotSentReason, Outcome, RecipientOutcome, RecipientStatus, TransactionOutcome,
 };
 use mailwire_core::wire::address::ForwardPath;
 use mailwire_core::wire::reply::Reply;
@@ -146,6 +146,31 @@ pub fn reason_text(reason: NotSentReason) -> &'static str {
     }
 }
 
+/// Why the outcome is unknown, in words: what ended the connection after
+/// the end of the data was sent (`kind`, from the connection's close
+/// reason) — a timeout, a malformed reply, the server closing — and that
+/// the message may have been delivered.
+#[must_use]
+pub fn unknown_text(kind: Option<&CloseKind>) -> String {
+    let what = match kind {
+        Some(CloseKind::Timeout) => "timed out waiting for the reply to the end of the data".into(),
+        Some(CloseKind::MalformedReply(error)) => {
+            format!("the reply to the end of the data is malformed ({error})")
+        }
+        Some(CloseKind::ServiceClosing) => {
+            "the server answered the end of the data with 221 and closed the connection".into()
+        }
+        Some(CloseKind::ProtocolViolation(what)) => {
+            format!("the server broke the protocol after the end of the data ({what})")
+        }
+        Some(CloseKind::ConnectionLost) => {
+            "the connection closed after the end of the data, before the reply".into()
+        }
+        _ => "the session ended after the end of the data, before the reply".to_owned(),
+    };
+    format!("{what}: the message may have been delivered")
+}
+
 /// The final reply: the answer to the end of the data, or the reply that
 /// refused the message.
 #[must_use]
@@ -221,6 +246,16 @@ fn reply_text(reply: &Reply) -> String {
     escape(&text)
 }
 
+/// What went wrong with a delivery that reached the transaction, in
+/// words (`None` when it was sent).
+fn delivery_error(delivery: &Delivery, outcome: &TransactionOutcome) -> Option<String> {
+    match &outcome.outcome {
+        Outcome::NotSent { reason, .. } => Some(reason_text(*reason).to_owned()),
+        Outcome::Unknown => Some(unknown_text(delivery.close.as_ref().map(|c| &c.kind))),
+        _ => None,
+    }
+}
+
 fn print_delivery_text(delivery: &Delivery, word: &str) {
     let tls = match &delivery.tls {
         Some(info) if info.peer_verified => format!("{}, certificate verified", info.version),
@@ -229,8 +264,12 @@ fn print_delivery_text(delivery: &Delivery, word: &str) {
     };
     match &delivery.outcome {
         Ok(outcome) => {
-            let reply = final_reply(&outcome.outcome)
-                .map_or_else(String::new, |r| format!(": {}", reply_text(r)));
+            let reply = match (&outcome.outcome, final_reply(&outcome.outcome)) {
+                (_, Some(r)) => format!(": {}", reply_text(r)),
+                (Outcome::Unknown, None) => delivery_error(delivery, outcome)
+                    .map_or_else(String::new, |e| format!(": {}", escape(&e))),
+                _ => String::new(),
+            };
             println!(
                 "{} via {} ({tls}){reply}",
                 word.replace('_', " "),
@@ -293,15 +332,7 @@ pub fn single(result: &SendResult, json: bool) -> u8 {
             let (word, status, reply, outcomes, error) = match &delivery.outcome {
                 Ok(outcome) => {
                     let (word, status) = classify(outcome);
-                    let error = match &outcome.outcome {
-                        Outcome::NotSent { reason, .. } => Some(reason_text(*reason).to_owned()),
-                        Outcome::Unknown => Some(
-                            "connection lost after the end of the data: the message may have \
-                             been delivered"
-                                .to_owned(),
-                        ),
-                        _ => None,
-                    };
+                    let error = delivery_error(delivery, outcome);
                     (
                         word,
                         status,
@@ -326,6 +357,43 @@ pub fn single(result: &SendResult, json: bool) -> u8 {
                 print_delivery_text(delivery, word);
             }
             status
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mailwire_core::wire::reply::ReplyError;
+
+    #[test]
+    fn unknown_outcomes_say_what_happened() {
+        let texts = [
+            (Some(CloseKind::Timeout), "timed out waiting for the reply"),
+            (
+                Some(CloseKind::MalformedReply(ReplyError::Malformed)),
+                "the reply to the end of the data is malformed (malformed reply line)",
+            ),
+            (
+                Some(CloseKind::ConnectionLost),
+                "the connection closed after the end of the data",
+            ),
+            (
+                Some(CloseKind::ServiceClosing),
+                "answered the end of the data with 221",
+            ),
+            (None, "the session ended after the end of the data"),
+        ];
+        let mut seen = Vec::new();
+        for (kind, want) in texts {
+            let text = unknown_text(kind.as_ref());
+            assert!(text.contains(want), "{kind:?}: {text}");
+            assert!(
+                text.ends_with(": the message may have been delivered"),
+                "{text}"
+            );
+            assert!(!seen.contains(&text), "{text} said twice");
+            seen.push(text);
         }
     }
 }

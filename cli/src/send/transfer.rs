@@ -3,7 +3,7 @@
 //! full (and bulk mode can reuse a connection for many messages).
 
 use mailwire_core::TlsInfo;
-use mailwire_core::client::TransactionOutcome;
+use mailwire_core::client::{CloseReason, TransactionOutcome};
 use mailwire_core::wire::address::{Domain, ForwardPath};
 use mailwire_driver::Runtime;
 use mailwire_driver::client::{Client, ClientError, ServerAddress, default_client_name};
@@ -80,6 +80,9 @@ pub struct Delivery {
     /// The transaction's outcome, or why the message could not go on this
     /// connection at all (refused before MAIL).
     pub outcome: Result<TransactionOutcome, String>,
+    /// Why the connection ended when it ended with the message (not by our
+    /// QUIT): says what made an unknown outcome unknown.
+    pub close: Option<CloseReason>,
 }
 
 /// The result of [`send_once`].
@@ -137,6 +140,7 @@ pub async fn send_once(plan: &Plan, draft: &Draft) -> SendResult {
                 continue;
             }
         };
+        let close = client.close_reason().cloned();
         if client.is_open() {
             let _ = client.quit().await;
         }
@@ -151,6 +155,7 @@ pub async fn send_once(plan: &Plan, draft: &Draft) -> SendResult {
                 tls,
                 recipients: prepared.recipients.clone(),
                 outcome,
+                close,
             }),
         };
     }

@@ -77,7 +77,8 @@ pub enum CloseKind {
     Quit,
     /// The greeting was not 220: try another server.
     GreetingRefused,
-    /// EHLO (and HELO, where allowed) was refused.
+    /// EHLO (and HELO, where allowed) was refused: answered with anything
+    /// but 250 (and not 421 or 221, which are [`ServiceClosing`](Self::ServiceClosing)).
     HelloRefused,
     /// TLS is required and the server does not offer STARTTLS.
     TlsUnavailable,
@@ -110,7 +111,8 @@ pub enum CloseKind {
     /// arrived before its command was sent, an EHLO reply without a
     /// domain, …).
     ProtocolViolation(&'static str),
-    /// The server sent 421: it is closing the channel.
+    /// The server sent 421, or 221 to anything but QUIT: it is closing
+    /// the channel. Neither is ever taken as permission to go on.
     ServiceClosing,
     /// The application called [`abort`](super::ClientConnection::abort).
     Aborted,
@@ -160,9 +162,46 @@ impl CloseReason {
     }
 }
 
-impl fmt::Display for CloseReason {
+impl fmt::Display for CloseKind {
+    /// What happened, in words for people (no reply, no phase: see
+    /// [`CloseReason`]'s `Display` for the whole story).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?} during {}", self.kind, self.phase)?;
+        let text = match self {
+            CloseKind::Quit => "the session ended normally",
+            CloseKind::GreetingRefused => "the server refused the session",
+            CloseKind::HelloRefused => "the server refused EHLO/HELO",
+            CloseKind::TlsUnavailable => "TLS is required but the server does not offer STARTTLS",
+            CloseKind::StartTlsRefused => "TLS is required but the server refused STARTTLS",
+            CloseKind::TlsAbandoned => "the server refused STARTTLS and the TLS policy gave it up",
+            CloseKind::CertificateNotVerified => {
+                "TLS is required but the server's certificate did not verify"
+            }
+            CloseKind::AuthFailed => "authentication failed",
+            CloseKind::ServerNotAuthenticated => {
+                "the server did not prove it knows the secret (it may be an impostor)"
+            }
+            CloseKind::AuthUnavailable => "the server offers no AUTH mechanism the client may use",
+            CloseKind::CredentialsWithheld => {
+                "the credentials were withheld: the session is not secure enough to send them"
+            }
+            CloseKind::Timeout => "timed out waiting",
+            CloseKind::ConnectionLost => "the connection was closed",
+            CloseKind::MalformedReply(error) => return write!(f, "malformed reply ({error})"),
+            CloseKind::ProtocolViolation(what) => {
+                return write!(f, "the server broke the protocol ({what})");
+            }
+            CloseKind::ServiceClosing => "the server is closing the connection",
+            CloseKind::Aborted => "the client aborted the session",
+        };
+        f.write_str(text)
+    }
+}
+
+impl fmt::Display for CloseReason {
+    /// `KIND during PHASE (command: COMMAND): REPLY`, the kind in words
+    /// ([`CloseKind`]'s `Display`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} during {}", self.kind, self.phase)?;
         if let Some(command) = &self.command {
             write!(f, " (command: {command})")?;
         }
@@ -170,5 +209,63 @@ impl fmt::Display for CloseReason {
             write!(f, ": {reply}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::reply::ReplyCode;
+
+    #[test]
+    fn reasons_read_as_sentences_not_debug_output() {
+        let kinds = [
+            CloseKind::Quit,
+            CloseKind::GreetingRefused,
+            CloseKind::HelloRefused,
+            CloseKind::TlsUnavailable,
+            CloseKind::StartTlsRefused,
+            CloseKind::TlsAbandoned,
+            CloseKind::CertificateNotVerified,
+            CloseKind::AuthFailed,
+            CloseKind::ServerNotAuthenticated,
+            CloseKind::AuthUnavailable,
+            CloseKind::CredentialsWithheld,
+            CloseKind::Timeout,
+            CloseKind::ConnectionLost,
+            CloseKind::MalformedReply(ReplyError::Malformed),
+            CloseKind::ProtocolViolation("unsolicited reply"),
+            CloseKind::ServiceClosing,
+            CloseKind::Aborted,
+        ];
+        for kind in kinds {
+            let text = kind.to_string();
+            let debug = format!("{kind:?}");
+            let name = debug.split('(').next().unwrap_or_default();
+            assert!(!text.contains(name), "{text:?} shows {name}");
+        }
+        let reason = CloseReason::new(CloseKind::Timeout, Phase::DataTermination)
+            .with_command(Some(".".into()));
+        assert_eq!(
+            reason.to_string(),
+            "timed out waiting during DATA termination (command: .)"
+        );
+        let reply = Reply::new(ReplyCode::CLOSING, None, vec!["bye".into()]).ok();
+        let reason = CloseReason::new(CloseKind::ServiceClosing, Phase::Helo)
+            .with_command(Some("HELO client.example".into()))
+            .with_reply(reply);
+        assert_eq!(
+            reason.to_string(),
+            "the server is closing the connection during HELO \
+             (command: HELO client.example): 221 bye"
+        );
+        let reason = CloseReason::new(
+            CloseKind::MalformedReply(ReplyError::Malformed),
+            Phase::DataTermination,
+        );
+        assert_eq!(
+            reason.to_string(),
+            "malformed reply (malformed reply line) during DATA termination"
+        );
     }
 }

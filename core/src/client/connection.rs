@@ -282,8 +282,9 @@ impl ClientConnection {
     /// `StartTls` or the close. Bytes that follow the `220` to STARTTLS in
     /// the same chunk are discarded, never read as replies. A reply that
     /// starts before the command it would answer was sent, or that nothing
-    /// awaits, ends the connection (`421` as
-    /// [`CloseKind::ServiceClosing`]).
+    /// awaits, ends the connection (`421` and `221` as
+    /// [`CloseKind::ServiceClosing`]), and so does a `421` or `221` to any
+    /// command but QUIT.
     ///
     /// # Errors
     ///
@@ -481,9 +482,15 @@ impl ClientConnection {
         if let Some(next) = self.pending.front_mut() {
             next.deadline = now.checked_add(next.kind.timeout(&self.config.timeouts));
         }
-        if reply.code() == ReplyCode::SERVICE_UNAVAILABLE
-            && !matches!(head.kind, PendingKind::Greeting | PendingKind::Quit)
-        {
+        // RFC 5321 §3.8: 421 and 221 both say the server is closing the
+        // channel. Neither is ever an answer to go on with (a 221 to EHLO
+        // or STARTTLS is not a success); only QUIT expects one, and the
+        // greeting has its own rule.
+        let closing = matches!(
+            reply.code(),
+            ReplyCode::SERVICE_UNAVAILABLE | ReplyCode::CLOSING
+        );
+        if closing && !matches!(head.kind, PendingKind::Greeting | PendingKind::Quit) {
             self.note_service_closing(head.kind, &reply);
             let reason = CloseReason::new(CloseKind::ServiceClosing, head.kind.phase())
                 .with_reply(Some(reply))
@@ -515,11 +522,14 @@ impl ClientConnection {
         }
     }
 
-    /// A reply nothing awaits: `421` closes as the server asks; anything
-    /// else breaks the protocol.
+    /// A reply nothing awaits: `421` or `221` closes as the server asks;
+    /// anything else breaks the protocol.
     fn on_unsolicited(&mut self, reply: Reply) {
         let phase = self.phase();
-        let kind = if reply.code() == ReplyCode::SERVICE_UNAVAILABLE {
+        let kind = if matches!(
+            reply.code(),
+            ReplyCode::SERVICE_UNAVAILABLE | ReplyCode::CLOSING
+        ) {
             CloseKind::ServiceClosing
         } else {
             CloseKind::ProtocolViolation("unsolicited reply")

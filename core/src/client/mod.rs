@@ -117,7 +117,7 @@
 //!   [`CloseKind::GreetingRefused`] so the driver can fail over), sends EHLO
 //!   with [`ClientConfig::client_name`] and falls back to HELO on a 5xx —
 //!   unless TLS is required or credentials are configured (HELO carries
-//!   neither). Then STARTTLS as [`TlsPolicy`] says (the question of tcllib's
+//!   neither); only a 250 answers EHLO or HELO. Then STARTTLS as [`TlsPolicy`] says (the question of tcllib's
 //!   `-tlspolicy` is [`ClientEvent::TlsPolicyRequest`]); after the handshake,
 //!   EHLO again. Then AUTH when credentials are configured: the strongest
 //!   offered mechanism of [`ClientConfig::auth_mechanisms`], falling back
@@ -136,9 +136,10 @@
 //! * **Safety**: replies are parsed incrementally within
 //!   [`ClientConfig::reply_limits`]; a reply that nothing awaits, or that
 //!   starts before its command was sent (an injection, or a server that
-//!   pipelines what it may not), ends the connection; bytes after the 220 to
-//!   STARTTLS are dropped; commands are validated before anything is
-//!   written.
+//!   pipelines what it may not), ends the connection; so does a 421 or a
+//!   221 to anything but QUIT ([`CloseKind::ServiceClosing`]), wherever it
+//!   comes, without another command; bytes after the 220 to STARTTLS are
+//!   dropped; commands are validated before anything is written.
 //! * **Time**: every wait of RFC 5321 §4.5.3.2 is a deadline ([`Timeouts`]);
 //!   a timeout closes with [`CloseKind::Timeout`] and the [`Phase`].
 //! * **The end**: [`ClientEvent::Closed`] with a [`CloseReason`] (kind,

@@ -47,8 +47,11 @@ pub enum Outcome {
         /// code of the condition (`5.7.30`, `5.3.4`).
         reply: Option<Reply>,
     },
-    /// The connection was lost (or timed out) after the end of the data
-    /// was sent and before its reply: the message may have been delivered.
+    /// The connection was lost (or timed out, or the reply was malformed,
+    /// or the server answered with 221 and closed) after the end of the
+    /// data was sent and before a reply that says what became of it: the
+    /// message may have been delivered. The connection's
+    /// [`CloseReason`](super::CloseReason) says which.
     Unknown,
 }
 
@@ -77,7 +80,8 @@ pub enum NotSentReason {
     /// The server refused the message at its end (the final dot or a BDAT
     /// chunk got 4xx or 5xx).
     MessageRefused,
-    /// The connection ended before the end of the data was sent.
+    /// The connection ended before the end of the data was sent (the
+    /// server may have said so with 221; then that is the reply).
     ConnectionClosed,
     /// REQUIRETLS was asked for but the session is not verified TLS to a
     /// server offering REQUIRETLS (RFC 8689, `5.7.30`). Nothing was sent.

@@ -55,7 +55,11 @@ impl ClientConnection {
         }
         let reason = CloseReason::new(CloseKind::GreetingRefused, Phase::Greeting)
             .with_command(Some(command));
-        if reply.code() == ReplyCode::SERVICE_UNAVAILABLE {
+        if matches!(
+            reply.code(),
+            ReplyCode::SERVICE_UNAVAILABLE | ReplyCode::CLOSING
+        ) {
+            // The server is closing the channel already: no QUIT.
             self.close(reason.with_reply(Some(reply)));
         } else {
             // RFC 5321 §3.1: after a 554 greeting the client should QUIT.
@@ -113,7 +117,8 @@ impl ClientConnection {
     }
 
     pub(crate) fn on_helo(&mut self, now: Instant, reply: Reply, command: String) {
-        if reply.code().is_positive() {
+        // RFC 5321 §4.3.2: 250 is HELO's only success.
+        if reply.code() == ReplyCode::OK {
             self.ehlo = None;
             self.capabilities = Some(Capabilities::default());
             self.after_hello(now);

@@ -17,7 +17,7 @@ use super::outcome::{
 };
 use super::pending::PendingKind;
 use crate::UsageError;
-use crate::wire::reply::{EnhancedCode, Reply};
+use crate::wire::reply::{EnhancedCode, Reply, ReplyCode};
 
 /// How the body travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -556,11 +556,24 @@ impl ClientConnection {
         finish(txn)
     }
 
-    /// Records what a 421 answered before the connection closes.
+    /// Records what a 421 or a 221 answered before the connection closes.
+    ///
+    /// A 421 refuses what it answers. A 221 refuses nothing and accepts
+    /// nothing: the server just closes. Before the end of the data the
+    /// message is not sent (the connection closed); a 221 to the end of
+    /// the data leaves the outcome unknown.
     pub(crate) fn note_service_closing(&mut self, kind: PendingKind, reply: &Reply) {
         let Some(txn) = self.txn.as_mut() else {
             return;
         };
+        if reply.code() != ReplyCode::SERVICE_UNAVAILABLE {
+            if kind == (PendingKind::Bdat { last: false }) && txn.failure.is_none() {
+                // The last chunk may be written already: without this the
+                // outcome would be unknown.
+                txn.failure = Some((NotSentReason::ConnectionClosed, Some(reply.clone())));
+            }
+            return;
+        }
         let failure = match kind {
             PendingKind::Mail => Some(NotSentReason::MailRefused),
             PendingKind::Data => Some(NotSentReason::DataRefused),

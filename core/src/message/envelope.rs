@@ -1,5 +1,6 @@
 //! The envelope from the headers: originator (RFC 5322 §3.6.2) and
-//! recipients (§3.6.3), or their `Resent-` forms (§3.6.6).
+//! recipients (§3.6.3), or their `Resent-` forms (§3.6.6). `Dcc` (and
+//! `Resent-Dcc`), an older name for a blind copy, plays the `Bcc` role.
 
 use std::collections::HashSet;
 
@@ -33,6 +34,7 @@ pub(crate) struct Roles {
     pub(crate) to: &'static str,
     pub(crate) cc: &'static str,
     pub(crate) bcc: &'static str,
+    pub(crate) dcc: &'static str,
     pub(crate) date: &'static str,
     pub(crate) message_id: &'static str,
     /// The recipient headers, for [`MessageError::NoRecipients`].
@@ -46,9 +48,10 @@ pub(crate) const PLAIN: Roles = Roles {
     to: "To",
     cc: "Cc",
     bcc: "Bcc",
+    dcc: "Dcc",
     date: "Date",
     message_id: "Message-ID",
-    recipients_label: "To, Cc, Bcc",
+    recipients_label: "To, Cc, Bcc, Dcc",
 };
 
 /// Roles of a resent message.
@@ -58,9 +61,10 @@ pub(crate) const RESENT: Roles = Roles {
     to: "Resent-To",
     cc: "Resent-Cc",
     bcc: "Resent-Bcc",
+    dcc: "Resent-Dcc",
     date: "Resent-Date",
     message_id: "Resent-Message-ID",
-    recipients_label: "Resent-To, Resent-Cc, Resent-Bcc",
+    recipients_label: "Resent-To, Resent-Cc, Resent-Bcc, Resent-Dcc",
 };
 
 /// Whether a field name is one of the `Resent-*` family.
@@ -69,9 +73,13 @@ pub(crate) fn is_resent(name: &str) -> bool {
         .is_some_and(|prefix| prefix.eq_ignore_ascii_case("resent-"))
 }
 
-/// Whether a field is never transmitted: `Bcc` and `Resent-Bcc`.
+/// The names of the fields that are never transmitted.
+const BLIND: [&str; 4] = ["Bcc", "Dcc", "Resent-Bcc", "Resent-Dcc"];
+
+/// Whether a field is never transmitted: `Bcc`, `Dcc` and their
+/// `Resent-` forms.
 pub(crate) fn is_blind(name: &str) -> bool {
-    name.eq_ignore_ascii_case("Bcc") || name.eq_ignore_ascii_case("Resent-Bcc")
+    BLIND.iter().any(|blind| name.eq_ignore_ascii_case(blind))
 }
 
 /// What two paths are compared on when removing duplicates: the local
@@ -134,14 +142,11 @@ pub(crate) fn originator(fields: &[Field<'_>], roles: &Roles) -> Result<ReverseP
     }
 }
 
-/// The envelope recipients from the headers: `To`, then `Cc`, then `Bcc`
-/// (each in field order), duplicates removed.
-pub(crate) fn recipients(
-    fields: &[Field<'_>],
-    roles: &Roles,
-) -> Result<Vec<ForwardPath>, MessageError> {
+/// The addresses of every field named one of `names`, name by name (each
+/// in field order), duplicates kept.
+fn addresses(fields: &[Field<'_>], names: &[&str]) -> Result<Vec<ForwardPath>, MessageError> {
     let mut all = Vec::new();
-    for name in [roles.to, roles.cc, roles.bcc] {
+    for name in names {
         for field in fields.iter().filter(|f| f.is(name)) {
             all.extend(
                 mailboxes(field.name, field.value)?
@@ -150,13 +155,36 @@ pub(crate) fn recipients(
             );
         }
     }
-    let all = dedup(all);
+    Ok(all)
+}
+
+/// The envelope recipients from the headers: `To`, then `Cc`, then `Bcc`,
+/// then `Dcc` (each in field order), duplicates removed.
+pub(crate) fn recipients(
+    fields: &[Field<'_>],
+    roles: &Roles,
+) -> Result<Vec<ForwardPath>, MessageError> {
+    let all = dedup(addresses(
+        fields,
+        &[roles.to, roles.cc, roles.bcc, roles.dcc],
+    )?);
     if all.is_empty() {
         return Err(MessageError::NoRecipients {
             headers: roles.recipients_label,
         });
     }
     Ok(all)
+}
+
+/// The blind recipients from the headers: `Bcc`, then `Dcc` (each in
+/// field order). They are recipients even when the caller names the
+/// others explicitly: their fields are removed from what is transmitted,
+/// so leaving them out would lose them without a word.
+pub(crate) fn blind_recipients(
+    fields: &[Field<'_>],
+    roles: &Roles,
+) -> Result<Vec<ForwardPath>, MessageError> {
+    addresses(fields, &[roles.bcc, roles.dcc])
 }
 
 #[cfg(test)]
@@ -168,6 +196,7 @@ mod tests {
         assert!(is_resent("RESENT-to") && is_resent("Resent-X") && !is_resent("Resent"));
         assert!(!is_resent("Résent-To") && !is_resent("To"));
         assert!(is_blind("bcc") && is_blind("Resent-BCC") && !is_blind("Cc"));
+        assert!(is_blind("DCC") && is_blind("resent-dcc") && !is_blind("Dcc-Note"));
     }
 
     #[test]

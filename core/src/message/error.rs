@@ -22,9 +22,9 @@ pub enum MessageError {
         /// Why it cannot be used.
         reason: AddressError,
     },
-    /// No envelope recipient: none given explicitly and none found in the
-    /// headers named here (`To, Cc, Bcc` or `Resent-To, Resent-Cc,
-    /// Resent-Bcc`).
+    /// No envelope recipient: none given explicitly (or an empty explicit
+    /// list) and none found in the headers named here (`To, Cc, Bcc, Dcc`
+    /// or `Resent-To, Resent-Cc, Resent-Bcc, Resent-Dcc`).
     #[error("no recipients: none given and none in {headers}")]
     NoRecipients {
         /// The headers that were searched.

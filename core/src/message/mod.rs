@@ -7,12 +7,13 @@
 //! # Client side: [`prepare`]
 //!
 //! Turns a message into a [`PreparedMessage`]: the envelope (explicit, or
-//! from `From`/`Sender` and `To`/`Cc`/`Bcc`, or from the newest `Resent-*`
-//! block, RFC 5322 §3.6.6), the bytes to transmit (`Date`, `Message-ID` and
-//! `From` added when missing, the caller's extra headers added, `Bcc`
-//! removed; everything else byte for byte), and the extensions the server
-//! must offer ([`BodyNeeds`]: 8BITMIME, SMTPUTF8, BINARYMIME). Bcc
-//! recipients are envelope recipients of the same bytes: there is no
+//! from `From`/`Sender` and `To`/`Cc`/`Bcc`/`Dcc`, or from the newest
+//! `Resent-*` block, RFC 5322 §3.6.6), the bytes to transmit (`Date`,
+//! `Message-ID` and `From` added when missing, the caller's extra headers
+//! added, `Bcc` and `Dcc` removed; everything else byte for byte), and the
+//! extensions the server must offer ([`BodyNeeds`]: 8BITMIME, SMTPUTF8,
+//! BINARYMIME). Bcc and Dcc recipients are envelope recipients of the same
+//! bytes, also when the other recipients are explicit: there is no
 //! separate "Bcc copy" as in tcllib's `smtp`. Every error is found before a
 //! connection is made, and the ones about a header name it
 //! ([`MessageError`]).

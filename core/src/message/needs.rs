@@ -30,8 +30,10 @@ pub struct BodyNeeds {
 impl BodyNeeds {
     /// Scans a whole message (header section and body) in one pass.
     ///
-    /// Lines are counted between LFs, without the CR of a CRLF; the header
-    /// section ends at the first empty line.
+    /// Lines are measured as they will be sent: CRLF, a bare LF and a bare
+    /// CR each end a line (the DATA and BDAT encoders turn the bare ones
+    /// into CRLF), and the line end is not counted. The header section
+    /// ends at the first empty line.
     #[must_use]
     pub fn scan(message: &[u8]) -> BodyNeeds {
         let headers_end = body_start(message);
@@ -78,11 +80,8 @@ impl BodyNeeds {
 pub struct BodyScanner {
     eight_bit: bool,
     nul: bool,
-    /// Octets of the line in progress (a CR at its end included).
-    line: usize,
-    /// Whether the last octet seen was a CR.
-    cr: bool,
-    longest: usize,
+    /// Where the lines stand across pieces.
+    lines: LineMeter,
 }
 
 impl BodyScanner {
@@ -93,29 +92,13 @@ impl BodyScanner {
         }
         self.eight_bit |= !piece.is_ascii();
         self.nul |= memchr::memchr(0, piece).is_some();
-        let mut start = 0;
-        for end in memchr::memchr_iter(b'\n', piece) {
-            let mut len = self.line + (end - start);
-            let cr_before = if end > start {
-                piece.get(end - 1) == Some(&b'\r')
-            } else {
-                self.cr
-            };
-            if len > 0 && cr_before {
-                len -= 1;
-            }
-            self.longest = self.longest.max(len);
-            self.line = 0;
-            start = end + 1;
-        }
-        self.line += piece.len() - start;
-        self.cr = piece.last() == Some(&b'\r');
+        self.lines.feed(piece);
     }
 
     /// What the body needs.
     #[must_use]
     pub fn finish(&self) -> BodyNeeds {
-        let longest = self.longest.max(self.line);
+        let longest = self.lines.longest();
         BodyNeeds {
             eight_bit: self.eight_bit,
             smtputf8: false,
@@ -136,19 +119,55 @@ impl BodyNeeds {
     }
 }
 
-/// The longest line in octets, without its line end (LF or CRLF).
-fn longest_line(message: &[u8]) -> usize {
-    let mut longest = 0;
-    let mut start = 0;
-    for end in memchr::memchr_iter(b'\n', message) {
-        let mut len = end - start;
-        if len > 0 && message.get(end - 1) == Some(&b'\r') {
-            len -= 1;
+/// The lengths of lines as the client sends them, measured piece by
+/// piece: CRLF, a bare LF and a bare CR each end a line (as in
+/// [`normalize`](crate::wire::dot::normalize)), and a CRLF split between
+/// two pieces is still one line end.
+#[derive(Debug, Clone, Copy, Default)]
+struct LineMeter {
+    /// Octets of the line in progress.
+    line: usize,
+    /// The last octet seen was a CR, which ended a line: an LF next is its
+    /// partner, not another line end.
+    after_cr: bool,
+    /// The longest line ended so far.
+    longest: usize,
+}
+
+impl LineMeter {
+    fn feed(&mut self, piece: &[u8]) {
+        let mut pos = 0;
+        if std::mem::take(&mut self.after_cr) && piece.first() == Some(&b'\n') {
+            pos = 1;
         }
-        longest = longest.max(len);
-        start = end + 1;
+        while let Some(found) = memchr::memchr2(b'\r', b'\n', piece.get(pos..).unwrap_or_default())
+        {
+            let end = pos + found;
+            self.longest = self.longest.max(self.line + found);
+            self.line = 0;
+            pos = end + 1;
+            if piece.get(end) == Some(&b'\r') {
+                match piece.get(pos) {
+                    Some(b'\n') => pos += 1,
+                    Some(_) => {}
+                    None => self.after_cr = true,
+                }
+            }
+        }
+        self.line += piece.len().saturating_sub(pos);
     }
-    longest.max(message.len().saturating_sub(start))
+
+    /// The longest line, the one in progress included.
+    fn longest(&self) -> usize {
+        self.longest.max(self.line)
+    }
+}
+
+/// The longest line in octets as it will be sent, without its line end.
+fn longest_line(message: &[u8]) -> usize {
+    let mut meter = LineMeter::default();
+    meter.feed(message);
+    meter.longest()
 }
 
 #[cfg(test)]
@@ -159,7 +178,9 @@ mod tests {
     fn the_scanner_agrees_with_a_whole_scan_at_any_split() {
         let long = format!("{}\r\n", "x".repeat(MAX_LINE));
         let too_long = format!("{}\n", "x".repeat(MAX_LINE + 1));
-        let bodies: [&[u8]; 7] = [
+        let cr_split = format!("{}\r{}\r\n", "x".repeat(600), "x".repeat(600));
+        let cr_too_long = format!("a\r\r{}\r", "x".repeat(MAX_LINE + 1));
+        let bodies: [&[u8]; 10] = [
             b"plain\r\nlines\r\n",
             b"caf\xc3\xa9\r\n",
             b"nul\0here\r\n",
@@ -167,6 +188,9 @@ mod tests {
             too_long.as_bytes(),
             b"no final line end",
             b"bare\rcr\r\n\r\n",
+            cr_split.as_bytes(),
+            cr_too_long.as_bytes(),
+            b"\r\r\n\n\r",
         ];
         for body in bodies {
             let mut message = b"Subject: x\r\n\r\n".to_vec();
@@ -229,7 +253,46 @@ mod tests {
         assert!(!BodyNeeds::scan(&line(998, b"")).binary);
         assert!(BodyNeeds::scan(&line(999, b"\r\n")).binary);
         assert!(BodyNeeds::scan(&line(999, b"")).binary);
-        assert_eq!(longest_line(b"ab\r\n\r\nabc\r"), 4);
+        // A trailing bare CR ends the line: it is sent as CRLF.
+        assert_eq!(longest_line(b"ab\r\n\r\nabc\r"), 3);
+    }
+
+    /// The longest line of `normalize(message)`, what goes on the wire.
+    fn longest_sent(message: &[u8]) -> usize {
+        let sent = crate::wire::dot::normalize(message);
+        sent.split(|&b| b == b'\n')
+            .map(|line| line.strip_suffix(b"\r").unwrap_or(line).len())
+            .max()
+            .unwrap_or(0)
+    }
+
+    #[test]
+    fn lines_are_measured_as_they_are_sent() {
+        let x = |n: usize| "x".repeat(n);
+        let bodies = [
+            // Long between LFs, short between the line ends that are sent.
+            format!("{}\r{}\r\n", x(600), x(600)),
+            format!("{}\r\r\n", x(998)),
+            format!("{}\r\r{}\n", x(998), x(998)),
+            format!("{}\n\r{}", x(998), x(998)),
+            // Really too long.
+            format!("{}\r{}\r\n", x(600), x(999)),
+            format!("{}\r", x(999)),
+            format!("{}\n", x(999)),
+            format!("a\r\n{}", x(999)),
+        ];
+        for body in bodies {
+            let message = format!("Subject: x\r\n\r\n{body}");
+            let sent = longest_sent(message.as_bytes());
+            assert_eq!(longest_line(message.as_bytes()), sent, "{body:?}");
+            assert_eq!(
+                BodyNeeds::scan(message.as_bytes()).binary,
+                sent > MAX_LINE,
+                "{body:?}"
+            );
+        }
+        let fits = format!("Subject: x\r\n\r\n{}\r{}\r\n", x(600), x(600));
+        assert!(!BodyNeeds::scan(fits.as_bytes()).binary);
     }
 
     #[test]

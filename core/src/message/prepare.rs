@@ -1,5 +1,5 @@
 //! Preparing a message for sending: the envelope, the completed headers,
-//! the Bcc removal and what the server must support.
+//! the Bcc (and Dcc) removal and what the server must support.
 
 use super::envelope::{self, Field, PLAIN, RESENT, Roles, is_blind, is_resent};
 use super::fold::write_text_field;
@@ -44,8 +44,11 @@ pub struct PrepareOptions {
     /// The envelope sender; `Some(ReversePath::Null)` sends with `<>`.
     /// `None`: from the headers.
     pub originator: Option<ReversePath>,
-    /// The envelope recipients, used as given (duplicates removed).
-    /// `None`: from the headers.
+    /// The envelope recipients, used instead of the `To` and `Cc` fields
+    /// (duplicates removed). The `Bcc` and `Dcc` fields of the mode that
+    /// drives the envelope still add theirs after them: those fields are
+    /// never transmitted, so their addresses are recipients in any case.
+    /// `None`: every recipient from the headers.
     pub recipients: Option<Vec<ForwardPath>>,
     /// Whether the `Resent-*` headers drive the envelope.
     pub resent: ResentMode,
@@ -54,8 +57,9 @@ pub struct PrepareOptions {
     /// `To`/`From`/`Subject` here is a whole message, as with tcllib's
     /// `-header`). They are appended at the end of the header section,
     /// except `Resent-*` fields, which form a new resent block at the top
-    /// (RFC 5322 §3.6.6). `Bcc` and `Resent-Bcc` are never written; they
-    /// add recipients when their mode drives the envelope.
+    /// (RFC 5322 §3.6.6). `Bcc`, `Dcc`, `Resent-Bcc` and `Resent-Dcc` are
+    /// never written; they add recipients when their mode drives the
+    /// envelope.
     pub extra_headers: Vec<(String, String)>,
 }
 
@@ -142,11 +146,12 @@ pub struct PreparedMessage {
     /// `MAIL FROM:`.
     pub reverse_path: ReversePath,
     /// One `RCPT TO:` each, duplicates removed, first occurrence order.
-    /// Bcc recipients are here: they receive these very bytes.
+    /// Bcc (and Dcc) recipients are here: they receive these very bytes.
     pub recipients: Vec<ForwardPath>,
-    /// The message to transmit: the input with `Bcc`/`Resent-Bcc` fields
-    /// removed and the completed and extra headers added; every other byte
-    /// as it was (line ends included: the DATA/BDAT encoder normalises).
+    /// The message to transmit: the input with its `Bcc`, `Dcc`,
+    /// `Resent-Bcc` and `Resent-Dcc` fields removed and the completed and
+    /// extra headers added; every other byte as it was (line ends
+    /// included: the DATA/BDAT encoder normalises).
     pub bytes: Vec<u8>,
     /// 8BITMIME, SMTPUTF8 (headers or envelope), BINARYMIME.
     pub needs: BodyNeeds,
@@ -278,7 +283,8 @@ fn check_extras(extras: &[(String, String)]) -> Result<Vec<Extra<'_>>, MessageEr
 }
 
 /// The bytes to transmit: `top` fields, then the message's header fields
-/// without `Bcc`/`Resent-Bcc`, then `bottom` fields, then the rest of the
+/// without the blind ones (`Bcc`, `Dcc` and their `Resent-` forms), then
+/// `bottom` fields, then the rest of the
 /// message, added fields in the message's line-end style.
 fn assemble(
     message: &[u8],
@@ -313,18 +319,21 @@ fn assemble(
 /// * **Envelope**: the explicit originator and recipients of `options`,
 ///   else from the headers: the sender is the single mailbox of `From`
 ///   (or of `Sender` when `From` has several), the recipients are `To`,
-///   `Cc` and `Bcc`. In resent mode ([`ResentMode`]) the same roles are
-///   played by the `Resent-*` fields of the newest block only. Headers that
-///   are not needed are not parsed.
+///   `Cc`, `Bcc` and `Dcc`. Explicit recipients replace `To` and `Cc`
+///   only: the `Bcc` and `Dcc` addresses are added to them. In resent
+///   mode ([`ResentMode`]) the same roles are played by the `Resent-*`
+///   fields of the newest block only. Headers that are not needed are not
+///   parsed.
 /// * **Completion**: `Date` and `Message-ID` are added when missing, and
 ///   `From` from an explicit originator mailbox when missing (in resent
 ///   mode: `Resent-Date`, `Resent-Message-ID` and `Resent-From`, at the
 ///   top with the newest block; otherwise at the end of the header
 ///   section). Extra headers are added as described on
 ///   [`PrepareOptions::extra_headers`].
-/// * **Bcc**: every `Bcc` and `Resent-Bcc` field is removed from the bytes,
-///   whatever the mode; the ones that drive the envelope put their
-///   addresses among the recipients, who get these same bytes.
+/// * **Bcc**: every `Bcc`, `Dcc`, `Resent-Bcc` and `Resent-Dcc` field is
+///   removed from the bytes, whatever the mode; the ones that drive the
+///   envelope put their addresses among the recipients (explicit
+///   recipients or not), who get these same bytes.
 /// * **Needs**: see [`BodyNeeds`]; SMTPUTF8 also when an envelope address is
 ///   UTF-8.
 ///
@@ -406,13 +415,15 @@ pub fn prepare(
     };
     let recipients = match &options.recipients {
         Some(given) => {
-            let given = envelope::dedup(given.iter().cloned());
             if given.is_empty() {
                 return Err(MessageError::NoRecipients {
                     headers: "the explicit recipient list",
                 });
             }
-            given
+            // The blind fields are removed from the bytes: their addresses
+            // are recipients whatever else the caller names.
+            let blind = envelope::blind_recipients(&scope, roles)?;
+            envelope::dedup(given.iter().cloned().chain(blind))
         }
         None => envelope::recipients(&scope, roles)?,
     };

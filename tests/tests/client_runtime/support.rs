@@ -24,7 +24,8 @@ pub enum Step {
     Data,
     /// Run the server side of a TLS handshake.
     Tls,
-    /// Read until the client closes (or 5 s pass).
+    /// Read until the client closes (or 5 s pass); what is read is kept
+    /// in [`Log::drained`].
     Drain,
 }
 
@@ -36,6 +37,9 @@ pub struct Log {
     /// Every DATA body received (dot-stuffed as on the wire, without the
     /// final dot line).
     pub bodies: Vec<Vec<u8>>,
+    /// What the client sent during `Drain` steps (after the script's
+    /// last expected line).
+    pub drained: Vec<u8>,
     /// Script mismatches and I/O errors.
     pub errors: Vec<String>,
     /// The script ran to its end.
@@ -116,8 +120,16 @@ where
                 }
                 Step::Drain => {
                     let mut scratch = [0u8; 1024];
-                    let drain =
-                        async { while transport.read(&mut scratch).await.unwrap_or(0) > 0 {} };
+                    log(&log_).drained.append(&mut buf);
+                    let drain = async {
+                        loop {
+                            let n = transport.read(&mut scratch).await.unwrap_or(0);
+                            if n == 0 {
+                                break;
+                            }
+                            log(&log_).drained.extend_from_slice(&scratch[..n]);
+                        }
+                    };
                     drain
                         .or(async {
                             smol::Timer::after(Duration::from_secs(5)).await;

@@ -35,7 +35,7 @@
 //! | `-servers`, `-ports` | [`SendOptions::servers`]: one [`ServerAddress`] each, with its own port (default 25) |
 //! | `-client` | [`ClientSettings::client_name`] (default: `localhost` for a local server, else [`default_client_name`]) |
 //! | `-originator`, `-recipients` | [`SendOptions::originator`], [`SendOptions::recipients`] (else from the headers) |
-//! | `-header` | [`SendOptions::headers`] (`Bcc` adds recipients and is never transmitted) |
+//! | `-header` | [`SendOptions::headers`] (`Bcc` and `Dcc` add recipients, explicit ones or not, and are never transmitted) |
 //! | `-atleastone` | [`SendOptions::at_least_one`] |
 //! | `-queue` | [`ClientSettings::queue`] |
 //! | `-usetls`, `-tlspolicy` | [`ClientSettings::tls_policy`], [`ClientSettings::tls_policy_hook`] |

@@ -255,11 +255,14 @@ pub struct SendOptions {
     /// The envelope sender (`-originator`); `Some(ReversePath::Null)` sends
     /// `MAIL FROM:<>`. `None`: from `From` (or `Sender`).
     pub originator: Option<ReversePath>,
-    /// The envelope recipients (`-recipients`). `None`: `To`, `Cc` and
-    /// `Bcc` of the message and the extra headers.
+    /// The envelope recipients (`-recipients`), in place of `To` and `Cc`;
+    /// the `Bcc` and `Dcc` recipients of the message and the extra headers
+    /// are added to them (those fields are never transmitted). `None`:
+    /// `To`, `Cc`, `Bcc` and `Dcc` of the message and the extra headers.
     pub recipients: Option<Vec<ForwardPath>>,
     /// Header fields to add (`-header`), in order; they take part in the
-    /// envelope like the message's own. `Bcc` is never transmitted.
+    /// envelope like the message's own. `Bcc` and `Dcc` are never
+    /// transmitted.
     pub headers: Vec<(String, String)>,
     /// Send if at least one recipient is accepted (`-atleastone`); default:
     /// only if all are.

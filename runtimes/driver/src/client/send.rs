@@ -19,10 +19,11 @@ use crate::Runtime;
 /// 1. **Before any connection** the message is prepared
 ///    ([`prepare`](mailwire_core::message::prepare)): the envelope is
 ///    explicit ([`SendOptions::originator`], [`SendOptions::recipients`])
-///    or comes from `From`/`Sender` and `To`/`Cc`/`Bcc` (or the newest
-///    `Resent-*` block); `Date`, `Message-ID` and `From` are added when
-///    missing, the extra headers are added, `Bcc` is removed (the Bcc
-///    recipients receive these same bytes). An unusable address, a header
+///    or comes from `From`/`Sender` and `To`/`Cc`/`Bcc`/`Dcc` (or the
+///    newest `Resent-*` block); `Date`, `Message-ID` and `From` are added
+///    when missing, the extra headers are added, `Bcc` and `Dcc` are
+///    removed (their recipients receive these same bytes, also when the
+///    other recipients are explicit). An unusable address, a header
 ///    injection or no recipient is a [`SendError::Message`] naming the
 ///    header.
 /// 2. **Failover**: each server in turn; the next is tried when the
