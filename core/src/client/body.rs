@@ -103,7 +103,8 @@ impl ClientConnection {
     /// requested, it has ended, the transaction failed early — watch for
     /// `TransactionCompleted` — or `wants_body()` is false);
     /// [`UsageError::InvalidInput`] for an octet over 127 in a
-    /// [`BodyKind::SevenBit`] body. Nothing is queued then.
+    /// [`BodyKind::SevenBit`] body, or a NUL in any body but
+    /// [`BodyKind::Binary`]. Nothing is queued then.
     pub fn send_body(&mut self, now: Instant, chunk: Bytes) -> Result<(), UsageError> {
         if self.is_closed() {
             return Err(UsageError::Closed);
@@ -121,6 +122,12 @@ impl ClientConnection {
         };
         if txn.body_kind == BodyKind::SevenBit && !chunk.is_ascii() {
             return Err(UsageError::InvalidInput("8-bit octet in a 7bit body"));
+        }
+        if txn.body_kind != BodyKind::Binary && memchr::memchr(0, &chunk).is_some() {
+            // RFC 5321 §2.4, RFC 6152 §3: only BINARYMIME carries NUL.
+            return Err(UsageError::InvalidInput(
+                "NUL in a 7bit or 8bit body: only BINARYMIME carries it",
+            ));
         }
         txn.body.deadline = now.checked_add(data_block);
         match &mut txn.body.encoder {

@@ -47,6 +47,16 @@ pub enum ClientEvent {
         /// 1 for the first SMTP transaction.
         attempt: u32,
     },
+    /// MAIL was answered, in an envelope built step by step
+    /// ([`open_mail`](super::ClientConnection::open_mail)): a positive
+    /// reply takes recipients; after a refusal the transaction completes
+    /// (not sent) without any RCPT.
+    MailResult {
+        /// The message.
+        transaction: TransactionId,
+        /// The server's reply, in full.
+        reply: Reply,
+    },
     /// One recipient's RCPT was answered.
     RecipientResult {
         /// The message.

@@ -2,8 +2,9 @@
 //! the message's needs — against the server's capabilities before anything
 //! is written.
 
-use super::envelope::{BodyKind, Envelope};
+use super::envelope::{BodyKind, Envelope, MailOptions, Recipient};
 use crate::UsageError;
+use crate::wire::address::ReversePath;
 use crate::wire::command::Command;
 use crate::wire::ehlo::Capabilities;
 use crate::wire::params::{BodyType, MAX_ENVID, MailParameters, RcptParameters, xtext_encode};
@@ -34,10 +35,38 @@ pub(crate) fn build_lines(
     envelope: &Envelope,
     caps: &Capabilities,
 ) -> Result<(Vec<u8>, Vec<Vec<u8>>), UsageError> {
-    let options = &envelope.options;
     if envelope.recipients.is_empty() {
         return Err(UsageError::InvalidInput("no recipients"));
     }
+    let wants_dsn = envelope
+        .recipients
+        .iter()
+        .any(|r| r.notify.is_some() || r.orcpt.is_some());
+    let mail = mail_line(
+        &envelope.reverse_path,
+        &envelope.options,
+        envelope.needs_smtputf8(),
+        wants_dsn,
+        caps,
+    )?;
+    let rcpts = envelope
+        .recipients
+        .iter()
+        .map(|r| rcpt_line(r, caps))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((mail, rcpts))
+}
+
+/// The MAIL line for `from` with `options`, checked against the server's
+/// capabilities: `smtputf8` when a path of the message needs it,
+/// `recipient_dsn` when a recipient carries DSN parameters.
+pub(crate) fn mail_line(
+    from: &ReversePath,
+    options: &MailOptions,
+    smtputf8: bool,
+    recipient_dsn: bool,
+    caps: &Capabilities,
+) -> Result<Vec<u8>, UsageError> {
     let mut params = MailParameters::default();
     if caps.size.is_some() {
         params.size = options.size;
@@ -50,18 +79,13 @@ pub(crate) fn build_lines(
         BodyKind::Binary if !caps.chunking => return Err(UsageError::MissingExtension("CHUNKING")),
         BodyKind::Binary => return Err(UsageError::MissingExtension("BINARYMIME")),
     };
-    if envelope.needs_smtputf8() {
+    if smtputf8 || options.smtputf8 || from.is_utf8() {
         if !caps.smtputf8 {
             return Err(UsageError::MissingExtension("SMTPUTF8"));
         }
         params.smtputf8 = true;
     }
-    let wants_dsn = options.ret.is_some()
-        || options.envid.is_some()
-        || envelope
-            .recipients
-            .iter()
-            .any(|r| r.notify.is_some() || r.orcpt.is_some());
+    let wants_dsn = options.ret.is_some() || options.envid.is_some() || recipient_dsn;
     if wants_dsn && !caps.dsn {
         return Err(UsageError::MissingExtension("DSN"));
     }
@@ -77,33 +101,38 @@ pub(crate) fn build_lines(
     params.envid.clone_from(&options.envid);
     params.requiretls = options.requiretls;
     let mail = Command::Mail {
-        from: envelope.reverse_path.clone(),
+        from: from.clone(),
         params,
     }
     .to_bytes();
     check_line(&mail)?;
-    let mut rcpts = Vec::with_capacity(envelope.recipients.len());
-    for recipient in &envelope.recipients {
-        if let Some(orcpt) = &recipient.orcpt {
-            let mut encoded = Vec::new();
-            xtext_encode(orcpt.address().as_bytes(), &mut encoded);
-            if orcpt.addr_type().len() + 1 + encoded.len() > MAX_ORCPT {
-                return Err(UsageError::InvalidInput("ORCPT over 500 characters"));
-            }
-        }
-        let line = Command::Rcpt {
-            to: recipient.path.clone(),
-            params: RcptParameters {
-                notify: recipient.notify,
-                orcpt: recipient.orcpt.clone(),
-                unknown: Vec::new(),
-            },
-        }
-        .to_bytes();
-        check_line(&line)?;
-        rcpts.push(line);
+    Ok(mail)
+}
+
+/// The RCPT line for one recipient, checked against the server's
+/// capabilities.
+pub(crate) fn rcpt_line(recipient: &Recipient, caps: &Capabilities) -> Result<Vec<u8>, UsageError> {
+    if (recipient.notify.is_some() || recipient.orcpt.is_some()) && !caps.dsn {
+        return Err(UsageError::MissingExtension("DSN"));
     }
-    Ok((mail, rcpts))
+    if let Some(orcpt) = &recipient.orcpt {
+        let mut encoded = Vec::new();
+        xtext_encode(orcpt.address().as_bytes(), &mut encoded);
+        if orcpt.addr_type().len() + 1 + encoded.len() > MAX_ORCPT {
+            return Err(UsageError::InvalidInput("ORCPT over 500 characters"));
+        }
+    }
+    let line = Command::Rcpt {
+        to: recipient.path.clone(),
+        params: RcptParameters {
+            notify: recipient.notify,
+            orcpt: recipient.orcpt.clone(),
+            unknown: Vec::new(),
+        },
+    }
+    .to_bytes();
+    check_line(&line)?;
+    Ok(line)
 }
 
 /// A reply the client makes up for a condition it detects itself.

@@ -155,6 +155,7 @@ mod connection;
 mod envelope;
 mod event;
 mod mail_lines;
+mod open;
 mod outcome;
 mod output;
 mod pending;

@@ -89,6 +89,10 @@ pub enum NotSentReason {
     /// The declared size is over the server's SIZE limit (`5.3.4`).
     /// Nothing was sent.
     TooLarge,
+    /// The application abandoned an envelope built step by step
+    /// ([`cancel_mail`](super::ClientConnection::cancel_mail)); RSET was
+    /// sent.
+    Cancelled,
 }
 
 /// What became of one recipient.

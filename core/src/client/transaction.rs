@@ -48,34 +48,40 @@ pub(crate) enum Step {
 /// One message in progress.
 pub(crate) struct Transaction {
     pub(crate) id: TransactionId,
-    policy: SendPolicy,
+    pub(crate) policy: SendPolicy,
     pub(crate) body_kind: BodyKind,
     pub(crate) transfer: Transfer,
     pub(crate) pipelined: bool,
-    mail_line: Vec<u8>,
-    rcpt_lines: Vec<Vec<u8>>,
+    pub(crate) mail_line: Vec<u8>,
+    pub(crate) rcpt_lines: Vec<Vec<u8>>,
     pub(crate) recipients: Vec<RecipientOutcome>,
     /// Recipients not yet in a transaction, in envelope order.
-    waiting: VecDeque<usize>,
+    pub(crate) waiting: VecDeque<usize>,
     pub(crate) attempt: u32,
-    batch: Vec<usize>,
+    pub(crate) batch: Vec<usize>,
     /// Lock-step: the next index into `batch` to send.
-    next_rcpt: usize,
-    rcpt_answered: usize,
-    mail_ok: Option<bool>,
+    pub(crate) next_rcpt: usize,
+    pub(crate) rcpt_answered: usize,
+    pub(crate) mail_ok: Option<bool>,
     pub(crate) accepted: Vec<usize>,
-    refused_now: usize,
-    refused_total: usize,
-    deferred: Vec<usize>,
-    data_in_group: bool,
+    pub(crate) refused_now: usize,
+    pub(crate) refused_total: usize,
+    pub(crate) deferred: Vec<usize>,
+    pub(crate) data_in_group: bool,
     pub(crate) step: Step,
     pub(crate) failure: Option<(NotSentReason, Option<Reply>)>,
     pub(crate) final_sent: bool,
-    final_reply: Option<Reply>,
+    pub(crate) final_reply: Option<Reply>,
     pub(crate) sent_reply: Option<Reply>,
     pub(crate) last_result: Option<AttemptResult>,
     pub(crate) body: BodyState,
     pub(crate) tls: Option<crate::TlsInfo>,
+    /// Whether MAIL carries SMTPUTF8.
+    pub(crate) smtputf8: bool,
+    /// An envelope built step by step ([`ClientConnection::open_mail`]):
+    /// `Some(true)` while recipients may still be added, `Some(false)`
+    /// once it is closed; `None` for [`ClientConnection::send_mail`].
+    pub(crate) open: Option<bool>,
 }
 
 impl Transaction {
@@ -145,6 +151,7 @@ impl ClientConnection {
         }
         let caps = self.capabilities.clone().unwrap_or_default();
         let (mail_line, rcpt_lines) = build_lines(&envelope, &caps)?;
+        let envelope_smtputf8 = envelope.needs_smtputf8();
         let id = TransactionId(self.next_txn);
         self.next_txn += 1;
         let options = &envelope.options;
@@ -235,6 +242,8 @@ impl ClientConnection {
             last_result: None,
             body: BodyState::new(Encoder::for_transfer(transfer)),
             tls: self.tls.clone(),
+            smtputf8: envelope_smtputf8,
+            open: None,
         });
         self.state = State::Transaction;
         self.start_attempt(now);
@@ -244,7 +253,7 @@ impl ClientConnection {
 
     /// Starts one SMTP transaction for the next batch of waiting
     /// recipients.
-    fn start_attempt(&mut self, now: Instant) {
+    pub(crate) fn start_attempt(&mut self, now: Instant) {
         let max = self
             .config
             .max_recipients_per_transaction
@@ -283,7 +292,7 @@ impl ClientConnection {
     }
 
     /// Sends the next RCPT in lock-step.
-    fn send_next_rcpt(&mut self, now: Instant) -> bool {
+    pub(crate) fn send_next_rcpt(&mut self, now: Instant) -> bool {
         let Some(txn) = self.txn.as_mut() else {
             return false;
         };
@@ -302,6 +311,15 @@ impl ClientConnection {
         };
         let ok = reply.code().is_positive();
         txn.mail_ok = Some(ok);
+        if txn.open.is_some() {
+            let transaction = txn.id;
+            if !ok {
+                txn.failure = Some((NotSentReason::MailRefused, Some(reply.clone())));
+            }
+            self.push_event(ClientEvent::MailResult { transaction, reply });
+            self.open_next(now);
+            return;
+        }
         if !ok {
             txn.failure = Some((NotSentReason::MailRefused, Some(reply)));
         }
@@ -319,11 +337,12 @@ impl ClientConnection {
         };
         txn.rcpt_answered += 1;
         let mut deferred = false;
-        if txn.mail_ok == Some(true) {
-            let status = if reply.code().is_positive() {
+        let open = txn.open.is_some();
+        if txn.mail_ok == Some(true) || open {
+            let status = if reply.code().is_positive() && txn.mail_ok == Some(true) {
                 txn.accepted.push(index);
                 RcptStatus::Accepted
-            } else if too_many_recipients(&reply) {
+            } else if too_many_recipients(&reply) && !open {
                 txn.deferred.push(index);
                 deferred = true;
                 RcptStatus::Deferred
@@ -349,6 +368,10 @@ impl ClientConnection {
         let Some(txn) = self.txn.as_mut() else {
             return;
         };
+        if open {
+            self.open_next(now);
+            return;
+        }
         if txn.pipelined {
             if txn.rcpt_answered >= txn.batch.len() {
                 self.decide(now);
@@ -369,7 +392,7 @@ impl ClientConnection {
 
     /// Every RCPT of this transaction is answered: send the body, or
     /// abandon the transaction.
-    fn decide(&mut self, now: Instant) {
+    pub(crate) fn decide(&mut self, now: Instant) {
         let Some(txn) = self.txn.as_mut() else {
             return;
         };
