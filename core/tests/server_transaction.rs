@@ -357,7 +357,7 @@ fn bare_lf_and_bare_cr_can_be_refused() {
         h.input(b"MAIL FROM:<a@example.net>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n");
         assert_eq!(
             h.input(body),
-            "550 5.6.0 Message refused: bare CR or LF, or an over-long line\r\n"
+            "550 5.6.0 Message refused: bare CR or LF, NUL, or an over-long line\r\n"
         );
         assert_eq!(message_requests(&h), 0);
         assert_eq!(

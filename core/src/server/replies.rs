@@ -190,7 +190,7 @@ pub(crate) fn body_rejected() -> Reply {
     reply(
         550,
         (5, 6, 0),
-        "Message refused: bare CR or LF, or an over-long line",
+        "Message refused: bare CR or LF, NUL, or an over-long line",
     )
 }
 
