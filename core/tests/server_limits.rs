@@ -1,11 +1,12 @@
-//! Server transcripts: line limits, the error limit, bounded buffering,
-//! end of stream, and every timer on a virtual clock.
+//! Server transcripts: line limits, protocol errors and refusals counted
+//! apart, bounded buffering, end of stream, and every timer on a virtual
+//! clock.
 
 mod common;
 
 use std::time::Duration;
 
-use common::{Answer, Harness, config};
+use common::{Answer, Harness, config, refuse};
 use mailwire_core::UsageError;
 use mailwire_core::server::{
     AbortReason, CloseReason, ServerEvent, SessionInfo, TimeoutKind, Verdict,
@@ -93,6 +94,122 @@ fn the_error_limit_closes_the_session() {
         "500 5.5.2 Command unrecognized\r\n421 4.7.0 Too many errors, closing connection\r\n"
     );
     assert_eq!(h.close_reason(), Some(CloseReason::TooManyErrors));
+}
+
+#[test]
+fn refused_recipients_are_not_protocol_errors() {
+    let mut h = ready();
+    h.cmd("MAIL FROM:<a@example.net>");
+    for i in 0..20 {
+        assert_eq!(
+            h.cmd(&format!("RCPT TO:<bad{i}@example.org>")),
+            "550 5.1.1 No such user\r\n"
+        );
+    }
+    assert!(!h.closed, "20 refusals are not 10 errors");
+    assert_eq!(h.cmd("RCPT TO:<good@example.org>"), "250 2.1.5 Recipient OK\r\n");
+    assert_eq!(
+        h.input(b"DATA\r\nSubject: hi\r\n\r\nhi\r\n.\r\n"),
+        "354 End data with <CR><LF>.<CR><LF>\r\n250 2.0.0 Message accepted\r\n"
+    );
+    // Nor do they add up with protocol errors: nine of those still pass.
+    for _ in 0..9 {
+        assert_eq!(h.cmd("XYZZY"), "500 5.5.2 Command unrecognized\r\n");
+    }
+    assert!(!h.closed);
+}
+
+#[test]
+fn the_refusal_limit_closes_the_session() {
+    let mut c = config();
+    c.limits.max_refusals = 3;
+    let decider = Box::new(|e: &ServerEvent| match e {
+        ServerEvent::MailRequest { from, .. } if from.to_string().contains("spam") => {
+            refuse(550, "5.7.1", "Sender refused")
+        }
+        ServerEvent::RcptRequest { to, .. } if to.to_string().contains("bad") => {
+            refuse(550, "5.1.1", "No such user")
+        }
+        _ => Answer::Verdict(Verdict::Accept),
+    });
+    let mut h = Harness::with(c, SessionInfo::default(), decider);
+    h.ehlo();
+    // A refused sender counts, and so do refused recipients.
+    h.script(
+        "C: MAIL FROM:<spam@example.net>
+         S: 550 5.7.1 Sender refused
+         C: MAIL FROM:<a@example.net>
+         C: RCPT TO:<bad1@example.org>
+         C: RCPT TO:<ok@example.org>
+         C: RCPT TO:<bad2@example.org>
+         C: RCPT TO:<ok2@example.org>
+         S: 250 2.1.0 Sender OK
+         S: 550 5.1.1 No such user
+         S: 250 2.1.5 Recipient OK
+         S: 550 5.1.1 No such user
+         S: 421 4.7.0 Too many refused senders or recipients, closing connection",
+    );
+    assert_eq!(h.close_reason(), Some(CloseReason::TooManyErrors));
+}
+
+#[test]
+fn an_accepted_message_forgives_errors_and_refusals() {
+    let mut c = config();
+    c.limits.max_refusals = 3;
+    let mut h = Harness::new(c);
+    h.ehlo();
+    let message = b"MAIL FROM:<a@example.net>\r\nRCPT TO:<b@example.org>\r\n\
+DATA\r\nhi\r\n.\r\n";
+    for _ in 0..3 {
+        for _ in 0..9 {
+            assert_eq!(h.cmd("XYZZY"), "500 5.5.2 Command unrecognized\r\n");
+        }
+        h.cmd("MAIL FROM:<a@example.net>");
+        for _ in 0..2 {
+            assert_eq!(h.cmd("RCPT TO:<bad@example.org>"), "550 5.1.1 No such user\r\n");
+        }
+        h.cmd("RSET");
+        assert!(h.input(message).ends_with("250 2.0.0 Message accepted\r\n"));
+    }
+    assert!(!h.closed);
+    // A refused message forgives nothing.
+    let decider = Box::new(|e: &ServerEvent| match e {
+        ServerEvent::MessageRequest { .. } => refuse(554, "5.7.1", "No"),
+        _ => Answer::Verdict(Verdict::Accept),
+    });
+    let mut h = Harness::with(config(), SessionInfo::default(), decider);
+    h.ehlo();
+    for _ in 0..9 {
+        h.cmd("XYZZY");
+    }
+    assert!(h.input(message).ends_with("554 5.7.1 No\r\n"));
+    assert_eq!(
+        h.cmd("XYZZY"),
+        "500 5.5.2 Command unrecognized\r\n421 4.7.0 Too many errors, closing connection\r\n"
+    );
+}
+
+#[test]
+fn too_many_recipients_is_neither_an_error_nor_a_refusal() {
+    let mut c = config();
+    c.limits.max_recipients = 1;
+    c.limits.max_errors = 2;
+    c.limits.max_refusals = 2;
+    let mut h = Harness::new(c);
+    h.ehlo();
+    h.cmd("MAIL FROM:<a@example.net>");
+    assert_eq!(h.cmd("RCPT TO:<b@example.org>"), "250 2.1.5 Recipient OK\r\n");
+    for i in 0..50 {
+        assert_eq!(
+            h.cmd(&format!("RCPT TO:<c{i}@example.org>")),
+            "452 4.5.3 Too many recipients\r\n"
+        );
+    }
+    assert!(!h.closed);
+    assert!(
+        h.input(b"DATA\r\nhi\r\n.\r\n")
+            .ends_with("250 2.0.0 Message accepted\r\n")
+    );
 }
 
 // ---------------------------------------------------------------------------

@@ -558,9 +558,10 @@ fn data_with_binarymime_is_refused() {
 }
 
 #[test]
-fn refused_recipients_count_as_errors() {
+fn refused_recipients_count_against_the_refusal_limit() {
     let mut c = config();
-    c.limits.max_errors = 3;
+    c.limits.max_errors = 1;
+    c.limits.max_refusals = 3;
     let mut h = Harness::new(c);
     h.ehlo();
     h.script(
@@ -575,7 +576,7 @@ fn refused_recipients_count_as_errors() {
          S: 550 5.1.1 No such user
          S: 250 2.1.5 Recipient OK
          S: 550 5.1.1 No such user
-         S: 421 4.7.0 Too many errors, closing connection",
+         S: 421 4.7.0 Too many refused senders or recipients, closing connection",
     );
     assert!(h.closed);
 }

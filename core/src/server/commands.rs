@@ -367,7 +367,10 @@ impl ServerConnection {
             return self.refuse(Verb::Rcpt, &replies::needs_smtputf8());
         }
         if count >= self.config.limits.max_recipients {
-            return self.refuse(Verb::Rcpt, &replies::too_many_recipients());
+            // Not an error: the client is to send the others in another
+            // transaction (RFC 5321 §4.5.3.1.10).
+            self.send(&replies::too_many_recipients());
+            return;
         }
         let local_postmaster = match &to {
             ForwardPath::Postmaster => true,

@@ -83,17 +83,29 @@ pub struct Limits {
     /// 12,288). Longer lines are answered `500 5.5.6`.
     pub max_sasl_line: usize,
     /// Most accepted recipients per transaction (RFC 5321 §4.5.3.1.8: at
-    /// least 100); more are answered `452 4.5.3`.
+    /// least 100); more are answered `452 4.5.3`, which is counted neither
+    /// as an error nor as a refusal (the client sends them again in another
+    /// transaction).
     pub max_recipients: usize,
     /// Largest message in octets (as delivered, after dot-unstuffing), or
     /// `None` for no limit. Advertised with `SIZE`; a larger declared size
     /// is refused at MAIL and a larger body with `552 5.3.4`. Default
     /// 10,240,000 (Postfix's default).
     pub max_message_size: Option<u64>,
-    /// Bad commands and refused recipients tolerated per session: the
+    /// Protocol errors tolerated per session: unknown, malformed and
+    /// over-long commands, commands out of sequence, commands refused by
+    /// [`ServerConfig::require_tls`] or [`ServerConfig::require_auth`]. The
     /// `max_errors`-th gets its reply, then `421 4.7.0`, and the session
-    /// closes. Default 10.
+    /// closes. Reset when a message is accepted. Default 10.
     pub max_errors: u32,
+    /// Senders and recipients the application refused (a refusing
+    /// [`Verdict`](super::Verdict) to a
+    /// [`MailRequest`](super::ServerEvent::MailRequest) or
+    /// [`RcptRequest`](super::ServerEvent::RcptRequest)) tolerated per
+    /// session, counted apart from [`max_errors`](Self::max_errors): the
+    /// `max_refusals`-th gets its reply, then `421 4.7.0`, and the session
+    /// closes. Reset when a message is accepted. Default 100.
+    pub max_refusals: u32,
     /// Failed AUTH exchanges tolerated per session: the `max_auth_failures`-th
     /// gets its reply, then `421 4.7.0`, and the session closes. Default 3.
     pub max_auth_failures: u32,
@@ -111,6 +123,7 @@ impl Default for Limits {
             max_recipients: 100,
             max_message_size: Some(10_240_000),
             max_errors: 10,
+            max_refusals: 100,
             max_auth_failures: 3,
             max_refused_host_commands: 3,
         }

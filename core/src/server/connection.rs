@@ -98,7 +98,10 @@ pub struct ServerConnection {
     pub(crate) txn: Option<Transaction>,
     /// `Some(n)`: the host was refused and `n` commands were answered 503.
     pub(crate) refused_host: Option<u32>,
+    /// Protocol errors since the session started or a message was accepted.
     pub(crate) errors: u32,
+    /// Senders and recipients refused, counted the same way.
+    pub(crate) refusals: u32,
     pub(crate) auth_failures: u32,
     pub(crate) shutting_down: bool,
     pub(crate) eof: bool,
@@ -138,6 +141,7 @@ impl ServerConnection {
             txn: None,
             refused_host: None,
             errors: 0,
+            refusals: 0,
             auth_failures: 0,
             shutting_down: false,
             eof: false,
@@ -497,21 +501,6 @@ impl ServerConnection {
     /// Queues a reply without its enhanced code (greeting, HELO/EHLO).
     pub(crate) fn send_plain(&mut self, reply: &Reply) {
         self.out.reply(reply, false);
-    }
-
-    /// Queues an error reply and counts it; past the limit, adds `421
-    /// 4.7.0` and closes.
-    pub(crate) fn send_error(&mut self, reply: &Reply) {
-        self.send(reply);
-        self.count_error();
-    }
-
-    pub(crate) fn count_error(&mut self) {
-        self.errors = self.errors.saturating_add(1);
-        if self.errors >= self.config.limits.max_errors && !self.is_closed() {
-            self.send(&replies::too_many_errors());
-            self.close(CloseReason::TooManyErrors);
-        }
     }
 
     /// Ends the session: reports an unfinished message as aborted, queues

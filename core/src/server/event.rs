@@ -179,7 +179,10 @@ pub enum CloseReason {
     PeerClosed,
     /// A timer ran out (answered `421 4.4.2` where the protocol allowed).
     Timeout(TimeoutKind),
-    /// Too many bad commands or refused recipients (`421 4.7.0`).
+    /// Too many protocol errors, or too many senders and recipients
+    /// refused by the application (`421 4.7.0`; see
+    /// [`Limits::max_errors`](super::Limits::max_errors) and
+    /// [`Limits::max_refusals`](super::Limits::max_refusals)).
     TooManyErrors,
     /// Too many failed AUTH exchanges (`421 4.7.0`).
     TooManyAuthFailures,

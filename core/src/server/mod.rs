@@ -143,6 +143,7 @@ mod config;
 mod connection;
 mod decision;
 mod event;
+mod limits;
 mod output;
 mod pending;
 mod replies;

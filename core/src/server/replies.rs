@@ -174,6 +174,14 @@ pub(crate) fn too_many_errors() -> Reply {
     reply(421, (4, 7, 0), "Too many errors, closing connection")
 }
 
+pub(crate) fn too_many_refusals() -> Reply {
+    reply(
+        421,
+        (4, 7, 0),
+        "Too many refused senders or recipients, closing connection",
+    )
+}
+
 pub(crate) fn timeout() -> Reply {
     reply(421, (4, 4, 2), "Timeout, closing connection")
 }
