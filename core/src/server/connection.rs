@@ -52,6 +52,8 @@ pub(crate) struct Chunk {
     pub(crate) last: bool,
     /// The reply for a refused chunk (its octets are read and dropped).
     pub(crate) refused: Option<Reply>,
+    /// The refusal was sent when the chunk was announced, not after it.
+    pub(crate) answered: bool,
 }
 
 /// The session's HELO/EHLO state.
@@ -108,6 +110,13 @@ pub struct ServerConnection {
     /// The line being framed is an AUTH command line or a SASL response
     /// (12,288-octet limit).
     pub(crate) framing_auth: bool,
+    /// The over-long line being discarded was answered already:
+    /// `Some(drop_rest)`, where `drop_rest` says that what follows its end
+    /// is dropped too (an AUTH command line ends a pipelined group).
+    pub(crate) line_answered: Option<bool>,
+    /// A whole line was taken since the last input began: the server is
+    /// ready for a new command, so the command timer starts afresh.
+    pub(crate) line_done: bool,
 }
 
 impl ServerConnection {
@@ -146,6 +155,8 @@ impl ServerConnection {
             shutting_down: false,
             eof: false,
             framing_auth: false,
+            line_answered: None,
+            line_done: false,
         };
         conn.request(Step::Connect, Waiting::Connect, |token| {
             ServerEvent::ConnectRequest { token, session }
@@ -266,8 +277,10 @@ impl ServerConnection {
             return Ok(());
         }
         self.inbuf.extend_from_slice(input);
+        self.line_done = false;
         self.process();
-        self.arm_idle();
+        // Input that completed no line leaves the command timer running.
+        self.arm_idle(self.line_done);
         Ok(())
     }
 
@@ -343,7 +356,7 @@ impl ServerConnection {
         self.phase = Phase::Command;
         self.out.event(ServerEvent::TlsUpgraded(info));
         self.process();
-        self.arm_idle();
+        self.arm_idle(true);
         Ok(())
     }
 
@@ -553,12 +566,18 @@ impl ServerConnection {
         matches!(self.phase, Phase::Data | Phase::Chunk(_))
     }
 
-    /// Restarts the wait for the peer (after input or a decision).
-    fn arm_idle(&mut self) {
-        if !self.is_closed() {
-            let in_body = self.in_body();
-            self.timers
-                .arm_idle(self.now, &self.config.timeouts, in_body);
+    /// Sets the wait for the peer after input or a decision: the data
+    /// timer restarts; the command timer only when `fresh` (the server is
+    /// ready for a new command) or when it was not running.
+    fn arm_idle(&mut self, fresh: bool) {
+        if self.is_closed() {
+            return;
+        }
+        let timeouts = &self.config.timeouts;
+        if self.in_body() {
+            self.timers.wait_for_data(self.now, timeouts);
+        } else {
+            self.timers.wait_for_command(self.now, timeouts, fresh);
         }
     }
 
@@ -568,7 +587,7 @@ impl ServerConnection {
             return;
         }
         self.process();
-        self.arm_idle();
+        self.arm_idle(true);
     }
 
     /// Runs buffered input until it runs out, a decision is needed, or the

@@ -195,6 +195,11 @@ pub enum CloseReason {
     Shutdown,
     /// A BDAT size that does not parse: the data framing is lost (`501`).
     FramingLost,
+    /// More input than [`Limits::max_discard`](super::Limits::max_discard)
+    /// would have had to be thrown away: an over-long line that went on, or
+    /// a refused BDAT chunk announced too large (`421 4.7.0` after the
+    /// line's or the chunk's reply).
+    DiscardLimit,
 }
 
 /// What a server connection tells the application, taken from

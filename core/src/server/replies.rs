@@ -182,6 +182,20 @@ pub(crate) fn too_many_refusals() -> Reply {
     )
 }
 
+/// An over-long line went on past the discard limit.
+pub(crate) fn line_past_discard_limit() -> Reply {
+    reply(421, (4, 7, 0), "Line too long, closing connection")
+}
+
+/// A refused BDAT chunk is too large to read and drop.
+pub(crate) fn chunk_past_discard_limit() -> Reply {
+    reply(
+        421,
+        (4, 7, 0),
+        "Refused chunk too large to discard, closing connection",
+    )
+}
+
 pub(crate) fn timeout() -> Reply {
     reply(421, (4, 4, 2), "Timeout, closing connection")
 }
