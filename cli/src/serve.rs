@@ -329,14 +329,16 @@ fn plan(args: &Args) -> Result<Plan, String> {
         options = options.with_starttls(t);
     }
 
-    let maildir =
-        if args.discard {
-            None
-        } else {
-            Some(Maildir::create(&args.maildir, args.fsync).map_err(|e| {
-                format!("cannot create the Maildir {}: {e}", args.maildir.display())
-            })?)
-        };
+    let maildir = if args.discard {
+        None
+    } else {
+        Some(Maildir::create(&args.maildir, args.fsync).map_err(|e| {
+            format!(
+                "cannot store mail in the Maildir {}: {e}",
+                args.maildir.display()
+            )
+        })?)
+    };
     let mut plain = args.listen.clone();
     if plain.is_empty() && args.listen_tls.is_empty() {
         plain.push(SocketAddr::from(([127, 0, 0, 1], 2525)));
