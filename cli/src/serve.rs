@@ -135,6 +135,32 @@ pub struct Args {
     /// Most recipients per message (more get 452 4.5.3). Default 100.
     #[arg(long, value_name = "N")]
     pub max_recipients: Option<usize>,
+    /// Protocol errors one session may make before it is closed with 421
+    /// 4.7.0: unknown, malformed, over-long or out-of-sequence commands,
+    /// and commands refused for want of STARTTLS or AUTH. Refused senders
+    /// and recipients count apart (--max-refusals); both counts start over
+    /// when a message is accepted.
+    #[arg(long, value_name = "N", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_errors: u32,
+    /// Senders and recipients refused by --reject-sender and
+    /// --reject-recipient that one session may try before it is closed
+    /// with 421 4.7.0; counted apart from --max-errors, and started over
+    /// when a message is accepted.
+    #[arg(long, value_name = "N", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_refusals: u32,
+    /// Seconds a client has for each whole command, from the server's
+    /// previous reply (then 421 4.4.2); sending part of it does not buy
+    /// more time.
+    #[arg(long, value_name = "SECS", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub command_timeout: u64,
+    /// Refuse a message whose data holds a bare LF, a bare CR or a NUL
+    /// (550 5.6.0), instead of turning bare LF into CRLF and keeping bare
+    /// CR and NUL as they are.
+    #[arg(long)]
+    pub strict: bool,
     /// Most sessions at once (more get 421 4.7.0). Default 1000.
     #[arg(long, value_name = "N")]
     pub max_connections: Option<usize>,
@@ -314,6 +340,12 @@ fn plan(args: &Args) -> Result<Plan, String> {
                 return Err("--max-recipients must be at least 1".into());
             }
             config.limits.max_recipients = n;
+        }
+        config.limits.max_errors = args.max_errors;
+        config.limits.max_refusals = args.max_refusals;
+        config.timeouts.command = Duration::from_secs(args.command_timeout);
+        if args.strict {
+            config.body_policy = mailwire_core::wire::dot::BodyPolicy::strict();
         }
     }
     if let Some(n) = args.max_connections {

@@ -113,6 +113,28 @@ pub struct BodyPolicy {
     pub reject_nul: bool,
 }
 
+impl BodyPolicy {
+    /// The strict policy: a bare LF, a bare CR or a NUL makes the message
+    /// refused at its end; lines may be of any length.
+    ///
+    /// ```
+    /// use mailwire_core::wire::dot::{BareCr, BareLf, BodyPolicy};
+    ///
+    /// let strict = BodyPolicy::strict();
+    /// assert_eq!((strict.bare_lf, strict.bare_cr), (BareLf::Reject, BareCr::Reject));
+    /// assert!(strict.reject_nul && strict.max_line_len.is_none());
+    /// ```
+    #[must_use]
+    pub const fn strict() -> BodyPolicy {
+        BodyPolicy {
+            bare_lf: BareLf::Reject,
+            bare_cr: BareCr::Reject,
+            max_line_len: None,
+            reject_nul: true,
+        }
+    }
+}
+
 /// The policy violations seen in a message body (see [`BodyPolicy`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Violations {
