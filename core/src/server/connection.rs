@@ -562,25 +562,6 @@ impl ServerConnection {
         self.inbuf.clear();
     }
 
-    fn in_body(&self) -> bool {
-        matches!(self.phase, Phase::Data | Phase::Chunk(_))
-    }
-
-    /// Sets the wait for the peer after input or a decision: the data
-    /// timer restarts; the command timer only when `fresh` (the server is
-    /// ready for a new command) or when it was not running.
-    fn arm_idle(&mut self, fresh: bool) {
-        if self.is_closed() {
-            return;
-        }
-        let timeouts = &self.config.timeouts;
-        if self.in_body() {
-            self.timers.wait_for_data(self.now, timeouts);
-        } else {
-            self.timers.wait_for_command(self.now, timeouts, fresh);
-        }
-    }
-
     /// After a decision: the peer timer restarts and buffered input runs.
     pub(crate) fn resume(&mut self) {
         if self.is_closed() {

@@ -1,9 +1,27 @@
-//! The connection's deadlines.
+//! The connection's deadlines, and which of them input re-arms.
 
 use std::time::{Duration, Instant};
 
 use super::config::Timeouts;
+use super::connection::{Phase, ServerConnection};
 use super::event::TimeoutKind;
+
+impl ServerConnection {
+    /// Sets the wait for the peer after input or a decision: the data
+    /// timer restarts; the command timer only when `fresh` (the server is
+    /// ready for a new command) or when it was not running.
+    pub(crate) fn arm_idle(&mut self, fresh: bool) {
+        if self.is_closed() {
+            return;
+        }
+        let timeouts = &self.config.timeouts;
+        if matches!(self.phase, Phase::Data | Phase::Chunk(_)) {
+            self.timers.wait_for_data(self.now, timeouts);
+        } else {
+            self.timers.wait_for_command(self.now, timeouts, fresh);
+        }
+    }
+}
 
 /// Every deadline a server connection keeps. At most one is reported by
 /// `poll_timeout`: the decision deadline while a decision is pending, the
