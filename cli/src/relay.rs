@@ -98,6 +98,26 @@ pub struct Args {
     /// Refuse messages with more Received headers than this (554 5.4.6).
     #[arg(long, value_name = "N", default_value_t = 30)]
     max_received: usize,
+    /// Protocol errors one session may make before it is closed with 421
+    /// 4.7.0: unknown, malformed, over-long or out-of-sequence commands,
+    /// and commands refused for want of AUTH. Refused senders and
+    /// recipients count apart (--max-refusals); both counts start over
+    /// when a message is accepted.
+    #[arg(long, value_name = "N", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_errors: u32,
+    /// Senders and recipients refused (a client not allowed to relay, a
+    /// smarthost refusal passed on) that one session may try before it is
+    /// closed with 421 4.7.0; counted apart from --max-errors, and started
+    /// over when a message is accepted.
+    #[arg(long, value_name = "N", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_refusals: u32,
+    /// Refuse a message whose data holds a bare LF, a bare CR or a NUL
+    /// (550 5.6.0), instead of turning bare LF into CRLF and passing bare
+    /// CR and NUL on.
+    #[arg(long)]
+    strict: bool,
 }
 
 /// A usage error: printed, exit status 1.
@@ -231,6 +251,11 @@ fn server_options(args: &Args, plan: &Plan, caps: &Capabilities) -> ServerOption
         config.allow_plaintext_auth = plan.allow_plaintext_auth;
     }
     config.require_auth = plan.require_auth;
+    config.limits.max_errors = args.max_errors;
+    config.limits.max_refusals = args.max_refusals;
+    if args.strict {
+        config.body_policy = mailwire_core::wire::dot::BodyPolicy::strict();
+    }
     options.add_received = true;
     options
 }

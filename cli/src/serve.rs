@@ -6,6 +6,7 @@
 pub mod handler;
 pub mod maildir;
 pub mod text;
+mod threads;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -133,6 +134,32 @@ pub struct Args {
     /// Most recipients per message (more get 452 4.5.3). Default 100.
     #[arg(long, value_name = "N")]
     pub max_recipients: Option<usize>,
+    /// Protocol errors one session may make before it is closed with 421
+    /// 4.7.0: unknown, malformed, over-long or out-of-sequence commands,
+    /// and commands refused for want of STARTTLS or AUTH. Refused senders
+    /// and recipients count apart (--max-refusals); both counts start over
+    /// when a message is accepted.
+    #[arg(long, value_name = "N", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_errors: u32,
+    /// Senders and recipients refused by --reject-sender and
+    /// --reject-recipient that one session may try before it is closed
+    /// with 421 4.7.0; counted apart from --max-errors, and started over
+    /// when a message is accepted.
+    #[arg(long, value_name = "N", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_refusals: u32,
+    /// Seconds a client has for each whole command, from the server's
+    /// previous reply (then 421 4.4.2); sending part of it does not buy
+    /// more time.
+    #[arg(long, value_name = "SECS", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub command_timeout: u64,
+    /// Refuse a message whose data holds a bare LF, a bare CR or a NUL
+    /// (550 5.6.0), instead of turning bare LF into CRLF and keeping bare
+    /// CR and NUL as they are.
+    #[arg(long)]
+    pub strict: bool,
     /// Most sessions at once (more get 421 4.7.0). Default 1000.
     #[arg(long, value_name = "N")]
     pub max_connections: Option<usize>,
@@ -155,11 +182,13 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "tokio")]
     pub runtime: RuntimeChoice,
     /// Threads serving sessions. tokio: one single-threaded runtime per
-    /// thread, each with its own SO_REUSEPORT listener, so a session never
-    /// moves between threads; async-std: its executor's threads (unless
-    /// ASYNC_STD_THREAD_COUNT says otherwise); smol: set SMOL_THREADS
-    /// instead. One thread serves tens of thousands of messages a second
-    /// and thousands of sessions; more help with heavy TLS or hooks.
+    /// thread, all accepting on the one listening socket of each address,
+    /// so a session never moves between threads; async-std: its
+    /// executor's threads (unless ASYNC_STD_THREAD_COUNT says otherwise);
+    /// smol: set SMOL_THREADS instead. One thread serves tens of thousands
+    /// of messages a second and thousands of sessions; more help with
+    /// heavy TLS or hooks. Whatever the threads, an address another
+    /// process listens on is refused at start.
     #[arg(long, value_name = "N", default_value_t = 1,
           value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: u16,
@@ -208,7 +237,7 @@ pub fn run(args: Args) -> ExitCode {
         }
     };
     let result = match args.runtime {
-        RuntimeChoice::Tokio => serve_tokio(plan, stop, usize::from(args.threads)),
+        RuntimeChoice::Tokio => threads::serve_tokio(plan, stop, usize::from(args.threads)),
         // smol's global executor runs the sessions (SMOL_THREADS threads).
         RuntimeChoice::Smol => smol::block_on(async {
             let runtime = mailwire_smol::Smol;
@@ -310,6 +339,12 @@ fn plan(args: &Args) -> Result<Plan, String> {
             }
             config.limits.max_recipients = n;
         }
+        config.limits.max_errors = args.max_errors;
+        config.limits.max_refusals = args.max_refusals;
+        config.timeouts.command = Duration::from_secs(args.command_timeout);
+        if args.strict {
+            config.body_policy = mailwire_core::wire::dot::BodyPolicy::strict();
+        }
     }
     if let Some(n) = args.max_connections {
         options.max_connections = n;
@@ -324,14 +359,16 @@ fn plan(args: &Args) -> Result<Plan, String> {
         options = options.with_starttls(t);
     }
 
-    let maildir =
-        if args.discard {
-            None
-        } else {
-            Some(Maildir::create(&args.maildir, args.fsync).map_err(|e| {
-                format!("cannot create the Maildir {}: {e}", args.maildir.display())
-            })?)
-        };
+    let maildir = if args.discard {
+        None
+    } else {
+        Some(Maildir::create(&args.maildir, args.fsync).map_err(|e| {
+            format!(
+                "cannot store mail in the Maildir {}: {e}",
+                args.maildir.display()
+            )
+        })?)
+    };
     let mut plain = args.listen.clone();
     if plain.is_empty() && args.listen_tls.is_empty() {
         plain.push(SocketAddr::from(([127, 0, 0, 1], 2525)));
@@ -470,16 +507,25 @@ where
                 .flat_map(|implicit| plan.tls.iter().map(|a| (*a, implicit.clone(), true))),
         );
     for (addr, options, implicit) in kinds {
-        let listener = bind(addr)
-            .await
-            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        let listener = bind(addr).await.map_err(|e| listen_error(addr, &e))?;
         let r = Server::with_shared(options, Arc::new(Shared(plan.catcher.clone())))
             .listen(runtime.clone(), listener)
-            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+            .map_err(|e| listen_error(addr, &e))?;
         let bound = r.local_addr();
         running.push((Arc::new(r), bound, implicit));
     }
     Ok(running)
+}
+
+/// The sentence for a listener that could not be set up on `addr`.
+fn listen_error(addr: SocketAddr, e: &std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::AddrInUse {
+        format!(
+            "cannot listen on {addr}: the address is already in use (is another server running on it?)"
+        )
+    } else {
+        format!("cannot listen on {addr}: {e}")
+    }
 }
 
 /// Prints `listening on ADDR` for each server, waits for the stop signal,
@@ -507,76 +553,4 @@ async fn wait_and_stop<R: Runtime>(
     for (r, _, _) in running {
         r.stop(STOP_GRACE).await;
     }
-}
-
-/// Serves on tokio, thread per core: this thread and `threads - 1` more
-/// each run a single-threaded runtime with their own `SO_REUSEPORT`
-/// listener on every address (one server each, so limits and stopping are
-/// shared); the kernel spreads connections over them.
-fn serve_tokio(
-    plan: Plan,
-    stop: smol::channel::Receiver<()>,
-    threads: usize,
-) -> Result<(), String> {
-    use mailwire_tokio::Tokio;
-    let current = || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| format!("cannot start tokio: {e}"))
-    };
-    current()?.block_on(async {
-        let running = start(
-            Tokio,
-            &plan,
-            |addr| async move { Tokio.bind_reuse_port(addr) },
-        )
-        .await?;
-        let (done, finished) = smol::channel::bounded::<()>(1);
-        let mut workers = Vec::new();
-        for index in 1..threads {
-            let (running, finished) = (running.clone(), finished.clone());
-            let (ready, joined) = std::sync::mpsc::channel::<Result<(), String>>();
-            let worker = std::thread::Builder::new()
-                .name(format!("mailwire-serve-{index}"))
-                .spawn(move || {
-                    let rt = match current() {
-                        Ok(rt) => rt,
-                        Err(e) => {
-                            let _ = ready.send(Err(e));
-                            return;
-                        }
-                    };
-                    rt.block_on(async move {
-                        let mut result = Ok(());
-                        for (server, addr, _) in &running {
-                            let added = Tokio
-                                .bind_reuse_port(*addr)
-                                .and_then(|l| server.add_listener(Tokio, l));
-                            if let Err(e) = added {
-                                result = Err(format!("cannot listen on {addr}: {e}"));
-                                break;
-                            }
-                        }
-                        let failed = result.is_err();
-                        let _ = ready.send(result);
-                        if !failed {
-                            // Serve until the servers have stopped.
-                            let _ = finished.recv().await;
-                        }
-                    });
-                })
-                .map_err(|e| format!("cannot start a thread: {e}"))?;
-            workers.push(worker);
-            joined
-                .recv()
-                .map_err(|_| "a serving thread ended at start".to_owned())??;
-        }
-        wait_and_stop(&plan, &running, stop).await;
-        drop(done);
-        for worker in workers {
-            let _ = worker.join();
-        }
-        Ok(())
-    })
 }

@@ -365,3 +365,37 @@ fn smtputf8_and_8bit_are_passed_through() {
         "{message:?}"
     );
 }
+
+#[test]
+fn strict_and_the_error_limit_are_options() {
+    let smarthost = Smarthost::start();
+    let relay = Relay::start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--smarthost",
+        &smarthost.addr(),
+        "--strict",
+        "--max-errors",
+        "2",
+        "--max-refusals",
+        "5",
+    ]);
+    let mut c = Smtp::connect(relay.addr);
+    assert_eq!(c.reply().0, 220);
+    assert_eq!(c.cmd("EHLO client.test").0, 250);
+    // --strict: a bare LF, a bare CR or a NUL refuses the message.
+    for body in ["bare\nLF", "bare\rCR", "a \0 NUL"] {
+        let message = format!("Subject: strict\r\n\r\n{body}\r\n");
+        let (code, text) = c.mail("a@example.org", &["b@example.org"], &message);
+        assert_eq!(code, 550, "{body:?}: {text}");
+    }
+    assert_eq!(smarthost.count(), 0, "nothing was forwarded");
+    // --max-errors 2: the second protocol error closes the session.
+    assert_eq!(c.cmd("XYZZY").0, 500);
+    assert_eq!(c.cmd("XYZZY").0, 500);
+    let (code, text) = c.reply();
+    assert_eq!(
+        (code, text.as_str()),
+        (421, "4.7.0 Too many errors, closing connection\n")
+    );
+}

@@ -102,6 +102,7 @@ fn dot_codec(c: &mut Criterion) {
             bare_lf: BareLf::Reject,
             bare_cr: BareCr::Reject,
             max_line_len: Some(1000),
+            reject_nul: true,
         };
         group.bench_with_input(
             BenchmarkId::new("unstuff_strict", name),

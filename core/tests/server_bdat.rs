@@ -319,3 +319,72 @@ fn large_chunks_stream_without_buffering() {
     assert_eq!(message_requests(&h), 1);
     assert_eq!(h.message_data().len(), 100_000);
 }
+
+#[test]
+fn a_chunk_over_the_size_limit_is_refused_at_once() {
+    let mut c = config();
+    c.limits.max_message_size = Some(10);
+    let mut h = Harness::new(c);
+    h.ehlo();
+    h.input(b"MAIL FROM:<a@example.net>\r\nRCPT TO:<b@example.org>\r\n");
+    // Answered when announced, before any of its octets...
+    assert_eq!(
+        h.input(b"BDAT 11\r\n"),
+        "552 5.3.4 Message size exceeds fixed maximum message size\r\n"
+    );
+    // ...which are still read and dropped, never run, with no second reply.
+    assert_eq!(h.input(b"QUIT\r\nRSET"), "");
+    assert_eq!(h.input(b"xNOOP\r\n"), "250 2.0.0 OK\r\n");
+    // Later chunks of the failed message too; LAST ends it.
+    assert_eq!(
+        h.input(b"BDAT 4 LAST\r\n"),
+        "552 5.3.4 Message size exceeds fixed maximum message size\r\n"
+    );
+    assert_eq!(h.input(b"QUITNOOP\r\n"), "250 2.0.0 OK\r\n");
+    assert_eq!(h.input(b"BDAT 1\r\nx"), "503 5.5.1 Need MAIL command\r\n");
+    assert!(!h.closed);
+    assert_eq!(message_requests(&h), 0);
+    assert!(h.message_data().is_empty());
+}
+
+#[test]
+fn an_absurd_chunk_size_is_refused_and_the_session_closed_at_once() {
+    let mut h = in_transaction();
+    assert_eq!(
+        h.input(b"BDAT 1000000000000000 LAST\r\n"),
+        "552 5.3.4 Message size exceeds fixed maximum message size\r\n\
+         421 4.7.0 Refused chunk too large to discard, closing connection\r\n"
+    );
+    assert!(h.closed);
+    assert_eq!(h.close_reason(), Some(CloseReason::DiscardLimit));
+    assert_eq!(message_requests(&h), 0);
+}
+
+#[test]
+fn a_refused_chunk_over_the_discard_limit_closes_the_session() {
+    let mut c = config();
+    c.limits.max_discard = 100;
+    let mut h = Harness::new(c);
+    h.ehlo();
+    // Refused for another reason (no MAIL): answered at once all the same,
+    // as its octets would only be thrown away.
+    assert_eq!(
+        h.input(b"BDAT 101\r\n"),
+        "503 5.5.1 Need MAIL command\r\n\
+         421 4.7.0 Refused chunk too large to discard, closing connection\r\n"
+    );
+    assert_eq!(h.close_reason(), Some(CloseReason::DiscardLimit));
+    // Within the limit such a chunk is answered after its octets (RFC
+    // 3030 §2).
+    let mut c = config();
+    c.limits.max_discard = 100;
+    let mut h = Harness::new(c);
+    h.ehlo();
+    assert_eq!(h.input(b"BDAT 100\r\n"), "");
+    assert_eq!(h.input(&[b'x'; 100]), "503 5.5.1 Need MAIL command\r\n");
+    assert!(!h.closed);
+    // An accepted chunk is data, whatever its size.
+    h.input(b"MAIL FROM:<a@example.net>\r\nRCPT TO:<b@example.org>\r\n");
+    assert_eq!(h.input(b"BDAT 1000 LAST\r\n"), "");
+    assert_eq!(h.input(&[b'x'; 1000]), "250 2.0.0 Message accepted\r\n");
+}

@@ -357,7 +357,7 @@ fn bare_lf_and_bare_cr_can_be_refused() {
         h.input(b"MAIL FROM:<a@example.net>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n");
         assert_eq!(
             h.input(body),
-            "550 5.6.0 Message refused: bare CR or LF, or an over-long line\r\n"
+            "550 5.6.0 Message refused: bare CR or LF, NUL, or an over-long line\r\n"
         );
         assert_eq!(message_requests(&h), 0);
         assert_eq!(
@@ -558,9 +558,10 @@ fn data_with_binarymime_is_refused() {
 }
 
 #[test]
-fn refused_recipients_count_as_errors() {
+fn refused_recipients_count_against_the_refusal_limit() {
     let mut c = config();
-    c.limits.max_errors = 3;
+    c.limits.max_errors = 1;
+    c.limits.max_refusals = 3;
     let mut h = Harness::new(c);
     h.ehlo();
     h.script(
@@ -575,7 +576,7 @@ fn refused_recipients_count_as_errors() {
          S: 550 5.1.1 No such user
          S: 250 2.1.5 Recipient OK
          S: 550 5.1.1 No such user
-         S: 421 4.7.0 Too many errors, closing connection",
+         S: 421 4.7.0 Too many refused senders or recipients, closing connection",
     );
     assert!(h.closed);
 }

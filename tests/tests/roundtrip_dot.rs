@@ -109,6 +109,9 @@ fn model(input: &[u8], policy: BodyPolicy, dots: bool, finish: bool) -> Outcome 
                 i += 1;
             }
             b => {
+                if b == 0 && policy.reject_nul {
+                    v.nul = true;
+                }
                 out.push(b);
                 line_len += 1;
                 i += 1;
@@ -289,6 +292,8 @@ proptest! {
             bare_lf: BareLf::Reject,
             bare_cr: BareCr::Reject,
             max_line_len: None,
+            // The client passes NUL through: not what this checks.
+            reject_nul: false,
         };
         let mut checker = BdatChecker::new(strict);
         let mut framer = LineFramer::default();

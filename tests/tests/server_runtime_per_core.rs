@@ -1,6 +1,7 @@
-//! One server, one `SO_REUSEPORT` listener per thread (tokio, each thread
-//! a current-thread runtime): sessions on every listener share the hooks,
-//! the connection limits and the stop.
+//! One server accepting on one socket from several threads (tokio, each
+//! thread a current-thread runtime with a shared handle on the socket):
+//! sessions on every thread share the hooks, the connection limits and the
+//! stop, and no other socket can join the address.
 
 mod server_runtime_support;
 
@@ -8,6 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use mailwire_driver::Runtime;
 use mailwire_driver::server::RunningServer;
 use mailwire_tokio::Tokio;
 use server_runtime_support::*;
@@ -19,8 +21,8 @@ fn current_thread() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// Opens `count` sessions (the kernel spreads them over the listeners by a
-/// hash); each is greeted and takes a message. Returns them, open.
+/// Opens `count` sessions (whichever thread is free takes each); each is
+/// greeted and takes a message. Returns them, open.
 async fn sessions(
     addr: SocketAddr,
     count: usize,
@@ -48,15 +50,14 @@ fn listeners_on_several_threads_share_limits_and_stop() {
         let mut options = options(DeliveryMode::Buffered);
         options.max_connections = 30;
         options.max_connections_per_ip = 30;
-        let listener = Tokio
-            .bind_reuse_port("127.0.0.1:0".parse().unwrap())
-            .unwrap();
+        let listener = Tokio.bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let shared = Tokio::share_listener(&listener).unwrap();
         let running: Arc<RunningServer<Tokio>> =
             Arc::new(listen(Tokio, options, &recorder, listener).unwrap());
         let addr = running.local_addr();
 
-        // A second thread with its own runtime and listener on the same
-        // address.
+        // A second thread with its own runtime, accepting on the same
+        // socket.
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (done_tx, done_rx) = smol::channel::bounded::<()>(1);
         let other = {
@@ -64,7 +65,7 @@ fn listeners_on_several_threads_share_limits_and_stop() {
             std::thread::spawn(move || {
                 let thread = std::thread::current().id();
                 current_thread().block_on(async move {
-                    let listener = Tokio.bind_reuse_port(addr).unwrap();
+                    let listener = tokio::net::TcpListener::from_std(shared).unwrap();
                     assert_eq!(running.add_listener(Tokio, listener).unwrap(), addr);
                     ready_tx.send(thread).unwrap();
                     let _ = done_rx.recv().await;
@@ -72,6 +73,22 @@ fn listeners_on_several_threads_share_limits_and_stop() {
             })
         };
         ready_rx.recv().unwrap();
+
+        // Nothing else can listen on the address: not a plain bind, not an
+        // SO_REUSEPORT socket (which any process of the same user could
+        // otherwise add to a group and split the connections with).
+        let plain = std::net::TcpListener::bind(addr);
+        assert_eq!(
+            plain.map(drop).map_err(|e| e.kind()),
+            Err(std::io::ErrorKind::AddrInUse)
+        );
+        let reuse = tokio::net::TcpSocket::new_v4().unwrap();
+        reuse.set_reuseaddr(true).unwrap();
+        reuse.set_reuseport(true).unwrap();
+        assert_eq!(
+            reuse.bind(addr).map_err(|e| e.kind()),
+            Err(std::io::ErrorKind::AddrInUse)
+        );
 
         // Sessions land on both listeners; every one is served.
         let held = sessions(addr, 24).await;

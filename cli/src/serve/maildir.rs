@@ -54,17 +54,24 @@ struct Job {
 
 impl Maildir {
     /// Opens the Maildir at `root`, creating it and its `tmp/`, `new/` and
-    /// `cur/` (mode 0700) when needed.
+    /// `cur/` (mode 0700) when needed, and checks that a message can be
+    /// stored in it (see [`check_writable`]).
     ///
     /// # Errors
     ///
-    /// A directory cannot be created.
+    /// A directory cannot be created, or a file cannot be created in
+    /// `tmp/` and moved into `new/` (a read-only file system, a directory
+    /// without write permission): the message says which.
     pub fn create(root: &Path, sync: Sync) -> io::Result<Maildir> {
         let mut builder = DirBuilder::new();
         builder.recursive(true).mode(0o700);
         for sub in ["tmp", "new", "cur"] {
-            builder.create(root.join(sub))?;
+            let dir = root.join(sub);
+            builder
+                .create(&dir)
+                .map_err(|e| context(&format!("cannot create {}", dir.display()), &e))?;
         }
+        check_writable(root)?;
         let host = mailwire_driver::client::default_client_name()
             .map(|d| d.to_string())
             .unwrap_or_else(|| "localhost".to_owned());
@@ -151,6 +158,46 @@ fn begin_in(root: &Path, host: &str) -> io::Result<Pending> {
             Err(e) => return Err(e),
         }
     }
+}
+
+/// Checks that messages can be stored at `root`, as storing does it: a
+/// file created exclusively in `tmp/`, then moved into `new/` (under a
+/// name starting with a dot, which Maildir readers skip), then removed.
+///
+/// # Errors
+///
+/// A step failed; the message names the directory.
+pub fn check_writable(root: &Path) -> io::Result<()> {
+    let name = format!(
+        ".mailwire-check.P{}Q{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    let (tmp_dir, new_dir) = (root.join("tmp"), root.join("new"));
+    let (tmp, new) = (tmp_dir.join(&name), new_dir.join(&name));
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(|e| {
+            let what = format!("cannot create a file in {}", tmp_dir.display());
+            context(&what, &e)
+        })?;
+    if let Err(e) = std::fs::rename(&tmp, &new) {
+        let _ = std::fs::remove_file(&tmp);
+        let what = format!("cannot move a file into {}", new_dir.display());
+        return Err(context(&what, &e));
+    }
+    std::fs::remove_file(&new).map_err(|e| {
+        let what = format!("cannot remove a file from {}", new_dir.display());
+        context(&what, &e)
+    })
+}
+
+/// `e` with `what` in front of its text (same kind).
+fn context(what: &str, e: &io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{what}: {e}"))
 }
 
 /// The host name as Maildir file names carry it: `/` as `\057`, `:` as

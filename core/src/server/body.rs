@@ -82,6 +82,14 @@ impl ServerConnection {
     /// A BDAT command. Whatever happens to the chunk, exactly `size` octets
     /// that follow are read as its data, never as commands; a size that
     /// does not parse loses the framing, so the session ends.
+    ///
+    /// A refusal is answered after the chunk's octets (RFC 3030 §2), except
+    /// that a chunk over the message size limit is answered `552` at once,
+    /// so that a peer announcing an absurd size learns it without sending
+    /// it; and a refused chunk larger than
+    /// [`Limits::max_discard`](super::Limits::max_discard) is answered at
+    /// once and then the session is closed, as those octets would only be
+    /// thrown away.
     pub(crate) fn bdat(&mut self, parsed: Result<Command, CommandError>, refusal: Option<Reply>) {
         let Ok(Command::Bdat { size, last }) = parsed else {
             self.send(&replies::syntax("Syntax: BDAT size [LAST]"));
@@ -92,15 +100,50 @@ impl ServerConnection {
         if refusal.is_none() {
             self.bdat_accept(size);
         }
+        let too_large = refusal.is_some() && self.over_discard_limit(size);
+        let over_size = self.txn.as_ref().is_some_and(|t| t.failed.is_some());
+        let answered = refusal.is_some() && (too_large || over_size);
+        if let (true, Some(reply)) = (answered, refusal.as_ref()) {
+            self.answer_refused_chunk(last, reply);
+        }
+        if too_large {
+            self.close_discard_limit(&replies::chunk_past_discard_limit());
+        }
+        if self.is_closed() {
+            return;
+        }
         self.phase = Phase::Chunk(Chunk {
             reader: BdatReader::new(size),
             size,
             last,
             refused: refusal,
+            answered,
         });
         // `BDAT 0` needs no data: finish at once.
         if size == 0 {
             self.finish_chunk();
+        }
+    }
+
+    /// Sends the refusal of a chunk. A chunk of a message that failed (over
+    /// the size limit) is not a protocol error, nor is `554` (no valid
+    /// recipients, normal after refused pipelined recipients); with LAST
+    /// the failed message ends.
+    fn answer_refused_chunk(&mut self, last: bool, reply: &Reply) {
+        let failed = self.txn.as_ref().is_some_and(|t| t.failed.is_some());
+        if failed || reply.code().as_u16() == 554 {
+            self.send(reply);
+        } else {
+            self.send_error(reply);
+        }
+        if last && failed {
+            // The failed message ends here.
+            let exceeded = self.txn.as_ref().is_some_and(|t| t.exceeded);
+            self.end_transaction(if exceeded {
+                TransactionEnd::Aborted(AbortReason::SizeExceeded)
+            } else {
+                TransactionEnd::Refused
+            });
         }
     }
 
@@ -212,20 +255,8 @@ impl ServerConnection {
             return;
         };
         if let Some(reply) = chunk.refused {
-            let failed = self.txn.as_ref().is_some_and(|t| t.failed.is_some());
-            if failed || reply.code().as_u16() == 554 {
-                self.send(&reply);
-            } else {
-                self.send_error(&reply);
-            }
-            if chunk.last && failed {
-                // The failed message ends here.
-                let exceeded = self.txn.as_ref().is_some_and(|t| t.exceeded);
-                self.end_transaction(if exceeded {
-                    TransactionEnd::Aborted(AbortReason::SizeExceeded)
-                } else {
-                    TransactionEnd::Refused
-                });
+            if !chunk.answered {
+                self.answer_refused_chunk(chunk.last, &reply);
             }
             return;
         }

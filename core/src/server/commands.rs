@@ -47,6 +47,7 @@ impl ServerConnection {
             Framed::Line { line, consumed, .. } => {
                 let line = line.to_vec();
                 self.consume(consumed);
+                self.line_done = true;
                 if self.sasl.is_some() {
                     self.sasl_response(&line);
                 } else {
@@ -54,22 +55,37 @@ impl ServerConnection {
                 }
                 true
             }
-            Framed::TooLong { consumed, .. } => {
+            Framed::TooLong { consumed, length } => {
                 self.consume(consumed);
-                if self.sasl.is_some() {
-                    self.sasl_line_too_long();
-                } else if self.framing_auth && self.refused_host.is_none() {
-                    self.discard_input();
-                    self.send_error(&replies::sasl_line_too_long());
-                } else if self.refused_host.is_some() {
-                    self.refused_host_command();
-                } else {
-                    self.send_error(&replies::line_too_long());
+                self.line_done = true;
+                match self.line_answered.take() {
+                    // Answered when it passed the limit; nothing pipelined
+                    // behind an AUTH line is run.
+                    Some(true) => self.discard_input(),
+                    Some(false) => {}
+                    None => {
+                        self.over_long_line();
+                    }
+                }
+                if self.over_discard_limit(u64::try_from(length).unwrap_or(u64::MAX)) {
+                    self.close_discard_limit(&replies::line_past_discard_limit());
                 }
                 true
             }
             Framed::Incomplete { consumed } => {
                 self.consume(consumed);
+                if self.framer.is_discarding() {
+                    // The limit is passed and the end may never come:
+                    // answer now, and give up past the discard limit.
+                    if self.line_answered.is_none() {
+                        let drop_rest = self.over_long_line();
+                        self.line_answered = Some(drop_rest);
+                    }
+                    let dropped = u64::try_from(self.framer.discarded_len()).unwrap_or(u64::MAX);
+                    if self.over_discard_limit(dropped) {
+                        self.close_discard_limit(&replies::line_past_discard_limit());
+                    }
+                }
                 false
             }
         }
@@ -132,7 +148,7 @@ impl ServerConnection {
     }
 
     /// A command from a refused host: `503`, and after a few `421`.
-    fn refused_host_command(&mut self) {
+    pub(crate) fn refused_host_command(&mut self) {
         let tries = self.refused_host.unwrap_or(0).saturating_add(1);
         self.refused_host = Some(tries);
         self.send(&replies::bad_sequence("Bad sequence of commands"));
@@ -367,7 +383,10 @@ impl ServerConnection {
             return self.refuse(Verb::Rcpt, &replies::needs_smtputf8());
         }
         if count >= self.config.limits.max_recipients {
-            return self.refuse(Verb::Rcpt, &replies::too_many_recipients());
+            // Not an error: the client is to send the others in another
+            // transaction (RFC 5321 §4.5.3.1.10).
+            self.send(&replies::too_many_recipients());
+            return;
         }
         let local_postmaster = match &to {
             ForwardPath::Postmaster => true,

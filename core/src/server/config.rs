@@ -77,23 +77,47 @@ impl Default for Extensions {
 #[non_exhaustive]
 pub struct Limits {
     /// Longest command line, CRLF included (RFC 5321 §4.5.3.1.4: 512).
-    /// Longer lines are answered `500 5.5.2` and the session continues.
+    /// A longer line is answered `500 5.5.2` as soon as the limit is passed
+    /// (without waiting for its end), the rest of it is read and dropped
+    /// (up to [`max_discard`](Self::max_discard)), and the session
+    /// continues with the next line.
     pub max_line: usize,
     /// Longest SASL response line during an AUTH exchange (RFC 4954 §4:
-    /// 12,288). Longer lines are answered `500 5.5.6`.
+    /// 12,288). Longer lines are answered `500 5.5.6`, the same way.
     pub max_sasl_line: usize,
+    /// Most octets read and thrown away for one over-long line or one
+    /// refused BDAT chunk. An over-long line that goes on past it, or a
+    /// refused chunk announced larger than it, gets its reply and then
+    /// `421 4.7.0`, and the session closes
+    /// ([`CloseReason::DiscardLimit`](super::CloseReason::DiscardLimit)).
+    /// Default 1 MiB.
+    pub max_discard: usize,
     /// Most accepted recipients per transaction (RFC 5321 §4.5.3.1.8: at
-    /// least 100); more are answered `452 4.5.3`.
+    /// least 100); more are answered `452 4.5.3`, which is counted neither
+    /// as an error nor as a refusal (the client sends them again in another
+    /// transaction).
     pub max_recipients: usize,
     /// Largest message in octets (as delivered, after dot-unstuffing), or
     /// `None` for no limit. Advertised with `SIZE`; a larger declared size
-    /// is refused at MAIL and a larger body with `552 5.3.4`. Default
-    /// 10,240,000 (Postfix's default).
+    /// is refused at MAIL, a larger DATA body with `552 5.3.4` at its end,
+    /// and a BDAT chunk that would pass it with `552 5.3.4` at once (its
+    /// octets are then read and dropped). Default 10,240,000 (Postfix's
+    /// default).
     pub max_message_size: Option<u64>,
-    /// Bad commands and refused recipients tolerated per session: the
+    /// Protocol errors tolerated per session: unknown, malformed and
+    /// over-long commands, commands out of sequence, commands refused by
+    /// [`ServerConfig::require_tls`] or [`ServerConfig::require_auth`]. The
     /// `max_errors`-th gets its reply, then `421 4.7.0`, and the session
-    /// closes. Default 10.
+    /// closes. Reset when a message is accepted. Default 10.
     pub max_errors: u32,
+    /// Senders and recipients the application refused (a refusing
+    /// [`Verdict`](super::Verdict) to a
+    /// [`MailRequest`](super::ServerEvent::MailRequest) or
+    /// [`RcptRequest`](super::ServerEvent::RcptRequest)) tolerated per
+    /// session, counted apart from [`max_errors`](Self::max_errors): the
+    /// `max_refusals`-th gets its reply, then `421 4.7.0`, and the session
+    /// closes. Reset when a message is accepted. Default 100.
+    pub max_refusals: u32,
     /// Failed AUTH exchanges tolerated per session: the `max_auth_failures`-th
     /// gets its reply, then `421 4.7.0`, and the session closes. Default 3.
     pub max_auth_failures: u32,
@@ -110,7 +134,9 @@ impl Default for Limits {
             max_sasl_line: SASL_MAX_LINE,
             max_recipients: 100,
             max_message_size: Some(10_240_000),
+            max_discard: 1 << 20,
             max_errors: 10,
+            max_refusals: 100,
             max_auth_failures: 3,
             max_refused_host_commands: 3,
         }
@@ -126,8 +152,11 @@ impl Default for Limits {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Timeouts {
-    /// Waiting for a command (or a SASL response): 5 minutes. Restarted by
-    /// every input.
+    /// Waiting for a command (or a SASL response): 5 minutes. The wait
+    /// starts when the server is ready for the next command (after its
+    /// reply to the previous one) and the whole line must arrive within it:
+    /// a partial line does not restart it, so a peer dripping one byte at a
+    /// time cannot hold a session.
     pub command: Duration,
     /// Waiting for more message data (DATA body or BDAT chunk): 5 minutes.
     /// Restarted by every input.

@@ -56,6 +56,8 @@ pub(crate) struct Chunk {
     pub(crate) last: bool,
     /// The reply for a refused chunk (its octets are read and dropped).
     pub(crate) refused: Option<Reply>,
+    /// The refusal was sent when the chunk was announced, not after it.
+    pub(crate) answered: bool,
 }
 
 /// The session's HELO/EHLO state.
@@ -102,13 +104,23 @@ pub struct ServerConnection {
     pub(crate) txn: Option<Transaction>,
     /// `Some(n)`: the host was refused and `n` commands were answered 503.
     pub(crate) refused_host: Option<u32>,
+    /// Protocol errors since the session started or a message was accepted.
     pub(crate) errors: u32,
+    /// Senders and recipients refused, counted the same way.
+    pub(crate) refusals: u32,
     pub(crate) auth_failures: u32,
     pub(crate) shutting_down: bool,
     pub(crate) eof: bool,
     /// The line being framed is an AUTH command line or a SASL response
     /// (12,288-octet limit).
     pub(crate) framing_auth: bool,
+    /// The over-long line being discarded was answered already:
+    /// `Some(drop_rest)`, where `drop_rest` says that what follows its end
+    /// is dropped too (an AUTH command line ends a pipelined group).
+    pub(crate) line_answered: Option<bool>,
+    /// A whole line was taken since the last input began: the server is
+    /// ready for a new command, so the command timer starts afresh.
+    pub(crate) line_done: bool,
 }
 
 impl ServerConnection {
@@ -142,10 +154,13 @@ impl ServerConnection {
             txn: None,
             refused_host: None,
             errors: 0,
+            refusals: 0,
             auth_failures: 0,
             shutting_down: false,
             eof: false,
             framing_auth: false,
+            line_answered: None,
+            line_done: false,
         };
         conn.request(Step::Connect, Waiting::Connect, |token| {
             ServerEvent::ConnectRequest { token, session }
@@ -280,8 +295,10 @@ impl ServerConnection {
             return Ok(());
         }
         self.inbuf.extend_from_slice(input);
+        self.line_done = false;
         self.process();
-        self.arm_idle();
+        // Input that completed no line leaves the command timer running.
+        self.arm_idle(self.line_done);
         Ok(())
     }
 
@@ -358,7 +375,7 @@ impl ServerConnection {
         self.phase = Phase::Command;
         self.out.event(ServerEvent::TlsUpgraded(info));
         self.process();
-        self.arm_idle();
+        self.arm_idle(true);
         Ok(())
     }
 
@@ -518,21 +535,6 @@ impl ServerConnection {
         self.out.reply(reply, false);
     }
 
-    /// Queues an error reply and counts it; past the limit, adds `421
-    /// 4.7.0` and closes.
-    pub(crate) fn send_error(&mut self, reply: &Reply) {
-        self.send(reply);
-        self.count_error();
-    }
-
-    pub(crate) fn count_error(&mut self) {
-        self.errors = self.errors.saturating_add(1);
-        if self.errors >= self.config.limits.max_errors && !self.is_closed() {
-            self.send(&replies::too_many_errors());
-            self.close(CloseReason::TooManyErrors);
-        }
-    }
-
     /// Ends the session: reports an unfinished message as aborted, queues
     /// the pending replies, `Closed(reason)` and `Close`.
     pub(crate) fn close(&mut self, reason: CloseReason) {
@@ -613,26 +615,13 @@ impl ServerConnection {
         self.inbuf.clear();
     }
 
-    fn in_body(&self) -> bool {
-        matches!(self.phase, Phase::Data | Phase::Chunk(_))
-    }
-
-    /// Restarts the wait for the peer (after input or a decision).
-    fn arm_idle(&mut self) {
-        if !self.is_closed() {
-            let in_body = self.in_body();
-            self.timers
-                .arm_idle(self.now, &self.config.timeouts, in_body);
-        }
-    }
-
     /// After a decision: the peer timer restarts and buffered input runs.
     pub(crate) fn resume(&mut self) {
         if self.is_closed() {
             return;
         }
         self.process();
-        self.arm_idle();
+        self.arm_idle(true);
     }
 
     /// Runs buffered input until it runs out, a decision is needed, or the

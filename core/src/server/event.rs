@@ -233,7 +233,10 @@ pub enum CloseReason {
     PeerClosed,
     /// A timer ran out (answered `421 4.4.2` where the protocol allowed).
     Timeout(TimeoutKind),
-    /// Too many bad commands or refused recipients (`421 4.7.0`).
+    /// Too many protocol errors, or too many senders and recipients
+    /// refused by the application (`421 4.7.0`; see
+    /// [`Limits::max_errors`](super::Limits::max_errors) and
+    /// [`Limits::max_refusals`](super::Limits::max_refusals)).
     TooManyErrors,
     /// Too many failed AUTH exchanges (`421 4.7.0`).
     TooManyAuthFailures,
@@ -246,6 +249,11 @@ pub enum CloseReason {
     Shutdown,
     /// A BDAT size that does not parse: the data framing is lost (`501`).
     FramingLost,
+    /// More input than [`Limits::max_discard`](super::Limits::max_discard)
+    /// would have had to be thrown away: an over-long line that went on, or
+    /// a refused BDAT chunk announced too large (`421 4.7.0` after the
+    /// line's or the chunk's reply).
+    DiscardLimit,
 }
 
 /// What a server connection tells the application, taken from

@@ -135,6 +135,13 @@
 //! * Memory is bounded: input up to one line limit plus one input slice,
 //!   bodies streamed as chunks; every limit and timer is configurable
 //!   ([`Limits`], [`Timeouts`]).
+//! * A hostile peer is answered, not waited for: an over-long line gets its
+//!   `500` as soon as it passes the limit and a BDAT chunk over the size
+//!   limit its `552` as soon as it is announced; input read only to be
+//!   dropped is capped ([`Limits::max_discard`], then `421`); a command
+//!   must arrive whole within [`Timeouts::command`]; protocol errors and
+//!   refusals are counted ([`Limits::max_errors`],
+//!   [`Limits::max_refusals`]).
 
 mod auth;
 mod body;
@@ -143,6 +150,7 @@ mod config;
 mod connection;
 mod decision;
 mod event;
+mod limits;
 mod output;
 mod pending;
 mod replies;

@@ -71,7 +71,12 @@ impl ServerConnection {
             Waiting::Connect => self.apply_connect(reply),
             Waiting::Helo { domain, extended } => self.apply_helo(domain, extended, reply),
             Waiting::Mail { from, params } => match reply {
-                Some(r) if !r.code().is_positive() => self.send(&r),
+                Some(r) if !r.code().is_positive() => {
+                    self.send(&r);
+                    if !closing {
+                        self.count_refusal();
+                    }
+                }
                 r => {
                     self.txn = Some(Transaction::new(from, params));
                     self.send(&r.unwrap_or_else(|| replies::reply(250, (2, 1, 0), "Sender OK")));
@@ -97,13 +102,16 @@ impl ServerConnection {
                 } else if let Some(r) = reply {
                     self.send(&r);
                     if !closing {
-                        self.count_error();
+                        self.count_refusal();
                     }
                 }
             }
             Waiting::Auth(wait) => self.auth_decided(wait, reply),
             Waiting::Message => {
                 self.timers.end_transfer();
+                if refused.is_none() {
+                    self.forgive();
+                }
                 let end = if refused.is_some() {
                     TransactionEnd::Refused
                 } else {

@@ -174,6 +174,28 @@ pub(crate) fn too_many_errors() -> Reply {
     reply(421, (4, 7, 0), "Too many errors, closing connection")
 }
 
+pub(crate) fn too_many_refusals() -> Reply {
+    reply(
+        421,
+        (4, 7, 0),
+        "Too many refused senders or recipients, closing connection",
+    )
+}
+
+/// An over-long line went on past the discard limit.
+pub(crate) fn line_past_discard_limit() -> Reply {
+    reply(421, (4, 7, 0), "Line too long, closing connection")
+}
+
+/// A refused BDAT chunk is too large to read and drop.
+pub(crate) fn chunk_past_discard_limit() -> Reply {
+    reply(
+        421,
+        (4, 7, 0),
+        "Refused chunk too large to discard, closing connection",
+    )
+}
+
 pub(crate) fn timeout() -> Reply {
     reply(421, (4, 4, 2), "Timeout, closing connection")
 }
@@ -190,7 +212,7 @@ pub(crate) fn body_rejected() -> Reply {
     reply(
         550,
         (5, 6, 0),
-        "Message refused: bare CR or LF, or an over-long line",
+        "Message refused: bare CR or LF, NUL, or an over-long line",
     )
 }
 

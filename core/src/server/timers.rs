@@ -1,9 +1,27 @@
-//! The connection's deadlines.
+//! The connection's deadlines, and which of them input re-arms.
 
 use std::time::{Duration, Instant};
 
 use super::config::Timeouts;
+use super::connection::{Phase, ServerConnection};
 use super::event::TimeoutKind;
+
+impl ServerConnection {
+    /// Sets the wait for the peer after input or a decision: the data
+    /// timer restarts; the command timer only when `fresh` (the server is
+    /// ready for a new command) or when it was not running.
+    pub(crate) fn arm_idle(&mut self, fresh: bool) {
+        if self.is_closed() {
+            return;
+        }
+        let timeouts = &self.config.timeouts;
+        if matches!(self.phase, Phase::Data | Phase::Chunk(_)) {
+            self.timers.wait_for_data(self.now, timeouts);
+        } else {
+            self.timers.wait_for_command(self.now, timeouts, fresh);
+        }
+    }
+}
 
 /// Every deadline a server connection keeps. At most one is reported by
 /// `poll_timeout`: the decision deadline while a decision is pending, the
@@ -49,13 +67,20 @@ impl Timers {
         }
     }
 
-    /// Restarts the wait for a command (`in_body` false) or for data.
-    pub(crate) fn arm_idle(&mut self, now: Instant, timeouts: &Timeouts, in_body: bool) {
-        self.idle = Some(if in_body {
-            (after(now, timeouts.data), TimeoutKind::Data)
-        } else {
-            (after(now, timeouts.command), TimeoutKind::Command)
-        });
+    /// Restarts the wait for data: every input does.
+    pub(crate) fn wait_for_data(&mut self, now: Instant, timeouts: &Timeouts) {
+        self.idle = Some((after(now, timeouts.data), TimeoutKind::Data));
+    }
+
+    /// Starts the wait for a command when `fresh` (the server is ready for
+    /// a new command) or when it was not waiting for one; otherwise the
+    /// running wait goes on, so that a command dripped in byte by byte
+    /// must still arrive whole within [`Timeouts::command`].
+    pub(crate) fn wait_for_command(&mut self, now: Instant, timeouts: &Timeouts, fresh: bool) {
+        let waiting = matches!(self.idle, Some((_, TimeoutKind::Command)));
+        if fresh || !waiting {
+            self.idle = Some((after(now, timeouts.command), TimeoutKind::Command));
+        }
     }
 
     pub(crate) fn start_transfer(&mut self, now: Instant, timeouts: &Timeouts) {

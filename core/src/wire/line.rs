@@ -5,7 +5,11 @@
 //! copying it, and keeps that buffer bounded: a line longer than the limit is
 //! discarded as it arrives and reported once, as [`Framed::TooLong`], when its
 //! line end finally comes — it is never truncated into a command, and never
-//! split into two.
+//! split into two. A caller that must not wait for that line end (a peer may
+//! never send one) sees the discarding start with
+//! [`is_discarding`](LineFramer::is_discarding) and how much it has dropped
+//! with [`discarded_len`](LineFramer::discarded_len), so it can answer at
+//! once and give up past a cap of its own.
 //!
 //! A line ends at LF. A CR immediately before that LF is part of the ending;
 //! a bare LF ending is accepted here and reported (`bare_lf`) so that the
@@ -113,6 +117,13 @@ impl LineFramer {
     #[must_use]
     pub fn is_discarding(&self) -> bool {
         self.discarded.is_some()
+    }
+
+    /// Octets of the over-long line being discarded that were consumed so
+    /// far (the line's length up to now); 0 when not discarding.
+    #[must_use]
+    pub fn discarded_len(&self) -> usize {
+        self.discarded.unwrap_or(0)
     }
 
     /// Looks for the next line at the start of `buf` (the caller's input
@@ -404,8 +415,10 @@ mod tests {
         let mut framer = LineFramer::default();
         assert_eq!(framer.max_len(), DEFAULT_MAX_LINE);
         framer.set_max_len(4);
+        assert_eq!(framer.discarded_len(), 0);
         assert_eq!(framer.next(b"ABCDE"), Framed::Incomplete { consumed: 5 });
         assert!(framer.is_discarding());
+        assert_eq!(framer.discarded_len(), 5);
         // Raising the limit does not resurrect the discarded line.
         framer.set_max_len(SASL_MAX_LINE);
         assert_eq!(framer.next(b"F"), Framed::Incomplete { consumed: 1 });
@@ -417,6 +430,7 @@ mod tests {
             }
         );
         assert!(!framer.is_discarding());
+        assert_eq!(framer.discarded_len(), 0);
         assert_eq!(
             framer.next(b"ABCDEFGH\r\n"),
             Framed::Line {

@@ -115,27 +115,55 @@ use tokio_util::compat::{Compat, TokioAsyncReadCompatExt};
 pub struct Tokio;
 
 impl Tokio {
-    /// A listener on `addr` with `SO_REUSEPORT` (and `SO_REUSEADDR`), for
-    /// one listener per thread on the same address: the kernel spreads new
-    /// connections over them. Give each to
-    /// [`Server::listen`](server::Server::listen) or
-    /// [`RunningServer::add_listener`](server::RunningServer::add_listener)
-    /// from the thread that should serve them. Must be called inside a
-    /// tokio runtime (the listener registers with its reactor).
+    /// Another handle on `listener`'s socket (a duplicated descriptor),
+    /// for one more thread of this process to accept on: turn it into that
+    /// thread's listener with [`TcpListener::from_std`] inside the thread's
+    /// runtime, and give it to
+    /// [`RunningServer::add_listener`](server::RunningServer::add_listener).
+    /// Every thread then takes connections from the one socket, which the
+    /// first bind made exclusive: no other process (even one of the same
+    /// user) can listen on the address while it is open, unlike
+    /// `SO_REUSEPORT` listeners, which any process of the same user may
+    /// join and split the connections with.
+    ///
+    /// ```
+    /// use mailwire_tokio::Tokio;
+    /// use mailwire_tokio::Runtime;
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let main = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    /// let (listener, shared) = main.block_on(async {
+    ///     let listener = Tokio.bind(([127, 0, 0, 1], 0).into()).await?;
+    ///     let shared = Tokio::share_listener(&listener)?;
+    ///     Ok::<_, std::io::Error>((listener, shared))
+    /// })?;
+    /// let addr = listener.local_addr()?;
+    /// let other = std::thread::spawn(move || {
+    ///     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    ///     rt.block_on(async move {
+    ///         let listener = tokio::net::TcpListener::from_std(shared)?;
+    ///         listener.local_addr()
+    ///     })
+    /// });
+    /// assert_eq!(other.join().expect("thread")?, addr);
+    /// // The address is taken for every other socket.
+    /// assert!(std::net::TcpListener::bind(addr).is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///
-    /// The socket cannot be made, bound or listened on.
-    pub fn bind_reuse_port(&self, addr: SocketAddr) -> std::io::Result<TcpListener> {
-        let socket = if addr.is_ipv4() {
-            tokio::net::TcpSocket::new_v4()?
-        } else {
-            tokio::net::TcpSocket::new_v6()?
-        };
-        socket.set_reuseaddr(true)?;
-        socket.set_reuseport(true)?;
-        socket.bind(addr)?;
-        socket.listen(1024)
+    /// The descriptor cannot be duplicated (the process is out of file
+    /// descriptors).
+    #[cfg(unix)]
+    pub fn share_listener(listener: &TcpListener) -> std::io::Result<std::net::TcpListener> {
+        use std::os::fd::AsFd;
+        let fd = listener.as_fd().try_clone_to_owned()?;
+        let shared = std::net::TcpListener::from(fd);
+        // Shared with the original anyway (one open file); said for clarity.
+        shared.set_nonblocking(true)?;
+        Ok(shared)
     }
 }
 

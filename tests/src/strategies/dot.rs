@@ -97,10 +97,12 @@ pub fn body_policy() -> impl Strategy<Value = BodyPolicy> {
         prop::sample::select(&[BareLf::Normalize, BareLf::Reject][..]),
         prop::sample::select(&[BareCr::Keep, BareCr::Normalize, BareCr::Reject][..]),
         prop::option::of(0usize..40),
+        any::<bool>(),
     )
-        .prop_map(|(bare_lf, bare_cr, max_line_len)| BodyPolicy {
+        .prop_map(|(bare_lf, bare_cr, max_line_len, reject_nul)| BodyPolicy {
             bare_lf,
             bare_cr,
             max_line_len,
+            reject_nul,
         })
 }

@@ -107,6 +107,32 @@ pub struct BodyPolicy {
     /// transparency dot (RFC 5321 §4.5.3.1.6 says 1000). `None` (the default)
     /// allows any length: real mail exceeds 1000 octets.
     pub max_line_len: Option<usize>,
+    /// Record a violation ([`Violations::nul`]) for a NUL octet, which
+    /// neither RFC 5322 text nor 8BITMIME data (RFC 6152) may hold, so that
+    /// the message can be refused at its end. Default false: kept as data.
+    pub reject_nul: bool,
+}
+
+impl BodyPolicy {
+    /// The strict policy: a bare LF, a bare CR or a NUL makes the message
+    /// refused at its end; lines may be of any length.
+    ///
+    /// ```
+    /// use mailwire_core::wire::dot::{BareCr, BareLf, BodyPolicy};
+    ///
+    /// let strict = BodyPolicy::strict();
+    /// assert_eq!((strict.bare_lf, strict.bare_cr), (BareLf::Reject, BareCr::Reject));
+    /// assert!(strict.reject_nul && strict.max_line_len.is_none());
+    /// ```
+    #[must_use]
+    pub const fn strict() -> BodyPolicy {
+        BodyPolicy {
+            bare_lf: BareLf::Reject,
+            bare_cr: BareCr::Reject,
+            max_line_len: None,
+            reject_nul: true,
+        }
+    }
 }
 
 /// The policy violations seen in a message body (see [`BodyPolicy`]).
@@ -118,13 +144,15 @@ pub struct Violations {
     pub bare_cr: bool,
     /// A line was longer than [`BodyPolicy::max_line_len`].
     pub long_line: bool,
+    /// A NUL octet was seen under [`BodyPolicy::reject_nul`].
+    pub nul: bool,
 }
 
 impl Violations {
     /// Whether any violation was seen (the server refuses the message).
     #[must_use]
     pub fn any(&self) -> bool {
-        self.bare_lf || self.bare_cr || self.long_line
+        self.bare_lf || self.bare_cr || self.long_line || self.nul
     }
 }
 
@@ -210,6 +238,20 @@ impl Filter {
     }
 
     fn feed(&mut self, input: &[u8], out: &mut BytesMut) -> Unstuffed {
+        let fed = self.run(input, out);
+        // Everything consumed is content but the terminator, which holds
+        // no NUL: one search over it, off the hot path.
+        if self.policy.reject_nul
+            && !self.violations.nul
+            && memchr(0, input.get(..fed.consumed).unwrap_or_default()).is_some()
+        {
+            self.violations.nul = true;
+        }
+        fed
+    }
+
+    /// [`feed`](Self::feed) without the NUL check.
+    fn run(&mut self, input: &[u8], out: &mut BytesMut) -> Unstuffed {
         let mut i = 0;
         loop {
             if self.state == State::Done {

@@ -6,6 +6,7 @@ const NONE: Violations = Violations {
     bare_lf: false,
     bare_cr: false,
     long_line: false,
+    nul: false,
 };
 
 fn policy(bare_lf: BareLf, bare_cr: BareCr, max_line_len: Option<usize>) -> BodyPolicy {
@@ -13,6 +14,7 @@ fn policy(bare_lf: BareLf, bare_cr: BareCr, max_line_len: Option<usize>) -> Body
         bare_lf,
         bare_cr,
         max_line_len,
+        reject_nul: false,
     }
 }
 
@@ -482,4 +484,36 @@ fn violations_any() {
         }
         .any()
     );
+}
+
+#[test]
+fn nul_is_data_unless_refused() {
+    let nul = Violations { nul: true, ..NONE };
+    let refuse = BodyPolicy {
+        reject_nul: true,
+        ..BodyPolicy::default()
+    };
+    assert!(nul.any());
+    // DATA: kept as data either way; flagged only when refused, however
+    // the input is cut.
+    let input = b"a\0b\r\n.\r\n";
+    for chunks in chunkings(input) {
+        let kept = unstuff(BodyPolicy::default(), &chunks);
+        assert_eq!(kept, (b"a\0b\r\n".to_vec(), input.len(), true, NONE));
+        let refused = unstuff(refuse, &chunks);
+        assert_eq!(refused, (b"a\0b\r\n".to_vec(), input.len(), true, nul));
+    }
+    // A NUL after the terminator belongs to the next command, not the
+    // message.
+    let (_, consumed, done, v) = unstuff(refuse, &[b"ok\r\n.\r\nX\0\r\n"]);
+    assert_eq!((consumed, done, v), (7, true, NONE));
+    // BDAT text bodies too, in any chunk of the message.
+    let mut checker = BdatChecker::new(refuse);
+    let mut out = BytesMut::new();
+    checker.feed(b"clean\r\n", &mut out);
+    assert!(!checker.violations().any());
+    checker.feed(b"x\0y\r\n", &mut out);
+    checker.finish(&mut out);
+    assert_eq!(checker.violations(), nul);
+    assert_eq!(&out[..], b"clean\r\nx\0y\r\n");
 }

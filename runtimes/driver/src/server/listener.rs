@@ -92,9 +92,9 @@ impl<F: SessionFactory> Server<F> {
     }
 
     /// Starts accepting on a listener bound elsewhere (with options of
-    /// your choosing, e.g. `SO_REUSEPORT` for one listener per thread;
-    /// more can join with [`RunningServer::add_listener`]). The accept
-    /// loop is spawned on `runtime`.
+    /// your choosing; more listeners, e.g. other threads' handles on the
+    /// same socket, can join with [`RunningServer::add_listener`]). The
+    /// accept loop is spawned on `runtime`.
     ///
     /// # Errors
     ///
@@ -268,9 +268,11 @@ impl<R: Runtime> RunningServer<R> {
     /// Accepts on one more listener too: the same factory, options,
     /// connection limits and stop. The accept loop (and the sessions it
     /// accepts) is spawned on `runtime`, so call this from the thread whose
-    /// runtime should run them: with one `SO_REUSEPORT` listener per thread
-    /// of current-thread runtimes, a session never leaves its thread (no
-    /// cross-thread wake-ups).
+    /// runtime should run them: with a handle on the listening socket per
+    /// thread of current-thread runtimes, a session never leaves its thread
+    /// (no cross-thread wake-ups). Prefer duplicated handles on one socket
+    /// to `SO_REUSEPORT` listeners: any process of the same user can join
+    /// those and silently take a share of the connections.
     ///
     /// # Errors
     ///

@@ -64,7 +64,8 @@ pub struct Setup {
     pub auth: bool,
     /// Server: most recipients per transaction (`452 4.5.3` beyond).
     pub max_recipients: usize,
-    /// Server: bad commands and refused recipients tolerated.
+    /// Server: protocol errors tolerated, and as many refused senders and
+    /// recipients (counted apart).
     pub max_errors: u32,
     /// Server: refuse bare LF instead of normalising it.
     pub reject_bare_lf: bool,
@@ -139,6 +140,7 @@ impl Setup {
         }
         c.limits.max_recipients = self.max_recipients;
         c.limits.max_errors = self.max_errors;
+        c.limits.max_refusals = self.max_errors;
         if self.reject_bare_lf {
             c.body_policy = BodyPolicy {
                 bare_lf: BareLf::Reject,
