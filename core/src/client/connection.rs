@@ -13,6 +13,7 @@ use super::close::{CloseKind, CloseReason, Phase};
 use super::config::{ClientConfig, ClientSession, TlsPolicy};
 use super::event::{ClientEvent, PolicyToken};
 use super::pending::{Pending, PendingKind};
+use super::outcome::TransactionId;
 use super::transaction::Transaction;
 use crate::sasl::Mechanism;
 use crate::wire::ehlo::{Capabilities, EhloReply};
@@ -237,6 +238,12 @@ impl ClientConnection {
     #[must_use]
     pub fn authenticated(&self) -> Option<Mechanism> {
         self.authenticated
+    }
+
+    /// The message in progress, if any.
+    #[must_use]
+    pub fn transaction_id(&self) -> Option<TransactionId> {
+        self.txn.as_ref().map(|t| t.id)
     }
 
     /// The step the connection is in.

@@ -34,7 +34,7 @@ use crate::io::Io;
 /// once the greeting, EHLO, STARTTLS and AUTH are done, or fail with the
 /// reason (a refused greeting, a refused EHLO, a TLS policy refusal, …).
 pub struct Client<S, R> {
-    engine: Engine<S, R>,
+    pub(super) engine: Engine<S, R>,
     capabilities: Capabilities,
     peer: Option<SocketAddr>,
 }

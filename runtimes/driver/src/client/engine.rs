@@ -276,6 +276,16 @@ where
         }
         let now = self.io.runtime.now();
         let id = self.conn.send_mail(now, envelope)?;
+        self.outcome(id, body).await
+    }
+
+    /// Runs transaction `id` to its outcome, feeding `body` when the core
+    /// asks for it.
+    pub(crate) async fn outcome<B: BodySource>(
+        &mut self,
+        id: mailwire_core::client::TransactionId,
+        body: &mut B,
+    ) -> Result<TransactionOutcome, ClientError> {
         loop {
             self.drain().await;
             while let Some(event) = self.events.pop_front() {
@@ -330,6 +340,27 @@ where
                     }
                 }
                 continue;
+            }
+            self.wait_input().await;
+        }
+    }
+
+    /// Runs until an event `pick` takes (events it leaves are kept for
+    /// later), or the connection closes.
+    pub(crate) async fn until_event<T>(
+        &mut self,
+        mut pick: impl FnMut(&ClientEvent) -> Option<T>,
+    ) -> Result<T, ClientError> {
+        loop {
+            self.drain().await;
+            if let Some(pos) = self.events.iter().position(|e| pick(e).is_some()) {
+                let event = self.events.remove(pos);
+                if let Some(found) = event.as_ref().and_then(&mut pick) {
+                    return Ok(found);
+                }
+            }
+            if let Some(reason) = &self.closed {
+                return Err(ClientError::Closed(reason.clone()));
             }
             self.wait_input().await;
         }

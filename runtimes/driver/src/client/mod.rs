@@ -59,6 +59,7 @@ mod options;
 mod report;
 mod resolve;
 mod send;
+mod stepwise;
 
 pub use connection::Client;
 pub use engine::TlsPolicyHook;
