@@ -1,27 +1,52 @@
 //! `mailwire relay` as a black box, driven by a scripted SMTP client for
-//! exact replies, with aiosmtpd (storing one file per message) as the
+//! exact replies, with mailwire's test server (`mailwire-test-server`,
+//! in this process, recording each envelope and message) as the
 //! smarthost: duplicate recipients, refusals, outages and failover, who
-//! may relay, loops, start-up checks, signals.
+//! may relay, loops, start-up checks, signals. (relay_interop.rs puts
+//! third-party smarthosts behind it.)
 
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use mailwire_test_server::TestServer;
+
 mod relay_support;
 
 use relay_support::*;
 
+/// The largest message the smarthost takes: the relay mirrors it.
+const SMARTHOST_SIZE: u64 = 12_345_678;
+
+/// A smarthost: refuses the recipients `bad*` (550 5.1.1) and `later*`
+/// (451 4.2.0); offers SIZE [`SMARTHOST_SIZE`], 8BITMIME and SMTPUTF8,
+/// but neither DSN, nor TLS, nor AUTH.
+fn smarthost() -> TestServer {
+    TestServer::builder()
+        .domain("smarthost.test")
+        .refuse_recipient("bad*", 550, "5.1.1", "no such user here")
+        .refuse_recipient("later*", 451, "4.2.0", "try later")
+        .max_message_size(SMARTHOST_SIZE)
+        .options(|o| o.config_mut().extensions.dsn = false)
+        .start()
+}
+
+/// `127.0.0.1:PORT` of `smarthost`.
+fn addr(smarthost: &TestServer) -> String {
+    format!("127.0.0.1:{}", smarthost.port())
+}
+
 #[test]
 fn forwards_with_duplicate_recipients_removed_and_a_received_header() {
-    let smarthost = Smarthost::start();
-    let relay = Relay::start(&["--listen", "127.0.0.1:0", "--smarthost", &smarthost.addr()]);
+    let smarthost = smarthost();
+    let relay = Relay::start(&["--listen", "127.0.0.1:0", "--smarthost", &addr(&smarthost)]);
     let mut c = Smtp::connect(relay.addr);
     assert_eq!(c.reply().0, 220);
     let (code, ehlo) = c.cmd("EHLO client.test");
     assert_eq!(code, 250);
-    // Mirrored from aiosmtpd: SIZE (its default 33554432), 8BITMIME,
-    // SMTPUTF8; aiosmtpd has no DSN, so neither has the relay.
-    assert!(ehlo.contains("SIZE 33554432"), "{ehlo}");
+    // Mirrored from the smarthost: SIZE, 8BITMIME, SMTPUTF8; it has no
+    // DSN, so neither has the relay.
+    assert!(ehlo.contains(&format!("SIZE {SMARTHOST_SIZE}")), "{ehlo}");
     assert!(ehlo.contains("8BITMIME"), "{ehlo}");
     assert!(ehlo.contains("SMTPUTF8"), "{ehlo}");
     assert!(!ehlo.contains("DSN"), "{ehlo}");
@@ -38,20 +63,15 @@ fn forwards_with_duplicate_recipients_removed_and_a_received_header() {
         MESSAGE,
     );
     assert_eq!(code, 250, "{text}");
-    let stored = smarthost.stored();
+    let stored = smarthost.messages();
     assert_eq!(stored.len(), 1);
-    let (env, bytes) = &stored[0];
+    assert_eq!(stored[0].from, "a@example.org");
     assert_eq!(
-        env,
-        &[
-            "a@example.org",
-            "b@example.org",
-            "c@example.org",
-            "B@example.org"
-        ],
+        stored[0].to,
+        ["b@example.org", "c@example.org", "B@example.org"],
         "each recipient once (domains compared without case, local parts with)"
     );
-    let text = String::from_utf8_lossy(bytes);
+    let text = stored[0].text();
     assert!(text.starts_with("Received: from client.test"), "{text}");
     assert!(!text.contains("Return-Path"), "{text}");
     assert!(text.ends_with("\r\n\r\nHello\r\n"), "{text:?}");
@@ -60,8 +80,8 @@ fn forwards_with_duplicate_recipients_removed_and_a_received_header() {
 
 #[test]
 fn smarthost_refusals_reach_the_client() {
-    let smarthost = Smarthost::start();
-    let relay = Relay::start(&["--listen", "127.0.0.1:0", "--smarthost", &smarthost.addr()]);
+    let smarthost = smarthost();
+    let relay = Relay::start(&["--listen", "127.0.0.1:0", "--smarthost", &addr(&smarthost)]);
     let mut c = Smtp::connect(relay.addr);
     assert_eq!(c.reply().0, 220);
     assert_eq!(c.cmd("EHLO client.test").0, 250);
@@ -77,7 +97,7 @@ fn smarthost_refusals_reach_the_client() {
     assert_eq!(code, 550, "{text}");
     assert!(text.contains("5.1.1"), "{text}");
     assert!(text.contains("<bad@example.org>"), "{text}");
-    assert_eq!(smarthost.count(), 0);
+    assert_eq!(smarthost.messages().len(), 0);
 
     // A transient refusal wins over a permanent one: 4xx, retry later.
     let (code, text) = c.mail(
@@ -90,36 +110,40 @@ fn smarthost_refusals_reach_the_client() {
         text.contains("4.2.0") && text.contains("<later@example.org>"),
         "{text}"
     );
-    assert_eq!(smarthost.count(), 0);
+    assert_eq!(smarthost.messages().len(), 0);
 
     // And a clean message still goes through on the same session.
     let (code, text) = c.mail("a@example.org", &["ok@example.org"], MESSAGE);
     assert_eq!(code, 250, "{text}");
-    assert_eq!(smarthost.count(), 1);
+    assert_eq!(smarthost.messages().len(), 1);
 }
 
 #[test]
 fn an_outage_is_4xx_and_failover_uses_the_next_smarthost() {
-    let mut first = Smarthost::start();
-    let second = Smarthost::start();
+    let first = smarthost();
+    let second = smarthost();
     let relay = Relay::start(&[
         "--listen",
         "127.0.0.1:0",
         "--smarthost",
-        &first.addr(),
+        &addr(&first),
         "--smarthost",
-        &second.addr(),
+        &addr(&second),
     ]);
     let mut c = Smtp::connect(relay.addr);
     assert_eq!(c.reply().0, 220);
     assert_eq!(c.cmd("EHLO client.test").0, 250);
     assert_eq!(c.mail("a@example.org", &["x@example.org"], MESSAGE).0, 250);
-    assert_eq!((first.count(), second.count()), (1, 0));
+    assert_eq!((first.messages().len(), second.messages().len()), (1, 0));
 
     first.stop();
     assert_eq!(c.mail("a@example.org", &["y@example.org"], MESSAGE).0, 250);
-    assert_eq!((first.count(), second.count()), (1, 1));
-    assert_eq!(second.stored()[0].0, ["a@example.org", "y@example.org"]);
+    let stored = second.messages();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        (stored[0].from.as_str(), stored[0].to.as_slice()),
+        ("a@example.org", &["y@example.org".to_owned()][..])
+    );
 
     drop(second);
     let (code, text) = c.mail("a@example.org", &["z@example.org"], MESSAGE);
@@ -129,14 +153,14 @@ fn an_outage_is_4xx_and_failover_uses_the_next_smarthost() {
 
 #[test]
 fn a_client_from_a_non_allowed_address_is_refused() {
-    let smarthost = Smarthost::start();
+    let smarthost = smarthost();
     let relay = Relay::start(&[
         "--listen",
         "127.0.0.1:0",
         "--allow-host",
         "127.0.0.1/32",
         "--smarthost",
-        &smarthost.addr(),
+        &addr(&smarthost),
     ]);
     // 127.0.0.2 is loopback, but not in 127.0.0.1/32.
     let mut c = Smtp::connect_from("127.0.0.2", relay.addr);
@@ -155,12 +179,12 @@ fn a_client_from_a_non_allowed_address_is_refused() {
     assert_eq!(ok.reply().0, 220);
     assert_eq!(ok.cmd("EHLO client.test").0, 250);
     assert_eq!(ok.mail("a@example.org", &["b@example.org"], MESSAGE).0, 250);
-    assert_eq!(smarthost.count(), 1);
+    assert_eq!(smarthost.messages().len(), 1);
 }
 
 #[test]
 fn with_auth_a_non_allowed_client_must_authenticate_postmaster_too() {
-    let smarthost = Smarthost::start();
+    let smarthost = smarthost();
     let relay = Relay::start(&[
         "--listen",
         "127.0.0.1:0",
@@ -169,7 +193,7 @@ fn with_auth_a_non_allowed_client_must_authenticate_postmaster_too() {
         "--auth",
         "alice:wonderland",
         "--smarthost",
-        &smarthost.addr(),
+        &addr(&smarthost),
     ]);
     let mut c = Smtp::connect_from("127.0.0.2", relay.addr);
     assert_eq!(c.reply().0, 220);
@@ -184,11 +208,13 @@ fn with_auth_a_non_allowed_client_must_authenticate_postmaster_too() {
     // AUTH PLAIN \0alice\0wrong and \0alice\0wonderland, base64.
     let (code, _) = c.cmd("AUTH PLAIN AGFsaWNlAHdyb25n");
     assert_eq!(code, 535);
-    assert_eq!(smarthost.count(), 0);
+    assert_eq!(smarthost.messages().len(), 0);
     let (code, text) = c.cmd("AUTH PLAIN AGFsaWNlAHdvbmRlcmxhbmQ=");
     assert_eq!(code, 235, "{text}");
     assert_eq!(c.mail("a@example.org", &["postmaster"], MESSAGE).0, 250);
-    assert_eq!(smarthost.stored()[0].0, ["a@example.org", "Postmaster"]);
+    let stored = smarthost.messages();
+    assert_eq!(stored[0].from, "a@example.org");
+    assert_eq!(stored[0].to, ["Postmaster"]);
 }
 
 #[test]
@@ -279,8 +305,8 @@ fn usage_errors_exit_1() {
 
 #[test]
 fn a_mail_loop_is_refused_554_5_4_6() {
-    let smarthost = Smarthost::start();
-    let relay = Relay::start(&["--listen", "127.0.0.1:0", "--smarthost", &smarthost.addr()]);
+    let smarthost = smarthost();
+    let relay = Relay::start(&["--listen", "127.0.0.1:0", "--smarthost", &addr(&smarthost)]);
     let mut c = Smtp::connect(relay.addr);
     assert_eq!(c.reply().0, 220);
     assert_eq!(c.cmd("EHLO client.test").0, 250);
@@ -302,7 +328,7 @@ fn a_mail_loop_is_refused_554_5_4_6() {
     let (code, text) = c.mail("a@example.org", &["b@example.org"], &with(30));
     assert_eq!(code, 554, "{text}");
     assert!(text.contains("5.4.6"), "{text}");
-    assert_eq!(smarthost.count(), 1);
+    assert_eq!(smarthost.messages().len(), 1);
 }
 
 #[test]
@@ -320,8 +346,8 @@ fn help_shows_examples() {
 
 #[test]
 fn sigterm_stops_gracefully() {
-    let smarthost = Smarthost::start();
-    let mut relay = Relay::start(&["--listen", "127.0.0.1:0", "--smarthost", &smarthost.addr()]);
+    let smarthost = smarthost();
+    let mut relay = Relay::start(&["--listen", "127.0.0.1:0", "--smarthost", &addr(&smarthost)]);
     let pid = relay.process.0.id().to_string();
     let status = Command::new("kill")
         .args(["-TERM", &pid])
@@ -343,8 +369,8 @@ fn sigterm_stops_gracefully() {
 
 #[test]
 fn smtputf8_and_8bit_are_passed_through() {
-    let smarthost = Smarthost::start();
-    let relay = Relay::start(&["--listen", "127.0.0.1:0", "--smarthost", &smarthost.addr()]);
+    let smarthost = smarthost();
+    let relay = Relay::start(&["--listen", "127.0.0.1:0", "--smarthost", &addr(&smarthost)]);
     let mut c = Smtp::connect(relay.addr);
     assert_eq!(c.reply().0, 220);
     assert_eq!(c.cmd("EHLO client.test").0, 250);
@@ -357,9 +383,10 @@ fn smtputf8_and_8bit_are_passed_through() {
     assert_eq!(c.cmd("DATA").0, 354);
     let (code, text) = c.cmd("Subject: grüße\r\n\r\nÄpfel\r\n.");
     assert_eq!(code, 250, "{text}");
-    let stored = smarthost.stored();
-    assert_eq!(stored[0].0, ["jürgen@example.org", "zoë@example.org"]);
-    let message = String::from_utf8_lossy(&stored[0].1);
+    let stored = smarthost.messages();
+    assert_eq!(stored[0].from, "jürgen@example.org");
+    assert_eq!(stored[0].to, ["zoë@example.org"]);
+    let message = stored[0].text();
     assert!(
         message.contains("Subject: grüße\r\n\r\nÄpfel\r\n"),
         "{message:?}"

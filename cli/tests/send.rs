@@ -1,204 +1,60 @@
-//! `mailwire send` against a mailwire server started in this process (the
-//! driver's `Server` on tokio): the JSON shape, every exit status,
-//! failover, TLS and AUTH options, bulk mode.
+//! `mailwire send` against mailwire's test server (`mailwire-test-server`,
+//! in this process): the JSON shape, every exit status, failover, TLS and
+//! AUTH options, bulk mode; and against a scripted server that hangs up
+//! after the data.
 
 mod send_support;
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mailwire_core::sasl::Mechanism;
-use mailwire_core::server::AuthCheck;
-use mailwire_core::wire::address::{ForwardPath, ReversePath};
-use mailwire_core::wire::params::{MailParameters, RcptParameters};
-use mailwire_driver::ServerTls;
-use mailwire_driver::server::{
-    Context, Handler, HookError, HookResult, Mail as Whole, RunningServer, Server, ServerOptions,
-};
-use mailwire_tests::certs::TestPki;
-use mailwire_tokio::Tokio;
+use mailwire_test_server::{Step, TestServer, TestServerBuilder};
 use send_support::{TempDir, at, closed_port, send, send_with_stdin};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-/// Stores what it receives. Refuses recipients with `refuse` (550 5.1.1)
-/// and `later` (450 4.2.1), the sender `badsender` (553 5.7.1), and
-/// messages containing `FAIL554` (554 5.6.0) or `FAIL451` (451 4.3.0);
-/// knows `user`/`secret`.
-#[derive(Clone, Default)]
-struct Inbox {
-    mails: Arc<Mutex<Vec<Mail>>>,
+/// The test server these tests send to: it refuses the recipients
+/// `refuse@*` (550 5.1.1) and `later@*` (450 4.2.1), the sender
+/// `badsender@*` (553 5.7.1), and the messages for `fail554@*` (554
+/// 5.6.0) or `fail451@*` (451 4.3.0) at the end of the data.
+fn server() -> TestServerBuilder {
+    TestServer::builder()
+        .refuse_recipient("refuse@*", 550, "5.1.1", "No such user")
+        .refuse_recipient("later@*", 450, "4.2.1", "try later")
+        .refuse_sender("badsender@*", 553, "5.7.1", "sender refused")
+        .fail(
+            Step::Data,
+            554,
+            "5.6.0",
+            "message refused",
+            Some("fail554@*"),
+        )
+        .fail(
+            Step::Data,
+            451,
+            "4.3.0",
+            "try again later",
+            Some("fail451@*"),
+        )
 }
 
-/// A message as the inbox keeps it.
-#[derive(Clone)]
-struct Mail {
-    envelope: mailwire_core::server::Envelope,
-    data: Vec<u8>,
-    session: Context,
+/// [`server`] with nothing more: no TLS, no AUTH.
+fn plain() -> TestServer {
+    server().start()
 }
 
-impl Inbox {
-    fn mails(&self) -> Vec<Mail> {
-        self.mails.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
+/// [`server`] with AUTH for `user`/`secret`.
+fn with_user(server: TestServerBuilder) -> TestServerBuilder {
+    server.users([("user", "secret")])
 }
 
-impl Handler for Inbox {
-    type Message = Whole;
-
-    async fn validate_sender(
-        &self,
-        _session: &Context,
-        from: &ReversePath,
-        _params: &MailParameters,
-    ) -> HookResult {
-        if from.to_string().contains("badsender") {
-            return Err(HookError::refuse(553, "5.7.1", "sender refused"));
-        }
-        Ok(())
-    }
-
-    async fn validate_recipient(
-        &self,
-        _session: &Context,
-        to: &ForwardPath,
-        _params: &RcptParameters,
-    ) -> HookResult {
-        let to = to.to_string();
-        if to.contains("refuse") {
-            return Err(HookError::refuse(550, "5.1.1", "No such user"));
-        }
-        if to.contains("later") {
-            return Err(HookError::refuse(450, "4.2.1", "try later"));
-        }
-        Ok(())
-    }
-
-    async fn authenticate(
-        &self,
-        _session: &Context,
-        _mechanism: Mechanism,
-        check: &AuthCheck,
-    ) -> HookResult<Option<mailwire_core::sasl::StoredSecret>> {
-        match check {
-            AuthCheck::VerifyPassword {
-                username, password, ..
-            } if username == "user" && password.constant_time_eq("secret") => Ok(None),
-            AuthCheck::Authorize { .. } => Ok(None),
-            _ => Err(HookError::refuse(535, "5.7.8", "Authentication failed")),
-        }
-    }
-
-    async fn deliver(&self, ctx: &Context, mail: Whole) -> HookResult {
-        let mail = Mail {
-            envelope: mail.envelope,
-            data: mail.data,
-            session: ctx.clone(),
-        };
-        let text = String::from_utf8_lossy(&mail.data);
-        if text.contains("FAIL554") {
-            return Err(HookError::refuse(554, "5.6.0", "content refused"));
-        }
-        if text.contains("FAIL451") {
-            return Err(HookError::refuse(451, "4.3.0", "try again later"));
-        }
-        self.mails
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(mail);
-        Ok(())
-    }
+/// `127.0.0.1:PORT` of `server`.
+fn address(server: &TestServer) -> String {
+    at(server.port())
 }
 
-fn pki() -> &'static TestPki {
-    static PKI: std::sync::OnceLock<TestPki> = std::sync::OnceLock::new();
-    PKI.get_or_init(TestPki::localhost)
-}
-
-fn server_tls() -> ServerTls {
-    ServerTls::from_pem(
-        pki().server_chain_pem.as_bytes(),
-        pki().server_key_pem.as_bytes(),
-    )
-    .expect("server TLS")
-}
-
-/// A mailwire server on its own tokio runtime, stopped on drop.
-struct TestServer {
-    runtime: tokio::runtime::Runtime,
-    running: Option<RunningServer<Tokio>>,
-    inbox: Inbox,
-    port: u16,
-}
-
-impl TestServer {
-    fn start(options: ServerOptions) -> TestServer {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let inbox = Inbox::default();
-        let running = runtime
-            .block_on(
-                Server::with_handler(options, inbox.clone())
-                    .bind(Tokio, "127.0.0.1:0".parse().expect("addr")),
-            )
-            .expect("bind");
-        let port = running.local_addr().port();
-        TestServer {
-            runtime,
-            running: Some(running),
-            inbox,
-            port,
-        }
-    }
-
-    fn plain() -> TestServer {
-        TestServer::start(options())
-    }
-
-    fn addr(&self) -> String {
-        at(self.port)
-    }
-
-    fn mails(&self) -> Vec<Mail> {
-        self.inbox.mails()
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        if let Some(running) = self.running.take() {
-            self.runtime
-                .block_on(running.stop(Duration::from_millis(500)));
-        }
-    }
-}
-
-fn options() -> ServerOptions {
-    let mut options = ServerOptions::new("mx.test");
-    options.close_linger = Duration::from_millis(100);
-    options
-}
-
-fn tls_options() -> ServerOptions {
-    let mut options = options().with_starttls(server_tls());
-    options.config_mut().auth_mechanisms = vec![Mechanism::Plain, Mechanism::Login];
-    options
-}
-
-fn recipients(mail: &Mail) -> Vec<String> {
-    mail.envelope
-        .recipients
-        .iter()
-        .map(|r| r.to.to_string())
-        .collect()
-}
-
-fn text(mail: &Mail) -> String {
-    String::from_utf8_lossy(&mail.data).into_owned()
+/// The test CA of `server`, written to `dir` as `ca.pem`.
+fn ca_file(server: &TestServer, dir: &TempDir) -> String {
+    dir.write("ca.pem", &server.tls().expect("self-signed TLS").ca_pem)
 }
 
 fn recipient<'a>(json: &'a Value, address: &str) -> &'a Value {
@@ -212,8 +68,8 @@ fn recipient<'a>(json: &'a Value, address: &str) -> &'a Value {
 
 #[test]
 fn composed_message_is_sent_and_reported_in_json() {
-    let server = TestServer::plain();
-    let addr = server.addr();
+    let server = plain();
+    let addr = address(&server);
     let run = send(&[
         "--server",
         &addr,
@@ -261,20 +117,20 @@ fn composed_message_is_sent_and_reported_in_json() {
         assert!(r["text"].is_string());
     }
 
-    let mails = server.mails();
+    let mails = server.messages();
     assert_eq!(mails.len(), 1);
     let mail = &mails[0];
-    assert_eq!(mail.envelope.from.to_string(), "<alice@example.org>");
+    assert_eq!(mail.from, "alice@example.org");
     assert_eq!(
-        recipients(mail),
+        mail.to,
         [
-            "<bob@example.org>",
-            "<bob2@example.org>",
-            "<carol@example.org>",
-            "<dave@example.org>"
+            "bob@example.org",
+            "bob2@example.org",
+            "carol@example.org",
+            "dave@example.org"
         ]
     );
-    let text = text(mail);
+    let text = mail.text();
     assert!(
         !text.contains("dave"),
         "Bcc must not be transmitted: {text}"
@@ -310,10 +166,10 @@ fn composed_message_is_sent_and_reported_in_json() {
 
 #[test]
 fn text_output_names_the_server_and_each_recipient() {
-    let server = TestServer::plain();
+    let server = plain();
     let run = send(&[
         "--server",
-        &server.addr(),
+        &address(&server),
         "--from",
         "a@x.test",
         "--to",
@@ -322,21 +178,21 @@ fn text_output_names_the_server_and_each_recipient() {
     assert_eq!(run.status, 0, "{run:#?}");
     assert!(
         run.stdout
-            .starts_with(&format!("sent via {}", server.addr())),
+            .starts_with(&format!("sent via {}", address(&server))),
         "{run:#?}"
     );
     assert!(run.stdout.contains("sent b@y.test: 250"), "{run:#?}");
-    assert_eq!(server.mails().len(), 1);
+    assert_eq!(server.messages().len(), 1);
 }
 
 #[test]
 fn message_file_with_bare_lf_gives_the_envelope_from_its_headers() {
-    let server = TestServer::plain();
+    let server = plain();
     let dir = TempDir::new("message");
     let message = "From: Alice <alice@example.org>\nTo: bob@example.org\nBcc: carol@example.org\n\
                    Subject: from a file\n\nHello\n.leading dot\n";
     let file = dir.write("mail.eml", message);
-    let run = send(&["--server", &server.addr(), "--message", &file, "--json"]);
+    let run = send(&["--server", &address(&server), "--message", &file, "--json"]);
     assert_eq!(run.status, 0, "{run:#?}");
     assert_eq!(run.json()["outcome"], "sent");
 
@@ -344,7 +200,7 @@ fn message_file_with_bare_lf_gives_the_envelope_from_its_headers() {
     let run = send_with_stdin(
         &[
             "--server",
-            &server.addr(),
+            &address(&server),
             "--message",
             "-",
             "--from",
@@ -356,14 +212,11 @@ fn message_file_with_bare_lf_gives_the_envelope_from_its_headers() {
     );
     assert_eq!(run.status, 0, "{run:#?}");
 
-    let mails = server.mails();
+    let mails = server.messages();
     assert_eq!(mails.len(), 2);
-    assert_eq!(mails[0].envelope.from.to_string(), "<alice@example.org>");
-    assert_eq!(
-        recipients(&mails[0]),
-        ["<bob@example.org>", "<carol@example.org>"]
-    );
-    let first = text(&mails[0]);
+    assert_eq!(mails[0].from, "alice@example.org");
+    assert_eq!(mails[0].to, ["bob@example.org", "carol@example.org"]);
+    let first = mails[0].text();
     assert!(!first.contains("carol"), "{first}");
     assert!(first.contains("Subject: from a file\r\n"), "{first:?}");
     assert!(
@@ -371,17 +224,14 @@ fn message_file_with_bare_lf_gives_the_envelope_from_its_headers() {
         "{first:?}"
     );
     // The Bcc header's recipient gets it too: its header is not sent.
-    assert_eq!(mails[1].envelope.from.to_string(), "<env@example.org>");
-    assert_eq!(
-        recipients(&mails[1]),
-        ["<other@example.org>", "<carol@example.org>"]
-    );
+    assert_eq!(mails[1].from, "env@example.org");
+    assert_eq!(mails[1].to, ["other@example.org", "carol@example.org"]);
 
     // --originator and --recipients override From, To and Cc (Bcc still
     // adds its recipient).
     let run = send(&[
         "--server",
-        &server.addr(),
+        &address(&server),
         "--message",
         &file,
         "--originator",
@@ -391,18 +241,18 @@ fn message_file_with_bare_lf_gives_the_envelope_from_its_headers() {
         "--json",
     ]);
     assert_eq!(run.status, 0, "{run:#?}");
-    let mails = server.mails();
-    assert_eq!(mails[2].envelope.from.to_string(), "<>");
+    let mails = server.messages();
+    assert_eq!(mails[2].from, "");
     assert_eq!(
-        recipients(&mails[2]),
-        ["<x@example.org>", "<y@example.org>", "<carol@example.org>"]
+        mails[2].to,
+        ["x@example.org", "y@example.org", "carol@example.org"]
     );
 }
 
 #[test]
 fn refused_recipients_give_exit_3_or_2_with_at_least_one() {
-    let server = TestServer::plain();
-    let addr = server.addr();
+    let server = plain();
+    let addr = address(&server);
     let base = [
         "--server",
         &addr,
@@ -429,7 +279,7 @@ fn refused_recipients_give_exit_3_or_2_with_at_least_one() {
     assert_eq!(refused["text"], "No such user");
     assert_eq!(recipient(&json, "ok@y.test")["accepted"], true);
     assert_eq!(recipient(&json, "ok@y.test")["status"], "not_sent");
-    assert!(server.mails().is_empty());
+    assert!(server.messages().is_empty());
 
     // At least one: partial.
     let mut args = base.to_vec();
@@ -441,9 +291,9 @@ fn refused_recipients_give_exit_3_or_2_with_at_least_one() {
     assert_eq!(json["sent"], true);
     assert_eq!(recipient(&json, "ok@y.test")["status"], "sent");
     assert_eq!(recipient(&json, "refuse@y.test")["code"], 550);
-    let mails = server.mails();
+    let mails = server.messages();
     assert_eq!(mails.len(), 1);
-    assert_eq!(recipients(&mails[0]), ["<ok@y.test>"]);
+    assert_eq!(mails[0].to, ["ok@y.test"]);
 
     // Every recipient refused (one of them temporarily): not sent.
     let run = send(&[
@@ -462,13 +312,13 @@ fn refused_recipients_give_exit_3_or_2_with_at_least_one() {
     let json = run.json();
     assert_eq!(recipient(&json, "later@y.test")["code"], 450);
     assert_eq!(recipient(&json, "later@y.test")["enhanced"], "4.2.1");
-    assert_eq!(server.mails().len(), 1);
+    assert_eq!(server.messages().len(), 1);
 }
 
 #[test]
 fn refused_mail_and_final_reply_give_exit_3() {
-    let server = TestServer::plain();
-    let addr = server.addr();
+    let server = plain();
+    let addr = address(&server);
     let run = send(&[
         "--server",
         &addr,
@@ -484,29 +334,39 @@ fn refused_mail_and_final_reply_give_exit_3() {
     assert_eq!(json["reply"]["code"], 553);
     assert_eq!(json["reply"]["enhanced"], "5.7.1");
 
-    for (body, code) in [("FAIL554", 554), ("FAIL451", 451)] {
+    // Refused at the end of the data, permanently or not: every
+    // recipient was accepted, and nobody got it.
+    for (failing, code, enhanced) in [
+        ("fail554@y.test", 554, "5.6.0"),
+        ("fail451@y.test", 451, "4.3.0"),
+    ] {
         let run = send(&[
-            "--server", &addr, "--from", "a@x.test", "--to", "b@y.test", "--body", body, "--json",
+            "--server", &addr, "--from", "a@x.test", "--to", "b@y.test", "--to", failing, "--json",
         ]);
         assert_eq!(run.status, 3, "{run:#?}");
         let json = run.json();
         assert_eq!(json["outcome"], "not_sent");
         assert_eq!(json["sent"], false);
         assert_eq!(json["reply"]["code"], code, "{json}");
-        assert_eq!(recipient(&json, "b@y.test")["accepted"], true);
+        assert_eq!(json["reply"]["enhanced"], enhanced, "{json}");
+        for address in ["b@y.test", failing] {
+            let r = recipient(&json, address);
+            assert_eq!(r["accepted"], true, "{r}");
+            assert_eq!(r["status"], "not_sent", "{r}");
+        }
     }
-    assert!(server.mails().is_empty());
+    assert!(server.messages().is_empty());
 }
 
 #[test]
 fn failover_skips_a_closed_port() {
-    let server = TestServer::plain();
+    let server = plain();
     let closed = at(closed_port());
     let run = send(&[
         "--server",
         &closed,
         "--server",
-        &server.addr(),
+        &address(&server),
         "--from",
         "a@x.test",
         "--to",
@@ -515,12 +375,12 @@ fn failover_skips_a_closed_port() {
     ]);
     assert_eq!(run.status, 0, "{run:#?}");
     let json = run.json();
-    assert_eq!(json["server"], server.addr().as_str());
+    assert_eq!(json["server"], address(&server).as_str());
     assert!(
         run.stderr.contains(&closed),
         "the failed server is named: {run:#?}"
     );
-    assert_eq!(server.mails().len(), 1);
+    assert_eq!(server.messages().len(), 1);
 }
 
 #[test]
@@ -541,8 +401,8 @@ fn no_server_reachable_gives_exit_1_and_no_json() {
 
 #[test]
 fn usage_errors_give_exit_1_before_connecting() {
-    let server = TestServer::plain();
-    let addr = server.addr();
+    let server = plain();
+    let addr = address(&server);
     let cases: Vec<Vec<&str>> = vec![
         vec![
             "--server",
@@ -633,7 +493,7 @@ fn usage_errors_give_exit_1_before_connecting() {
         assert!(run.stdout.is_empty(), "{args:?}: {run:#?}");
         assert!(!run.stderr.is_empty(), "{args:?}: {run:#?}");
     }
-    assert!(server.mails().is_empty());
+    assert!(server.messages().is_empty());
     // --body may hold newlines.
     let run = send(&[
         "--server",
@@ -646,7 +506,11 @@ fn usage_errors_give_exit_1_before_connecting() {
         "a\nb\r\nc",
     ]);
     assert_eq!(run.status, 0, "{run:#?}");
-    assert!(text(&server.mails()[0]).ends_with("\r\n\r\na\r\nb\r\nc\r\n"));
+    assert!(
+        server.messages()[0]
+            .text()
+            .ends_with("\r\n\r\na\r\nb\r\nc\r\n")
+    );
 }
 
 /// A scripted server that accepts everything and hangs up after the end
@@ -719,10 +583,10 @@ fn connection_lost_after_the_dot_gives_exit_4() {
 
 #[test]
 fn starttls_verified_with_the_ca_file_and_auth() {
-    let server = TestServer::start(tls_options());
+    let server = with_user(server().self_signed_tls()).start();
     let dir = TempDir::new("tls");
-    let ca = dir.write("ca.pem", &pki().ca_pem);
-    let local = format!("localhost:{}", server.port);
+    let ca = ca_file(&server, &dir);
+    let local = format!("localhost:{}", server.port());
 
     // Opportunistic (default) with the CA: verified.
     let run = send(&[
@@ -824,27 +688,25 @@ fn starttls_verified_with_the_ca_file_and_auth() {
     assert_eq!(json["outcome"], "not_sent");
     assert_eq!(json["reply"]["code"], 535);
 
-    // 4 messages stored, 2 of them after AUTH.
-    let mails = server.mails();
+    // 5 messages stored, 2 of them after AUTH as `user`.
+    let mails = server.messages();
     assert_eq!(mails.len(), 5);
+    let users: Vec<Option<&str>> = mails.iter().map(|m| m.user.as_deref()).collect();
     assert_eq!(
-        mails
-            .iter()
-            .filter(|m| m.session.authenticated.is_some())
-            .count(),
-        2
+        users,
+        [None, None, None, Some("user"), Some("user")],
+        "{users:?}"
     );
+    assert!(mails.iter().all(|m| m.tls), "every message came over TLS");
 }
 
 #[test]
 fn allow_insecure_auth_sends_credentials_in_plaintext() {
-    let mut options = options();
-    options.config_mut().auth_mechanisms = vec![Mechanism::Plain];
-    options.config_mut().allow_plaintext_auth = true;
-    let server = TestServer::start(options);
+    // AUTH is offered without TLS.
+    let server = with_user(server()).start();
     let auth = [
         "--server",
-        &server.addr(),
+        &address(&server),
         "--from",
         "a@x.test",
         "--to",
@@ -858,27 +720,26 @@ fn allow_insecure_auth_sends_credentials_in_plaintext() {
     // Without the option: TLS is required and the server has none.
     let run = send(&auth);
     assert_eq!(run.status, 1, "{run:#?}");
-    assert!(server.mails().is_empty());
+    assert!(server.messages().is_empty());
     let mut insecure = auth.to_vec();
     insecure.push("--allow-insecure-auth");
     let run = send(&insecure);
     assert_eq!(run.status, 0, "{run:#?}");
     assert!(run.json()["tls"].is_null());
-    let mails = server.mails();
+    let mails = server.messages();
     assert_eq!(mails.len(), 1);
-    assert_eq!(mails[0].session.user(), Some("user"));
+    assert_eq!(mails[0].user.as_deref(), Some("user"));
+    assert!(!mails[0].tls);
 }
 
 #[test]
 fn implicit_tls() {
-    let mut options = options().with_implicit_tls(server_tls());
-    options.config_mut().auth_mechanisms = vec![Mechanism::Plain];
-    let server = TestServer::start(options);
+    let server = with_user(server().self_signed_tls().implicit_tls()).start();
     let dir = TempDir::new("smtps");
-    let ca = dir.write("ca.pem", &pki().ca_pem);
+    let ca = ca_file(&server, &dir);
     let run = send(&[
         "--server",
-        &format!("localhost:{}", server.port),
+        &format!("localhost:{}", server.port()),
         "--implicit-tls",
         "--ca-file",
         &ca,
@@ -894,15 +755,18 @@ fn implicit_tls() {
     ]);
     assert_eq!(run.status, 0, "{run:#?}");
     assert_eq!(run.json()["tls"]["verified"], true);
-    assert_eq!(server.mails().len(), 1);
+    let mails = server.messages();
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].tls);
+    assert_eq!(mails[0].user.as_deref(), Some("user"));
 }
 
 #[test]
 fn tls_required_but_not_offered_gives_exit_1() {
-    let server = TestServer::plain();
+    let server = plain();
     let run = send(&[
         "--server",
-        &server.addr(),
+        &address(&server),
         "--from",
         "a@x.test",
         "--to",
@@ -913,15 +777,15 @@ fn tls_required_but_not_offered_gives_exit_1() {
     ]);
     assert_eq!(run.status, 1, "{run:#?}");
     assert_eq!(run.json()["outcome"], "not_sent");
-    assert!(server.mails().is_empty());
+    assert!(server.messages().is_empty());
 }
 
 #[test]
 fn bulk_mode_sends_every_message_over_reused_connections() {
-    let server = TestServer::plain();
+    let server = plain();
     let run = send(&[
         "--server",
-        &server.addr(),
+        &address(&server),
         "--from",
         "a@x.test",
         "--to",
@@ -948,12 +812,12 @@ fn bulk_mode_sends_every_message_over_reused_connections() {
             .is_some_and(|r| r > 0.0),
         "{json}"
     );
-    let mails = server.mails();
+    let mails = server.messages();
     assert_eq!(mails.len(), 300);
     let mut ids: Vec<String> = mails
         .iter()
         .filter_map(|m| {
-            text(m)
+            m.text()
                 .lines()
                 .find(|l| l.starts_with("Message-ID:"))
                 .map(str::to_owned)
@@ -963,10 +827,7 @@ fn bulk_mode_sends_every_message_over_reused_connections() {
     ids.dedup();
     assert_eq!(ids.len(), 300, "every message has its own Message-ID");
     // Connections were reused: far fewer sessions than messages.
-    let mut sessions: Vec<String> = mails
-        .iter()
-        .map(|m| format!("{:?}", m.session.peer))
-        .collect();
+    let mut sessions: Vec<String> = mails.iter().map(|m| format!("{:?}", m.peer)).collect();
     sessions.sort();
     sessions.dedup();
     assert!(sessions.len() <= 4, "{} sessions", sessions.len());
@@ -974,7 +835,7 @@ fn bulk_mode_sends_every_message_over_reused_connections() {
     // Text output: the rate.
     let run = send(&[
         "--server",
-        &server.addr(),
+        &address(&server),
         "--from",
         "a@x.test",
         "--to",
@@ -989,10 +850,10 @@ fn bulk_mode_sends_every_message_over_reused_connections() {
 
 #[test]
 fn bulk_mode_exit_status_is_the_highest_seen() {
-    let server = TestServer::plain();
+    let server = plain();
     let run = send(&[
         "--server",
-        &server.addr(),
+        &address(&server),
         "--from",
         "a@x.test",
         "--to",
@@ -1010,11 +871,11 @@ fn bulk_mode_exit_status_is_the_highest_seen() {
     let json = run.json();
     assert_eq!(json["outcome"], "partial");
     assert_eq!(json["partial_messages"], 10);
-    assert_eq!(server.mails().len(), 10);
+    assert_eq!(server.messages().len(), 10);
 
     let run = send(&[
         "--server",
-        &server.addr(),
+        &address(&server),
         "--from",
         "a@x.test",
         "--to",

@@ -1,67 +1,60 @@
-//! `mailwire send` into `mailwire serve` over loopback, read back from the
-//! Maildir: every recipient the caller names gets the message — explicit
-//! recipients, `--to`/`--cc`/`--bcc`, and the `Bcc`/`Dcc` (or
-//! `Resent-Bcc`/`Resent-Dcc`) headers — and no blind header is stored.
+//! `mailwire send` to mailwire's test server (`mailwire-test-server`),
+//! which records each envelope and message as sent: every recipient the
+//! caller names gets the message — explicit recipients,
+//! `--to`/`--cc`/`--bcc`, and the `Bcc`/`Dcc` (or
+//! `Resent-Bcc`/`Resent-Dcc`) headers — and no blind header is
+//! transmitted.
 
 mod send_support;
-mod serve_support;
 
-use std::collections::BTreeSet;
-use std::path::PathBuf;
+use mailwire_test_server::{Caught, TestServer};
+use send_support::{TempDir, at, send};
 
-use send_support::{TempDir, send};
-use serve_support::{Serve, assert_trace, header_lines};
-
-/// Runs `mailwire send --server SERVE ARGS…`, checks it exits 0 and
-/// returns the one message it stored.
-fn send_one(serve: &Serve, args: &[&str]) -> String {
-    let before: BTreeSet<PathBuf> = serve.messages().into_iter().map(|(p, _)| p).collect();
-    let server = format!("127.0.0.1:{}", serve.port());
-    let mut all = vec!["--server", server.as_str()];
+/// Runs `mailwire send --server SERVER ARGS…`, checks it exits 0 and
+/// returns the one message the server caught for it.
+fn send_one(server: &TestServer, args: &[&str]) -> Caught {
+    let before = server.messages().len();
+    let address = at(server.port());
+    let mut all = vec!["--server", address.as_str()];
     all.extend_from_slice(args);
     let run = send(&all);
     assert_eq!(run.status, 0, "{run:#?}");
-    let mut new: Vec<(PathBuf, String)> = serve
-        .messages()
-        .into_iter()
-        .filter(|(p, _)| !before.contains(p))
-        .collect();
-    assert_eq!(new.len(), 1, "one message stored for {args:?}");
-    new.remove(0).1
+    let mut new = server.messages().split_off(before);
+    assert_eq!(new.len(), 1, "one message caught for {args:?}");
+    new.remove(0)
 }
 
-/// Asserts no header line of the stored `text` is a blind field and no
-/// blind address shows anywhere in it.
-fn assert_no_blind(text: &str, hidden: &[&str]) {
-    for line in header_lines(text) {
+/// Checks the envelope: the sender, and each recipient once, in order.
+fn assert_envelope(caught: &Caught, from: &str, recipients: &[&str]) {
+    assert_eq!(caught.from, from, "{}", caught.text());
+    assert_eq!(caught.to, recipients, "{}", caught.text());
+}
+
+/// The header lines of a message (before the first empty line).
+fn header_lines(text: &str) -> Vec<&str> {
+    text.split("\r\n").take_while(|l| !l.is_empty()).collect()
+}
+
+/// Asserts no header line of the transmitted message is a blind field
+/// and no blind address shows anywhere in it.
+fn assert_no_blind(caught: &Caught, hidden: &[&str]) {
+    let text = caught.text();
+    let header = header_lines(&text);
+    for line in &header {
         let name = line.split(':').next().unwrap_or_default();
         assert!(
             !["bcc", "dcc", "resent-bcc", "resent-dcc"]
                 .contains(&name.to_ascii_lowercase().as_str()),
-            "blind header stored: {line:?} in {text}"
+            "blind header transmitted: {line:?} in {text}"
         );
     }
-    // The trace block serve adds names every envelope recipient; what
-    // was transmitted must not.
-    let mut in_trace = true;
-    let transmitted: Vec<&str> = text
-        .split("\r\n")
-        .filter(|line| {
-            let trace = ["Return-Path:", "X-Envelope-To:", "Received:"]
-                .iter()
-                .any(|name| line.starts_with(name));
-            let folded = line.starts_with([' ', '\t']);
-            in_trace = in_trace && (trace || folded);
-            !in_trace
-        })
-        .collect();
     assert!(
-        transmitted.iter().any(|line| line.starts_with("From: ")),
+        header.iter().any(|line| line.starts_with("From: ")),
         "{text}"
     );
     for address in hidden {
         assert!(
-            transmitted.iter().all(|line| !line.contains(address)),
+            !text.contains(address),
             "{address} shows in the message: {text}"
         );
     }
@@ -69,9 +62,9 @@ fn assert_no_blind(text: &str, hidden: &[&str]) {
 
 #[test]
 fn composed_message_goes_to_explicit_recipients_and_bcc() {
-    let serve = Serve::start(&[]);
-    let text = send_one(
-        &serve,
+    let server = TestServer::start();
+    let caught = send_one(
+        &server,
         &[
             "--from",
             "a@example.org",
@@ -85,17 +78,17 @@ fn composed_message_goes_to_explicit_recipients_and_bcc() {
             "hi",
         ],
     );
-    assert_trace(
-        &text,
+    assert_envelope(
+        &caught,
         "a@example.org",
         &["y@example.org", "hidden@example.org"],
     );
-    assert_no_blind(&text, &["hidden@example.org"]);
+    assert_no_blind(&caught, &["hidden@example.org"]);
 }
 
 #[test]
 fn message_file_bcc_and_dcc_are_recipients_with_or_without_explicit_ones() {
-    let serve = Serve::start(&[]);
+    let server = TestServer::start();
     let dir = TempDir::new("recipients");
     let file = dir.write(
         "mail.eml",
@@ -105,30 +98,31 @@ fn message_file_bcc_and_dcc_are_recipients_with_or_without_explicit_ones() {
     let hidden = ["b@example.org", "d@example.org"];
 
     // From the headers.
-    let text = send_one(&serve, &["--message", &file]);
-    assert_trace(
-        &text,
+    let caught = send_one(&server, &["--message", &file]);
+    let text = caught.text();
+    assert_envelope(
+        &caught,
         "a@example.org",
         &["t@example.org", "b@example.org", "d@example.org"],
     );
-    assert!(text.contains("\r\nTo: t@example.org\r\n"), "{text}");
-    assert_no_blind(&text, &hidden);
+    assert!(header_lines(&text).contains(&"To: t@example.org"), "{text}");
+    assert_no_blind(&caught, &hidden);
 
     // Explicit recipients replace To only.
-    let text = send_one(
-        &serve,
+    let caught = send_one(
+        &server,
         &["--message", &file, "--recipients", "y@example.org"],
     );
-    assert_trace(
-        &text,
+    assert_envelope(
+        &caught,
         "a@example.org",
         &["y@example.org", "b@example.org", "d@example.org"],
     );
-    assert_no_blind(&text, &hidden);
+    assert_no_blind(&caught, &hidden);
 
     // --recipients, --to and --bcc add up.
-    let text = send_one(
-        &serve,
+    let caught = send_one(
+        &server,
         &[
             "--message",
             &file,
@@ -140,8 +134,8 @@ fn message_file_bcc_and_dcc_are_recipients_with_or_without_explicit_ones() {
             "z@example.org",
         ],
     );
-    assert_trace(
-        &text,
+    assert_envelope(
+        &caught,
         "a@example.org",
         &[
             "y@example.org",
@@ -151,12 +145,15 @@ fn message_file_bcc_and_dcc_are_recipients_with_or_without_explicit_ones() {
             "d@example.org",
         ],
     );
-    assert_no_blind(&text, &["z@example.org", "b@example.org", "d@example.org"]);
+    assert_no_blind(
+        &caught,
+        &["z@example.org", "b@example.org", "d@example.org"],
+    );
 }
 
 #[test]
 fn resent_message_takes_the_newest_block_with_its_blind_recipients() {
-    let serve = Serve::start(&[]);
+    let server = TestServer::start();
     let dir = TempDir::new("resent");
     let file = dir.write(
         "mail.eml",
@@ -168,25 +165,30 @@ fn resent_message_takes_the_newest_block_with_its_blind_recipients() {
     let hidden = ["rb@example.org", "rd@example.org", "ob@example.org"];
 
     // From the newest block: the original To and Bcc are history.
-    let text = send_one(&serve, &["--message", &file]);
-    assert_trace(
-        &text,
+    let caught = send_one(&server, &["--message", &file]);
+    let text = caught.text();
+    assert_envelope(
+        &caught,
         "r@example.org",
         &["rt@example.org", "rb@example.org", "rd@example.org"],
     );
-    assert!(text.contains("\r\nResent-To: rt@example.org\r\n"), "{text}");
-    assert!(text.contains("\r\nResent-Date: "), "{text}");
-    assert_no_blind(&text, &hidden);
+    let header = header_lines(&text);
+    assert!(header.contains(&"Resent-To: rt@example.org"), "{text}");
+    assert!(
+        header.iter().any(|l| l.starts_with("Resent-Date: ")),
+        "{text}"
+    );
+    assert_no_blind(&caught, &hidden);
 
     // Explicit recipients replace Resent-To only.
-    let text = send_one(
-        &serve,
+    let caught = send_one(
+        &server,
         &["--message", &file, "--recipients", "y@example.org"],
     );
-    assert_trace(
-        &text,
+    assert_envelope(
+        &caught,
         "r@example.org",
         &["y@example.org", "rb@example.org", "rd@example.org"],
     );
-    assert_no_blind(&text, &hidden);
+    assert_no_blind(&caught, &hidden);
 }

@@ -1,6 +1,7 @@
 //! Shared pieces of the `mailwire relay` tests: child-process guards,
-//! temp dirs, the peers (aiosmtpd and smtp-sink as smarthosts), the relay
-//! binary itself, and a scripted SMTP client with bounded waits.
+//! temp dirs, the interop peers (aiosmtpd and smtp-sink as smarthosts),
+//! the relay binary itself, and a scripted SMTP client with bounded
+//! waits.
 //!
 //! Every child process is killed on drop, every wait is bounded, and a
 //! missing peer fails loudly (install them with scripts/install-peers).
@@ -63,22 +64,14 @@ pub fn require(check: &[&str], what: &str) {
     );
 }
 
-/// aiosmtpd storing `N.eml` and then `N.env` (sender, then one recipient
-/// per line) per message. Recipients starting with `bad` are refused
-/// `550 5.1.1`, with `later` `451 4.2.0`.
+/// aiosmtpd storing `N.eml`, `N.info` (who logged in, whether over TLS)
+/// and then `N.env` (sender, then one recipient per line) per message.
 pub const SMARTHOST: &str = r#"
 import asyncio, os, ssl, sys
 from aiosmtpd.smtp import SMTP, AuthResult
 maildir, mode = sys.argv[1], sys.argv[2]
 count = 0
 class Store:
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address.startswith("bad"):
-            return "550 5.1.1 no such user here"
-        if address.startswith("later"):
-            return "451 4.2.0 try later"
-        envelope.rcpt_tos.append(address)
-        return "250 2.1.5 OK"
     async def handle_DATA(self, server, session, envelope):
         global count
         count += 1
@@ -180,20 +173,6 @@ impl Smarthost {
     /// Kills it (the port then refuses connections).
     pub fn stop(&mut self) {
         self.process = None;
-    }
-
-    /// The stored messages: (envelope lines, message bytes), in order.
-    pub fn stored(&self) -> Vec<(Vec<String>, Vec<u8>)> {
-        let mut out = Vec::new();
-        for n in 1.. {
-            let env = self.mail.join(format!("{n}.env"));
-            let Ok(text) = std::fs::read_to_string(&env) else {
-                break;
-            };
-            let bytes = std::fs::read(self.mail.join(format!("{n}.eml"))).expect("eml");
-            out.push((text.lines().map(str::to_owned).collect(), bytes));
-        }
-        out
     }
 
     pub fn count(&self) -> usize {

@@ -60,7 +60,7 @@ pub fn require(program: &str) {
         .unwrap_or(false);
     assert!(
         found,
-        "peer `{program}` is not installed: run scripts/install-peers (see ../shared/reference/peers.md)"
+        "peer `{program}` is not installed: install the interop peers with scripts/install-peers"
     );
 }
 
