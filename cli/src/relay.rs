@@ -1,41 +1,40 @@
-//! `mailwire relay`: accept messages and forward each one to a smarthost
-//! before answering, with duplicate recipients removed (the tcllib
-//! smtpd + smtp example of seed 004, made safe).
+//! `mailwire relay`: a before-queue proxy to a smarthost (the tcllib
+//! smtpd + smtp relay, made safe and per recipient).
 //!
-//! * Nothing is lost: the client gets `250` only after the smarthost
-//!   accepted the message (see [`handler`] for how every other outcome
-//!   is answered; an outage is always `4xx`). There is no queue.
+//! * Per recipient: each client session gets its own session with the
+//!   first smarthost that answers, opened at MAIL; every MAIL and RCPT is
+//!   answered with the smarthost's own verdict, and the message streams
+//!   through to its final reply (see [`session`]). There is no queue.
+//! * Nothing is lost: the client gets `250` only when the smarthost
+//!   accepted the message; an outage is always `4xx`.
 //! * Never an open relay: only `127.0.0.0/8` and `::1` may relay unless
 //!   `--allow-host` says otherwise, authenticated clients (`--auth`) may
 //!   relay from anywhere, and a non-loopback `--listen` is refused at
 //!   start unless `--allow-host` or `--auth` is given.
-//! * It advertises only what it can pass on: the smarthost's EHLO is
-//!   probed at start, and SIZE, 8BITMIME, SMTPUTF8, DSN, BINARYMIME and
-//!   REQUIRETLS are mirrored from it.
+//! * It starts whatever the smarthost's state: an unreachable smarthost
+//!   is reported on stderr and answered `451 4.4.1` until it is back.
 
-mod handler;
+mod session;
+mod upstream;
 
 use std::io::Write;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use mailwire_core::sasl::Mechanism;
-use mailwire_core::wire::ehlo::Capabilities;
-use mailwire_driver::client::{Client, ServerAddress, default_client_name};
+use mailwire_driver::client::{connect_first, default_client_name};
 use mailwire_driver::server::{Server, ServerOptions};
 use mailwire_tokio::Tokio;
 
 use crate::common::cidr::Cidr;
 use crate::common::outbound::Outbound;
+use crate::common::policy::{Policy, PolicyArgs};
 use crate::common::text::{escape_control, has_line_break_or_nul};
 use crate::common::users::Users;
-use handler::Relay;
-
-/// The largest message when the smarthost names no limit.
-const DEFAULT_MAX_SIZE: u64 = 10_240_000;
-/// The largest message held in memory whatever the smarthost allows.
-const MAX_SIZE_CAP: u64 = 100 << 20;
+use session::{Relay, RelayFactory};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -57,12 +56,23 @@ Examples:
   mailwire relay --listen 0.0.0.0:2525 --auth alice:wonderland --require-auth \\
       --smarthost mail.example.org
 
-Each message is forwarded before it is answered: 250 means the smarthost
-accepted it; a smarthost outage is answered 451 (the sender retries); a
-smarthost refusal is passed on. Duplicate recipients are sent once. A
-message with more than --max-received Received headers is refused
-554 5.4.6 (a loop). Prints `listening on ADDR` once listening; one line
-per message on stderr.";
+  # Mail for one domain only, from one sender domain, never from a subnet:
+  mailwire relay --smarthost mail.example.org --allow-recipient '*@example.org' \
+      --allow-sender '*@example.org' --deny-host '192.168.1.*'
+
+Each client session is passed on to the smarthost as it goes: MAIL and
+every RCPT get the smarthost's own verdict (a refused recipient never costs
+the good ones; duplicates are sent once and share the first one's verdict),
+and 250 at the end of data means the smarthost accepted the message. What
+the smarthost cannot carry (a SIZE over its limit, 8BITMIME, BINARYMIME,
+SMTPUTF8, DSN, REQUIRETLS) is refused at MAIL, 8-bit data or NUL it cannot
+take at the end of data. When no smarthost is reachable the relay still
+starts, says so on stderr and answers 451 4.4.1 until one is. A message
+with more than --max-received Received headers is refused 554 5.4.6 (a
+loop). Policy: a deny always wins; once any --allow-* of a kind is given,
+only what matches one is accepted (globs, case-insensitive; the null
+sender is ''). Prints `listening on ADDR` once listening; one line per
+message on stderr.";
 
 /// Options of `mailwire relay`.
 #[derive(Debug, clap::Args)]
@@ -98,6 +108,13 @@ pub struct Args {
     /// Refuse messages with more Received headers than this (554 5.4.6).
     #[arg(long, value_name = "N", default_value_t = 30)]
     max_received: usize,
+    /// The largest message accepted, in octets (advertised with SIZE;
+    /// a smarthost with a smaller limit refuses the message at MAIL).
+    #[arg(long, value_name = "OCTETS", default_value_t = 10_240_000)]
+    max_size: u64,
+    /// Host, sender and recipient policy.
+    #[command(flatten)]
+    policy: PolicyArgs,
     /// Protocol errors one session may make before it is closed with 421
     /// 4.7.0: unknown, malformed, over-long or out-of-sequence commands,
     /// and commands refused for want of AUTH. Refused senders and
@@ -142,6 +159,7 @@ fn plan(args: &Args) -> Result<Plan, String> {
     all.extend(args.auth.iter().map(String::as_str));
     let outbound: Vec<String> = args.outbound.texts().map(|(_, v)| v).collect();
     all.extend(outbound.iter().map(String::as_str));
+    all.extend(args.policy.texts().map(String::as_str));
     if all.iter().any(|a| has_line_break_or_nul(a)) {
         return Err("an argument contains CR, LF or NUL".into());
     }
@@ -170,6 +188,7 @@ fn plan(args: &Args) -> Result<Plan, String> {
     }
 
     let users = Users::parse(&args.auth)?;
+    let policy = Policy::new(&args.policy)?;
 
     if !listen.ip().is_loopback() && args.allow_hosts.is_empty() && users.is_empty() {
         return Err(format!(
@@ -188,37 +207,49 @@ fn plan(args: &Args) -> Result<Plan, String> {
         require_auth: args.require_auth,
         relay: Relay {
             allowed,
+            policy,
             users,
             smarthosts,
             settings,
             max_received: args.max_received,
-            smarthost_8bit: false,
         },
     })
 }
 
-/// Connects to the smarthosts in order; the first that is ready tells
-/// what may be advertised.
-async fn probe(relay: &Relay) -> Result<(ServerAddress, Capabilities), String> {
-    let mut failures = Vec::new();
-    for server in &relay.smarthosts {
-        match Client::connect(Tokio, server, &relay.settings).await {
-            Ok(client) => {
-                let caps = client.capabilities().clone();
-                let _ = client.quit().await;
-                return Ok((server.clone(), caps));
-            }
-            Err(e) => failures.push(format!("{}:{}: {e}", server.host, server.port)),
+/// Tells on stderr whether a smarthost answers now (the relay runs
+/// either way: each MAIL tries again).
+async fn report_smarthost(relay: &Relay) {
+    match connect_first(Tokio, &relay.smarthosts, &relay.settings).await {
+        Ok((client, server)) => {
+            let caps = client.capabilities().clone();
+            let _ = client.quit().await;
+            eprintln!(
+                "mailwire relay: smarthost {}:{} offers{}{}{}{}{}{}",
+                escape_control(&server.host),
+                server.port,
+                caps.size.map_or(String::new(), |n| format!(" SIZE {n}")),
+                if caps.eight_bit_mime { " 8BITMIME" } else { "" },
+                if caps.smtputf8 { " SMTPUTF8" } else { "" },
+                if caps.binary_mime { " BINARYMIME" } else { "" },
+                if caps.dsn { " DSN" } else { "" },
+                if caps.requiretls { " REQUIRETLS" } else { "" },
+            );
+        }
+        Err(failures) => {
+            let why: Vec<String> = failures
+                .iter()
+                .map(|f| format!("{}:{}: {}", f.host, f.port, f.error))
+                .collect();
+            eprintln!(
+                "mailwire relay: no smarthost is reachable now ({}); answering 451 4.4.1 until one is",
+                escape_control(&why.join("; "))
+            );
         }
     }
-    Err(format!(
-        "no smarthost is reachable: {}",
-        failures.join("; ")
-    ))
 }
 
-/// The server options: our limits and the smarthost's extensions.
-fn server_options(args: &Args, plan: &Plan, caps: &Capabilities) -> ServerOptions {
+/// The server options: the relay's own extensions and limits.
+fn server_options(args: &Args, plan: &Plan) -> ServerOptions {
     let hostname = args.hostname.clone().unwrap_or_else(|| {
         default_client_name().map_or_else(|| "localhost".to_owned(), |d| d.to_string())
     });
@@ -227,20 +258,17 @@ fn server_options(args: &Args, plan: &Plan, caps: &Capabilities) -> ServerOption
     config.banner = "mailwire relay".into();
     let ext = &mut config.extensions;
     ext.pipelining = true;
-    ext.eight_bit_mime = caps.eight_bit_mime;
-    ext.smtputf8 = caps.smtputf8 && caps.eight_bit_mime;
-    ext.size = caps.size.is_some();
+    ext.eight_bit_mime = true;
+    ext.smtputf8 = true;
+    ext.size = true;
     ext.chunking = true;
-    ext.binary_mime = caps.chunking && caps.binary_mime;
-    ext.dsn = caps.dsn;
-    ext.requiretls = caps.requiretls;
+    ext.binary_mime = true;
+    ext.dsn = true;
     ext.starttls = false;
-    config.limits.max_message_size = Some(match caps.size {
-        Some(n) if n > 0 => n.min(MAX_SIZE_CAP),
-        _ => DEFAULT_MAX_SIZE,
-    });
-    // Forwarding happens inside the decision: give the smarthost time.
-    config.timeouts.decision = Duration::from_secs(600);
+    config.limits.max_message_size = Some(args.max_size);
+    // Each decision waits for the smarthost's answer (connection, MAIL,
+    // RCPT, the end of data), itself bounded by the client's timeouts.
+    config.timeouts.decision = Duration::from_secs(900);
     if !plan.relay.users.is_empty() {
         config.auth_mechanisms = vec![
             Mechanism::ScramSha256,
@@ -262,7 +290,7 @@ fn server_options(args: &Args, plan: &Plan, caps: &Capabilities) -> ServerOption
 
 /// Runs `mailwire relay`.
 pub fn run(args: Args) -> ExitCode {
-    let mut plan = match plan(&args) {
+    let plan = match plan(&args) {
         Ok(plan) => plan,
         Err(e) => return usage(&e),
     };
@@ -275,23 +303,9 @@ pub fn run(args: Args) -> ExitCode {
     };
     runtime.block_on(async move {
         let signals = StopSignals::install();
-        let (probed, caps) = match probe(&plan.relay).await {
-            Ok(found) => found,
-            Err(e) => return usage(&e),
-        };
-        eprintln!(
-            "mailwire relay: smarthost {}:{} offers{}{}{}{}{}",
-            escape_control(&probed.host),
-            probed.port,
-            caps.size.map_or(String::new(), |n| format!(" SIZE {n}")),
-            if caps.eight_bit_mime { " 8BITMIME" } else { "" },
-            if caps.smtputf8 { " SMTPUTF8" } else { "" },
-            if caps.dsn { " DSN" } else { "" },
-            if caps.requiretls { " REQUIRETLS" } else { "" },
-        );
-        plan.relay.smarthost_8bit = caps.eight_bit_mime;
-        let options = server_options(&args, &plan, &caps);
-        let server = Server::with_handler(options, plan.relay);
+        let options = server_options(&args, &plan);
+        let relay = Arc::new(plan.relay);
+        let server = Server::new(options, RelayFactory(relay.clone()));
         let running = match server.bind(Tokio, plan.listen).await {
             Ok(running) => running,
             Err(e) => return usage(&format!("cannot listen on {}: {e}", plan.listen)),
@@ -299,6 +313,7 @@ pub fn run(args: Args) -> ExitCode {
         let mut stdout = std::io::stdout();
         let _ = writeln!(stdout, "listening on {}", running.local_addr());
         let _ = stdout.flush();
+        tokio::spawn(async move { report_smarthost(&relay).await });
         signals.wait().await;
         eprintln!("mailwire relay: stopping");
         running.stop(Duration::from_secs(30)).await;

@@ -22,8 +22,8 @@ use mailwire_driver::{Runtime, ServerTls};
 use self::handler::{Catcher, Output};
 use self::maildir::{Maildir, Sync};
 use crate::common::cidr::Cidr;
+use crate::common::policy::{Policy, PolicyArgs};
 use crate::common::users::Users;
-use mailwire_driver::server::Glob;
 
 /// How long running sessions may take to finish after Ctrl-C / SIGTERM.
 const STOP_GRACE: Duration = Duration::from_secs(10);
@@ -142,8 +142,8 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 10,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_errors: u32,
-    /// Senders and recipients refused by --reject-sender and
-    /// --reject-recipient that one session may try before it is closed
+    /// Senders and recipients refused by the policy (--deny-sender,
+    /// --allow-recipient, …) that one session may try before it is closed
     /// with 421 4.7.0; counted apart from --max-errors, and started over
     /// when a message is accepted.
     #[arg(long, value_name = "N", default_value_t = 100,
@@ -168,16 +168,13 @@ pub struct Args {
     pub max_per_ip: Option<usize>,
     /// Accept connections only from this network (ADDR/LEN or ADDR;
     /// repeatable); others are refused with 554 in place of the greeting.
+    /// --deny-host wins over it.
     #[arg(long, value_name = "CIDR")]
     pub allow_host: Vec<Cidr>,
-    /// Refuse senders whose whole address matches (case-insensitive;
-    /// `*` and `?`; the null sender is the empty string; repeatable).
-    #[arg(long, value_name = "GLOB")]
-    pub reject_sender: Vec<String>,
-    /// Refuse recipients whose whole address matches (case-insensitive;
-    /// `*` and `?`; repeatable), with 550 5.1.1.
-    #[arg(long, value_name = "GLOB")]
-    pub reject_recipient: Vec<String>,
+    /// Host, sender and recipient policy (a deny always wins; once any
+    /// --allow-* of a kind is given, only what matches one is accepted).
+    #[command(flatten)]
+    pub policy: PolicyArgs,
     /// The async runtime.
     #[arg(long, value_enum, default_value = "tokio")]
     pub runtime: RuntimeChoice,
@@ -283,8 +280,7 @@ fn plan(args: &Args) -> Result<Plan, String> {
         .iter()
         .chain(args.banner.iter())
         .chain(args.auth.iter())
-        .chain(args.reject_sender.iter())
-        .chain(args.reject_recipient.iter())
+        .chain(args.policy.texts())
     {
         if text.contains(['\r', '\n', '\0']) {
             return Err(format!(
@@ -387,8 +383,7 @@ fn plan(args: &Args) -> Result<Plan, String> {
             },
             users,
             allow_hosts: args.allow_host.clone(),
-            reject_senders: args.reject_sender.iter().map(|g| Glob::new(g)).collect(),
-            reject_recipients: args.reject_recipient.iter().map(|g| Glob::new(g)).collect(),
+            policy: Policy::new(&args.policy)?,
         }),
     })
 }

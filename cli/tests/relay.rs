@@ -15,8 +15,8 @@ mod relay_support;
 
 use relay_support::*;
 
-/// The largest message the smarthost takes: the relay mirrors it.
-const SMARTHOST_SIZE: u64 = 12_345_678;
+/// The largest message the smarthost takes (less than the relay's own).
+const SMARTHOST_SIZE: u64 = 12_345;
 
 /// A smarthost: refuses the recipients `bad*` (550 5.1.1) and `later*`
 /// (451 4.2.0); offers SIZE [`SMARTHOST_SIZE`], 8BITMIME and SMTPUTF8,
@@ -44,12 +44,18 @@ fn forwards_with_duplicate_recipients_removed_and_a_received_header() {
     assert_eq!(c.reply().0, 220);
     let (code, ehlo) = c.cmd("EHLO client.test");
     assert_eq!(code, 250);
-    // Mirrored from the smarthost: SIZE, 8BITMIME, SMTPUTF8; it has no
-    // DSN, so neither has the relay.
-    assert!(ehlo.contains(&format!("SIZE {SMARTHOST_SIZE}")), "{ehlo}");
-    assert!(ehlo.contains("8BITMIME"), "{ehlo}");
-    assert!(ehlo.contains("SMTPUTF8"), "{ehlo}");
-    assert!(!ehlo.contains("DSN"), "{ehlo}");
+    // The relay's own extensions, whatever the smarthost offers.
+    assert!(ehlo.contains("SIZE 10240000"), "{ehlo}");
+    for ext in [
+        "8BITMIME",
+        "SMTPUTF8",
+        "DSN",
+        "CHUNKING",
+        "BINARYMIME",
+        "PIPELINING",
+    ] {
+        assert!(ehlo.contains(ext), "{ext} in {ehlo}");
+    }
     assert!(!ehlo.contains("AUTH"), "{ehlo}");
     let (code, text) = c.mail(
         "a@example.org",
@@ -79,42 +85,110 @@ fn forwards_with_duplicate_recipients_removed_and_a_received_header() {
 }
 
 #[test]
-fn smarthost_refusals_reach_the_client() {
+fn smarthost_refusals_reach_the_client_per_recipient() {
     let smarthost = smarthost();
     let relay = Relay::start(&["--listen", "127.0.0.1:0", "--smarthost", &addr(&smarthost)]);
     let mut c = Smtp::connect(relay.addr);
     assert_eq!(c.reply().0, 220);
     assert_eq!(c.cmd("EHLO client.test").0, 250);
 
-    // One recipient refused 5xx by the smarthost: all or nothing — the
-    // whole message is refused with that reply, naming the recipient;
-    // nobody got it.
-    let (code, text) = c.mail(
-        "a@example.org",
-        &["ok@example.org", "bad@example.org"],
-        MESSAGE,
-    );
+    // Each RCPT gets the smarthost's own verdict; the good ones go on.
+    assert_eq!(c.cmd("MAIL FROM:<a@example.org>").0, 250);
+    assert_eq!(c.cmd("RCPT TO:<ok@example.org>").0, 250);
+    let (code, text) = c.cmd("RCPT TO:<bad@example.org>");
     assert_eq!(code, 550, "{text}");
-    assert!(text.contains("5.1.1"), "{text}");
-    assert!(text.contains("<bad@example.org>"), "{text}");
-    assert_eq!(smarthost.messages().len(), 0);
-
-    // A transient refusal wins over a permanent one: 4xx, retry later.
-    let (code, text) = c.mail(
-        "a@example.org",
-        &["ok@example.org", "bad@example.org", "later@example.org"],
-        MESSAGE,
-    );
+    assert!(text.contains("5.1.1 no such user here"), "{text}");
+    let (code, text) = c.cmd("RCPT TO:<later@example.org>");
     assert_eq!(code, 451, "{text}");
-    assert!(
-        text.contains("4.2.0") && text.contains("<later@example.org>"),
-        "{text}"
-    );
-    assert_eq!(smarthost.messages().len(), 0);
+    assert!(text.contains("4.2.0"), "{text}");
+    // A duplicate gets the first one's verdict without asking again.
+    assert_eq!(c.cmd("RCPT TO:<bad@EXAMPLE.org>").0, 550);
+    assert_eq!(c.cmd("RCPT TO:<ok2@example.org>").0, 250);
+    assert_eq!(c.cmd("DATA").0, 354);
+    let (code, text) = c.cmd("Subject: x\r\n\r\nHello\r\n.");
+    assert_eq!(code, 250, "{text}");
+    let stored = smarthost.messages();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].to, ["ok@example.org", "ok2@example.org"]);
+
+    // Only refused recipients: nothing to send, DATA is refused by the
+    // relay itself and the smarthost transaction is reset.
+    assert_eq!(c.cmd("MAIL FROM:<a@example.org>").0, 250);
+    assert_eq!(c.cmd("RCPT TO:<bad@example.org>").0, 550);
+    assert_eq!(c.cmd("DATA").0, 554);
+    assert_eq!(c.cmd("RSET").0, 250);
 
     // And a clean message still goes through on the same session.
     let (code, text) = c.mail("a@example.org", &["ok@example.org"], MESSAGE);
     assert_eq!(code, 250, "{text}");
+    assert_eq!(smarthost.messages().len(), 2);
+    assert_eq!(c.cmd("QUIT").0, 221);
+}
+
+#[test]
+fn what_the_smarthost_cannot_carry_is_refused_at_mail() {
+    let smarthost = smarthost();
+    let relay = Relay::start(&["--listen", "127.0.0.1:0", "--smarthost", &addr(&smarthost)]);
+    let mut c = Smtp::connect(relay.addr);
+    assert_eq!(c.reply().0, 220);
+    assert_eq!(c.cmd("EHLO client.test").0, 250);
+    // Within the relay's SIZE, over the smarthost's.
+    let (code, text) = c.cmd(&format!(
+        "MAIL FROM:<a@example.org> SIZE={}",
+        SMARTHOST_SIZE + 1
+    ));
+    assert_eq!(code, 552, "{text}");
+    assert!(text.contains("5.3.4"), "{text}");
+    // DSN: the smarthost has none, so it is refused, not dropped.
+    let (code, text) = c.cmd("MAIL FROM:<a@example.org> RET=HDRS");
+    assert_eq!(code, 555, "{text}");
+    assert_eq!(c.cmd("MAIL FROM:<a@example.org>").0, 250);
+    let (code, text) = c.cmd("RCPT TO:<b@example.org> NOTIFY=NEVER");
+    assert_eq!(code, 555, "{text}");
+    assert_eq!(c.cmd("RSET").0, 250);
+    assert_eq!(smarthost.messages().len(), 0);
+}
+
+#[test]
+fn a_refusal_at_the_end_of_data_reaches_the_client() {
+    let smarthost = TestServer::builder()
+        .fail(
+            mailwire_test_server::Step::Data,
+            554,
+            "5.7.1",
+            "content rejected by policy",
+            Some("strict@*"),
+        )
+        .start();
+    let relay = Relay::start(&["--listen", "127.0.0.1:0", "--smarthost", &addr(&smarthost)]);
+    let mut c = Smtp::connect(relay.addr);
+    assert_eq!(c.reply().0, 220);
+    assert_eq!(c.cmd("EHLO client.test").0, 250);
+    let (code, text) = c.mail("a@example.org", &["strict@example.org"], MESSAGE);
+    assert_eq!(code, 554, "{text}");
+    assert!(text.contains("5.7.1 content rejected by policy"), "{text}");
+    assert_eq!(smarthost.messages().len(), 0);
+}
+
+#[test]
+fn nul_is_refused_for_a_smarthost_without_binarymime() {
+    let smarthost = TestServer::builder()
+        .options(|o| o.config_mut().extensions.binary_mime = false)
+        .start();
+    let relay = Relay::start(&["--listen", "127.0.0.1:0", "--smarthost", &addr(&smarthost)]);
+    let mut c = Smtp::connect(relay.addr);
+    assert_eq!(c.reply().0, 220);
+    assert_eq!(c.cmd("EHLO client.test").0, 250);
+    assert_eq!(c.cmd("MAIL FROM:<a@example.org>").0, 250);
+    assert_eq!(c.cmd("RCPT TO:<b@example.org>").0, 250);
+    assert_eq!(c.cmd("DATA").0, 354);
+    c.send("Subject: nul\r\n\r\nbefore\r\n\u{0}.\r\nafter");
+    let (code, text) = c.cmd(".");
+    assert_eq!(code, 554, "{text}");
+    assert!(text.contains("NUL"), "{text}");
+    assert_eq!(smarthost.messages().len(), 0);
+    // The session goes on.
+    assert_eq!(c.mail("a@example.org", &["b@example.org"], MESSAGE).0, 250);
     assert_eq!(smarthost.messages().len(), 1);
 }
 
@@ -136,6 +210,7 @@ fn an_outage_is_4xx_and_failover_uses_the_next_smarthost() {
     assert_eq!(c.mail("a@example.org", &["x@example.org"], MESSAGE).0, 250);
     assert_eq!((first.messages().len(), second.messages().len()), (1, 0));
 
+    // The session's smarthost goes away: the next MAIL finds the other.
     first.stop();
     assert_eq!(c.mail("a@example.org", &["y@example.org"], MESSAGE).0, 250);
     let stored = second.messages();
@@ -240,22 +315,42 @@ fn refuses_to_start_as_an_open_relay() {
 }
 
 #[test]
-fn refuses_to_start_without_a_reachable_smarthost() {
-    let output = Command::new(env!("CARGO_BIN_EXE_mailwire"))
-        .args([
-            "relay",
-            "--listen",
-            "127.0.0.1:0",
-            "--smarthost",
-            "127.0.0.1:1",
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .expect("mailwire");
-    assert_eq!(output.status.code(), Some(1));
-    assert!(output.stdout.is_empty());
-    let err = String::from_utf8_lossy(&output.stderr);
-    assert!(err.contains("no smarthost is reachable"), "{err}");
+fn starts_without_a_reachable_smarthost_and_delivers_once_it_is_back() {
+    // A free port for the smarthost that is not there yet.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let smarthost_addr = format!("127.0.0.1:{port}");
+    let relay = Relay::start(&["--listen", "127.0.0.1:0", "--smarthost", &smarthost_addr]);
+    wait_until("the outage on stderr", Duration::from_secs(10), || {
+        relay.log().contains("no smarthost is reachable now")
+    });
+    let mut c = Smtp::connect(relay.addr);
+    assert_eq!(
+        c.reply().0,
+        220,
+        "the relay serves while the smarthost is down"
+    );
+    assert_eq!(c.cmd("EHLO client.test").0, 250);
+    let (code, text) = c.cmd("MAIL FROM:<a@example.org>");
+    assert_eq!(code, 451, "{text}");
+    assert!(text.contains("4.4.1"), "{text}");
+
+    let smarthost = TestServer::builder()
+        .address(smarthost_addr.parse().expect("address"))
+        .start();
+    let back = Instant::now();
+    let mut delivered = false;
+    while back.elapsed() < Duration::from_secs(2) {
+        if c.mail("a@example.org", &["b@example.org"], MESSAGE).0 == 250 {
+            delivered = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(delivered, "delivered within 2 s of the smarthost starting");
+    assert_eq!(smarthost.messages().len(), 1);
 }
 
 #[test]

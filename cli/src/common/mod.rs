@@ -1,7 +1,8 @@
 //! Helpers shared by the subcommands: terminal-safe text, argument checks,
-//! `HOST[:PORT]` parsing and CIDR networks.
+//! `HOST[:PORT]` parsing, CIDR networks and the host/sender/recipient policy.
 
 pub mod cidr;
 pub mod outbound;
+pub mod policy;
 pub mod text;
 pub mod users;

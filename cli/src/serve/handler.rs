@@ -18,9 +18,9 @@ use serde::Serialize;
 use super::maildir::{Maildir, Pending, is_storage_full};
 use super::text::rfc3339_utc;
 use crate::common::cidr::Cidr;
+use crate::common::policy::{Policy, bare_forward, bare_reverse};
 use crate::common::text::escape_control;
 use crate::common::users::Users;
-use mailwire_driver::server::Glob;
 
 /// Octets written to the file at a time.
 const WRITE_CHUNK: usize = 256 << 10;
@@ -47,23 +47,9 @@ pub struct Catcher {
     pub users: Users,
     /// `--allow-host` networks (empty: every host).
     pub allow_hosts: Vec<Cidr>,
-    /// `--reject-sender` patterns.
-    pub reject_senders: Vec<Glob>,
-    /// `--reject-recipient` patterns.
-    pub reject_recipients: Vec<Glob>,
-}
-
-/// An address as patterns see it and output shows it: without angle
-/// brackets, empty for the null sender, `Postmaster` for `<Postmaster>`.
-fn bare_reverse(path: &ReversePath) -> String {
-    path.mailbox().map(ToString::to_string).unwrap_or_default()
-}
-
-fn bare_forward(path: &ForwardPath) -> String {
-    match path.mailbox() {
-        Some(m) => m.to_string(),
-        None => "Postmaster".to_owned(),
-    }
+    /// `--deny-host`, `--allow-sender`, `--deny-sender`,
+    /// `--allow-recipient`, `--deny-recipient`.
+    pub policy: Policy,
 }
 
 /// The JSON object printed per message with `--json`.
@@ -177,13 +163,12 @@ impl Handler for Catcher {
     type Message = MailStream;
 
     async fn validate_host(&self, session: &Context) -> HookResult {
+        let ip = session.peer.map(|p| p.ip());
+        self.policy.check_host(ip)?;
         if self.allow_hosts.is_empty() {
             return Ok(());
         }
-        let allowed = session
-            .peer
-            .map(|p| p.ip())
-            .is_some_and(|ip: IpAddr| self.allow_hosts.iter().any(|c| c.contains(ip)));
+        let allowed = ip.is_some_and(|ip: IpAddr| self.allow_hosts.iter().any(|c| c.contains(ip)));
         if allowed {
             Ok(())
         } else {
@@ -197,11 +182,7 @@ impl Handler for Catcher {
         from: &ReversePath,
         _params: &MailParameters,
     ) -> HookResult {
-        let address = bare_reverse(from);
-        if self.reject_senders.iter().any(|g| g.matches(&address)) {
-            return Err(HookError::refuse(550, "5.7.1", "Sender refused"));
-        }
-        Ok(())
+        self.policy.check_sender(from)
     }
 
     async fn validate_recipient(
@@ -210,11 +191,7 @@ impl Handler for Catcher {
         to: &ForwardPath,
         _params: &RcptParameters,
     ) -> HookResult {
-        let address = bare_forward(to);
-        if self.reject_recipients.iter().any(|g| g.matches(&address)) {
-            return Err(HookError::refuse(550, "5.1.1", "Recipient refused"));
-        }
-        Ok(())
+        self.policy.check_recipient(to)
     }
 
     async fn authenticate(

@@ -54,6 +54,7 @@
 mod body;
 mod connection;
 mod engine;
+mod failover;
 mod hostname;
 mod options;
 mod report;
@@ -63,6 +64,7 @@ mod stepwise;
 
 pub use connection::Client;
 pub use engine::TlsPolicyHook;
+pub use failover::connect_first;
 pub use hostname::default_client_name;
 pub use options::{ClientSettings, Security, SendOptions, ServerAddress};
 pub use report::{ClientError, RecipientReport, SendError, SendReport, ServerFailure};

@@ -7,9 +7,9 @@ use mailwire_core::client::{ClientEvent, MailOptions, Recipient, TransactionOutc
 use mailwire_core::wire::address::ReversePath;
 use mailwire_core::wire::reply::Reply;
 
+use super::ClientError;
 use super::body::{MemoryBody, ReaderBody};
 use super::connection::Client;
-use super::ClientError;
 use crate::Runtime;
 
 impl<S, R> Client<S, R>
@@ -71,7 +71,9 @@ where
             .await?;
         if !reply.code().is_positive() {
             // The transaction completes (RSET) before the next one.
-            engine.outcome(id, &mut MemoryBody::new(Default::default())).await?;
+            engine
+                .outcome(id, &mut MemoryBody::new(Default::default()))
+                .await?;
         }
         Ok(reply)
     }
@@ -110,7 +112,10 @@ where
     /// BINARYMIME): the connection is then ended and nothing is reported
     /// sent. [`ClientError::Body`] when reading fails,
     /// [`ClientError::Closed`] when the connection ends first.
-    pub async fn finish_mail<Rd>(&mut self, mut reader: Rd) -> Result<TransactionOutcome, ClientError>
+    pub async fn finish_mail<Rd>(
+        &mut self,
+        mut reader: Rd,
+    ) -> Result<TransactionOutcome, ClientError>
     where
         Rd: AsyncRead + Unpin + Send,
     {
@@ -132,7 +137,9 @@ where
         let engine = &mut self.engine;
         let now = engine.io.runtime.now();
         let id = open_transaction(engine.conn.cancel_mail(now), engine)?;
-        engine.outcome(id, &mut MemoryBody::new(Default::default())).await
+        engine
+            .outcome(id, &mut MemoryBody::new(Default::default()))
+            .await
     }
 }
 
