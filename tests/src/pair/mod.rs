@@ -132,20 +132,24 @@
 
 mod app;
 pub mod check;
+mod clock;
 mod dialogue;
 mod driver;
 mod net;
 mod options;
 pub mod scenario;
 mod scripted;
+mod session_app;
 mod transcript;
 
 pub use app::{ClientApp, ClientCx, ServerApp, ServerCx};
+pub use clock::{PairClock, PairSleep};
 pub use dialogue::{Exchange, Sent, dialogue};
 pub use driver::Pair;
 pub use net::{Cut, Direction, LinkPlan, Network, SimRng};
 pub use options::{Injection, PairError, TlsSim};
 pub use scripted::{Answer, MessagePlan, ScriptedClient, ScriptedServer, ServerScript};
+pub use session_app::SessionApp;
 pub use transcript::{
     ClientMessage, Entry, MessageEnd, ServerMessage, Side, Transcript, What, Wire,
 };
