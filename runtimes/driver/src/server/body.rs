@@ -133,7 +133,8 @@ impl BodySender {
     }
 }
 
-/// The body of a message being received, for [`Handler::deliver_stream`](super::Handler::deliver_stream).
+/// The body of a message being received, for streaming delivery
+/// ([`MailStream`](super::MailStream)).
 ///
 /// Reads return the message octets (dot-unstuffed, CRLF line ends,
 /// preceded by the `Received` header when that option is on) as they
