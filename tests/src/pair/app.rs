@@ -23,6 +23,12 @@ use super::transcript::{Entry, What};
 /// and decide in [`on_wake`](Self::on_wake). Virtual time only moves when
 /// nothing else can, so a decision made "later" is exactly as late as you
 /// say.
+///
+/// An application that runs futures (as [`SessionApp`](super::SessionApp)
+/// does) says when one was woken with [`wants_poll`](Self::wants_poll) and
+/// is then called in [`on_poll`](Self::on_poll) on the next loop step, at
+/// the same virtual time; it may pause the network's reads into the server
+/// connection with [`wants_read`](Self::wants_read) (a full body queue).
 pub trait ServerApp {
     /// An event from the server connection, in order.
     fn on_event(&mut self, cx: &mut ServerCx<'_>, event: &ServerEvent);
@@ -36,6 +42,31 @@ pub trait ServerApp {
     /// The time from [`next_wake`](Self::next_wake) has come.
     fn on_wake(&mut self, cx: &mut ServerCx<'_>) {
         let _ = cx;
+    }
+
+    /// Whether the application has work to do now, without an event or
+    /// a wake-up time (a future it runs was woken). Asked at every loop
+    /// step, also after the server connection has closed (so that work
+    /// left at the end can finish while the client is still running);
+    /// when `true`, [`on_poll`](Self::on_poll) is called and the step
+    /// counts as progress (an application that always wants polling is a
+    /// [`PairError::Livelock`](super::PairError::Livelock)). Default:
+    /// `false`.
+    fn wants_poll(&self) -> bool {
+        false
+    }
+
+    /// Called when [`wants_poll`](Self::wants_poll) said so.
+    fn on_poll(&mut self, cx: &mut ServerCx<'_>) {
+        let _ = cx;
+    }
+
+    /// Whether the server connection may be given what the network
+    /// holds for it now (bytes, or the end of the stream); `false` pauses
+    /// reading, as a driver does while a streaming body's queue is full.
+    /// Default: `true`.
+    fn wants_read(&self) -> bool {
+        true
     }
 }
 
@@ -73,6 +104,8 @@ pub struct ServerCx<'a> {
     pub(crate) now: Instant,
     pub(crate) start: Instant,
     pub(crate) log: &'a mut Vec<Entry>,
+    /// Set by [`hang_up`](ServerCx::hang_up).
+    pub(crate) hung_up: bool,
 }
 
 impl ServerCx<'_> {
@@ -142,6 +175,18 @@ impl ServerCx<'_> {
     pub fn shutdown(&mut self) {
         self.conn.shutdown(self.now);
         self.record(What::Shutdown);
+    }
+
+    /// Drops the connection without a word, as a driver does for a hook
+    /// that asks to disconnect: once the current call returns, the server
+    /// connection is neither read nor drained any more (what it would
+    /// still send is lost), and the client gets the end of the stream
+    /// after what was already written.
+    pub fn hang_up(&mut self) {
+        if !self.hung_up {
+            self.hung_up = true;
+            self.record(What::HungUp);
+        }
     }
 }
 

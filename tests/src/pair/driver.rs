@@ -203,7 +203,8 @@ impl<S: ServerApp, C: ClientApp> Pair<S, C> {
     ///
     /// Each step: drain both connections' actions (writes go into the
     /// network, events to the applications, `StartTls` starts the simulated
-    /// handshake), let the client application write body while the client
+    /// handshake), poll the server application if it
+    /// [wants it](ServerApp::wants_poll), let the client application write body while the client
     /// wants it, complete the TLS switch once both sides asked for it,
     /// deliver one read (replies first unless the network's scheduler is
     /// seeded) or an end of stream; when nothing can move, jump the clock
@@ -230,7 +231,7 @@ impl<S: ServerApp, C: ClientApp> Pair<S, C> {
             }
             self.drain_server();
             self.drain_client();
-            if self.feed_body() || self.switch_tls()? || self.deliver()? {
+            if self.poll_server_app() || self.feed_body() || self.switch_tls()? || self.deliver()? {
                 continue;
             }
             if self.server_closed && self.client_closed {
@@ -254,9 +255,33 @@ impl<S: ServerApp, C: ClientApp> Pair<S, C> {
                 now: self.now,
                 start: self.start,
                 log: &mut self.transcript.entries,
+                hung_up: false,
             },
             &mut self.server_app,
         )
+    }
+
+    /// The server application dropped the connection
+    /// ([`ServerCx::hang_up`]): the server connection is left as it is
+    /// (never drained or read again) and the client gets the end of the
+    /// stream after what was written.
+    fn server_hung_up(&mut self) {
+        self.server_closed = true;
+        self.server_handshake = false;
+        self.to_client.fin = true;
+    }
+
+    /// Polls the server application when it asks for it.
+    fn poll_server_app(&mut self) -> bool {
+        if !self.server_app.wants_poll() {
+            return false;
+        }
+        let (mut cx, app) = self.server_cx();
+        app.on_poll(&mut cx);
+        if cx.hung_up && !self.server_closed {
+            self.server_hung_up();
+        }
+        true
     }
 
     fn client_cx(&mut self) -> (ClientCx<'_>, &mut C) {
@@ -296,7 +321,9 @@ impl<S: ServerApp, C: ClientApp> Pair<S, C> {
 
     fn drain_server(&mut self) {
         let mut held: Option<Bytes> = None;
-        while let Some(action) = self.server.poll_action() {
+        while !self.server_closed
+            && let Some(action) = self.server.poll_action()
+        {
             let starttls = matches!(action, Action::StartTls);
             self.server_write(&mut held, starttls);
             match action {
@@ -306,6 +333,9 @@ impl<S: ServerApp, C: ClientApp> Pair<S, C> {
                     self.record(What::Server(event.clone()));
                     let (mut cx, app) = self.server_cx();
                     app.on_event(&mut cx, &event);
+                    if cx.hung_up {
+                        self.server_hung_up();
+                    }
                 }
                 Action::Close => {
                     self.server_closed = true;
@@ -403,7 +433,8 @@ impl<S: ServerApp, C: ClientApp> Pair<S, C> {
     /// Delivers one read or one end of stream, if one is due now.
     fn deliver(&mut self) -> Result<bool, PairError> {
         let to_client = !self.client_closed && self.client.wants_read();
-        let to_server = !self.server_closed && self.server.wants_read();
+        let to_server =
+            !self.server_closed && self.server.wants_read() && self.server_app.wants_read();
         let client_ready = to_client && self.to_client.has_ready(self.now);
         let server_ready = to_server && self.to_server.has_ready(self.now);
         let first = match (client_ready, server_ready) {
@@ -443,7 +474,7 @@ impl<S: ServerApp, C: ClientApp> Pair<S, C> {
             && self.to_server.fin
             && self.to_server.is_empty()
             && !self.to_server.eof_given
-            && (self.server.wants_read() || self.server_handshake)
+            && ((self.server.wants_read() && self.server_app.wants_read()) || self.server_handshake)
         {
             self.to_server.eof_given = true;
             self.server_handshake = false;
@@ -516,7 +547,7 @@ impl<S: ServerApp, C: ClientApp> Pair<S, C> {
         if !self.server_closed {
             consider(self.server.poll_timeout());
             consider(self.server_app.next_wake());
-            if self.server.wants_read() {
+            if self.server.wants_read() && self.server_app.wants_read() {
                 consider(self.to_server.next_ready());
             }
         }
@@ -547,6 +578,9 @@ impl<S: ServerApp, C: ClientApp> Pair<S, C> {
         if !self.server_closed && self.server_app.next_wake().is_some_and(|t| t <= now) {
             let (mut cx, app) = self.server_cx();
             app.on_wake(&mut cx);
+            if cx.hung_up {
+                self.server_hung_up();
+            }
             return Ok(());
         }
         if !self.client_closed && self.client_app.next_wake().is_some_and(|t| t <= now) {

@@ -22,6 +22,13 @@
 //!   or later: return a wake-up time from `next_wake` and act in
 //!   `on_wake`. [`ScriptedServer`] and [`ScriptedClient`] are ready-made
 //!   applications driven by data ([`ServerScript`], [`MessagePlan`]).
+//! * **Your sessions.** [`SessionApp`] runs a session-level server — any
+//!   driver [`SessionFactory`](mailwire_driver::server::SessionFactory),
+//!   the API `mailwire serve` and your production server use — through the
+//!   driver's own [`SessionHost`](mailwire_driver::server::SessionHost),
+//!   inside the same deterministic loop: hooks run when they can, sleeps on
+//!   the [`PairClock`] take virtual time, and every delivery kind works,
+//!   streaming included.
 //! * **The network** ([`Network`], [`LinkPlan`]): two byte queues that keep
 //!   TCP's order. Each direction releases bytes in reads of planned sizes
 //!   (whole, single octets, any cycle) or seeded random sizes, after
@@ -126,26 +133,107 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Example: a session-level server
+//!
+//! The same harness runs a [`Session`](mailwire_driver::server::Session)
+//! with state of its own. Its hooks sleep on the [`PairClock`], so "slow"
+//! costs no real time; the session value is the one the driver would keep
+//! for the connection.
+//!
+//! ```
+//! use std::sync::{Arc, Mutex};
+//! use std::time::Duration;
+//!
+//! use mailwire_core::SeededRandom;
+//! use mailwire_core::client::{ClientConfig, Envelope, TlsPolicy};
+//! use mailwire_core::server::ServerConfig;
+//! use mailwire_core::wire::address::{ForwardPath, ReversePath};
+//! use mailwire_driver::server::{Context, HookResult, MailStream, ServerOptions, Session};
+//! use mailwire_tests::pair::{MessagePlan, Pair, PairClock, ScriptedClient, SessionApp, check};
+//!
+//! /// Streams each message in, takes two virtual seconds to store it, and
+//! /// numbers the messages of its session.
+//! struct Store {
+//!     clock: PairClock,
+//!     stored: Arc<Mutex<Vec<(usize, Vec<u8>)>>>,
+//!     count: usize,
+//! }
+//!
+//! impl Session for Store {
+//!     type Message = MailStream;
+//!
+//!     async fn deliver(&mut self, _: &Context, mut mail: MailStream) -> HookResult {
+//!         let mut body = Vec::new();
+//!         while let Some(chunk) = mail.body.next_chunk().await? {
+//!             body.extend_from_slice(&chunk);
+//!         }
+//!         self.clock.sleep(Duration::from_secs(2)).await;
+//!         self.count += 1;
+//!         self.stored.lock().unwrap().push((self.count, body));
+//!         Ok(())
+//!     }
+//! }
+//!
+//! let clock = PairClock::new();
+//! let stored = Arc::new(Mutex::new(Vec::new()));
+//! let factory = {
+//!     let (clock, stored) = (clock.clone(), stored.clone());
+//!     move |_: &Context| Store { clock: clock.clone(), stored: stored.clone(), count: 0 }
+//! };
+//! let mut options = ServerOptions::with_config(ServerConfig::new(
+//!     "mx.example.org",
+//!     Arc::new(SeededRandom::new(1)),
+//! ));
+//! options.add_received = false; // the header carries the wall-clock date
+//! let server_config = options.config.clone();
+//! let server = SessionApp::new(factory, options).with_clock(clock);
+//!
+//! let client = ClientConfig::new("client.example".parse()?, Arc::new(SeededRandom::new(2)))
+//!     .with_tls(TlsPolicy::Disabled);
+//! let envelope = Envelope::new(
+//!     "<alice@example.net>".parse::<ReversePath>()?,
+//!     ["<bob@example.org>".parse::<ForwardPath>()?],
+//! );
+//! let plans = [
+//!     MessagePlan::new(envelope.clone(), &b"one\n"[..]),
+//!     MessagePlan::new(envelope, &b"two\n"[..]),
+//! ];
+//! let mut pair = Pair::new(server_config, Arc::new(client), server, ScriptedClient::new(plans))?;
+//! pair.run()?;
+//!
+//! check::all(pair.transcript())?;
+//! assert_eq!(
+//!     *stored.lock().unwrap(),
+//!     [(1, b"one\r\n".to_vec()), (2, b"two\r\n".to_vec())]
+//! );
+//! assert!(pair.elapsed() >= Duration::from_secs(4));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! Everything is deterministic: the same seeds give the same run, byte for
 //! byte and event for event, so a failing seed found by a property test is
 //! a reproducible bug report.
 
 mod app;
 pub mod check;
+mod clock;
 mod dialogue;
 mod driver;
 mod net;
 mod options;
 pub mod scenario;
 mod scripted;
+mod session_app;
 mod transcript;
 
 pub use app::{ClientApp, ClientCx, ServerApp, ServerCx};
+pub use clock::{PairClock, PairSleep};
 pub use dialogue::{Exchange, Sent, dialogue};
 pub use driver::Pair;
 pub use net::{Cut, Direction, LinkPlan, Network, SimRng};
 pub use options::{Injection, PairError, TlsSim};
 pub use scripted::{Answer, MessagePlan, ScriptedClient, ScriptedServer, ServerScript};
+pub use session_app::SessionApp;
 pub use transcript::{
     ClientMessage, Entry, MessageEnd, ServerMessage, Side, Transcript, What, Wire,
 };

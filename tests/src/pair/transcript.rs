@@ -50,6 +50,9 @@ pub enum What {
     },
     /// The server application called `shutdown`.
     Shutdown,
+    /// The server application dropped the connection without a reply
+    /// (`hang_up`).
+    HungUp,
     /// The client application called `send_mail`.
     MailSent {
         /// The envelope given.
@@ -396,7 +399,8 @@ impl Transcript {
                 What::Server(_)
                 | What::Decided { .. }
                 | What::SecretSupplied { .. }
-                | What::Shutdown => side == Side::Server,
+                | What::Shutdown
+                | What::HungUp => side == Side::Server,
                 What::Client(_)
                 | What::MailSent { .. }
                 | What::BodySent { .. }

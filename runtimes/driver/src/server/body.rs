@@ -133,7 +133,8 @@ impl BodySender {
     }
 }
 
-/// The body of a message being received, for [`Handler::deliver_stream`](super::Handler::deliver_stream).
+/// The body of a message being received, for streaming delivery
+/// ([`MailStream`](super::MailStream)).
 ///
 /// Reads return the message octets (dot-unstuffed, CRLF line ends,
 /// preceded by the `Received` header when that option is on) as they
@@ -300,6 +301,43 @@ impl MemoryBudget {
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
                 Some(used.saturating_sub(n))
             });
+    }
+}
+
+/// A whole message being received into memory (whole and parsed
+/// delivery), within a [`MemoryBudget`].
+pub(crate) struct Buffer {
+    /// The octets so far (emptied once over the budget).
+    pub(crate) data: Vec<u8>,
+    /// What `data` holds of the budget.
+    pub(crate) reservation: Reservation,
+    /// The budget could not hold the message: it is refused.
+    pub(crate) over_budget: bool,
+}
+
+impl Buffer {
+    /// An empty message within `budget`.
+    pub(crate) fn new(budget: Arc<MemoryBudget>) -> Buffer {
+        Buffer {
+            data: Vec::new(),
+            reservation: Reservation::new(budget),
+            over_budget: false,
+        }
+    }
+
+    /// Appends `bytes`, or gives everything back once the budget is
+    /// exceeded.
+    pub(crate) fn push(&mut self, bytes: &[u8]) {
+        if self.over_budget || bytes.is_empty() {
+            return;
+        }
+        if self.reservation.grow(bytes.len() as u64) {
+            self.data.extend_from_slice(bytes);
+        } else {
+            self.over_budget = true;
+            self.data = Vec::new();
+            self.reservation.clear();
+        }
     }
 }
 

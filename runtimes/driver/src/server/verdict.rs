@@ -1,8 +1,10 @@
-//! Turning hooks' answers into decisions, and the `Received` header
-//! delivery sees.
+//! Turning hooks' answers into decisions ([`Answer`]), and the
+//! `Received` header delivery sees.
 
-use std::time::SystemTime;
+use std::ops::ControlFlow;
+use std::time::{Instant, SystemTime};
 
+use mailwire_core::UsageError;
 use mailwire_core::message::{
     MessageDate, ReceivedInfo, SessionTraits, TraceProtocol, received_header, trace_id,
 };
@@ -24,36 +26,106 @@ pub(crate) fn hook_failed_reply() -> Reply {
     .expect("constant reply is valid")
 }
 
-/// What became of a decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Decided {
-    /// Answered (or nothing to answer).
-    Done,
-    /// The hook asked to drop the connection without a reply.
+/// What a session's hooks answered, for the driver of the connection to
+/// apply: a value [`SessionHost::poll_answer`](super::SessionHost::poll_answer)
+/// yields.
+///
+/// [`apply`](Self::apply) applies it the way mailwire's own driver does;
+/// a driver that goes through its own wrapper of the connection (a
+/// recording one, say) applies it by hand:
+///
+/// * [`Decide`](Self::Decide): call
+///   [`handle_timeout`](ServerConnection::handle_timeout) with the current
+///   time, then [`decide`](ServerConnection::decide); if that fails with
+///   [`UsageError::InvalidReply`](mailwire_core::UsageError::InvalidReply)
+///   (a hook's reply that does not fit the step), decide again with
+///   [`Answer::fallback`] (`451 4.3.0`). Any other error means the
+///   request is gone (its decision expired, the connection closed): ignore
+///   it.
+/// * [`Secret`](Self::Secret): the same, with
+///   [`supply_secret`](ServerConnection::supply_secret).
+/// * [`Drop`](Self::Drop): stop serving the connection at once, without
+///   a reply: no more reads, no more writes, no graceful close. Then
+///   [`close`](super::SessionHost::close) the host and run its
+///   [`end`](super::SessionHost::end).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Answer {
+    /// Answer the request `token` with `verdict`.
+    Decide {
+        /// The request.
+        token: Token,
+        /// The answer: `Accept`, or a 4xx/5xx reply from the hook (a
+        /// failed or panicking hook: `451 4.3.0`).
+        verdict: Verdict,
+    },
+    /// Answer the secret request `token` (an
+    /// [`AuthCheck::NeedSecret`](mailwire_core::server::AuthCheck::NeedSecret))
+    /// with the user's stored secret, `None` for an unknown user.
+    Secret {
+        /// The request.
+        token: Token,
+        /// The secret.
+        secret: Option<StoredSecret>,
+    },
+    /// A hook returned [`HookError::Disconnect`]: drop the connection now,
+    /// without a reply. The host already counts the session as
+    /// [`SessionEnd::Dropped`](super::SessionEnd::Dropped).
     Drop,
 }
 
-/// Answers a request with a hook's result.
-pub(crate) fn decide(
-    conn: &mut ServerConnection,
-    token: Token,
-    secret: bool,
-    result: HookResult<Option<StoredSecret>>,
-) -> Decided {
-    let verdict = match result {
-        Ok(found) if secret => {
-            let _ = conn.supply_secret(token, found);
-            return Decided::Done;
-        }
-        Ok(_) => Verdict::Accept,
-        Err(HookError::Disconnect) => return Decided::Drop,
-        Err(HookError::Reply(reply)) if reply.code().as_u16() >= 400 => Verdict::Reply(reply),
-        Err(_) => Verdict::Reply(hook_failed_reply()),
-    };
-    if let Err(mailwire_core::UsageError::InvalidReply(_)) = conn.decide(token, verdict) {
-        let _ = conn.decide(token, Verdict::Reply(hook_failed_reply()));
+impl Answer {
+    /// The answer to request `token` (`secret`: a secret request) from a
+    /// hook's result.
+    pub(crate) fn from_hook(
+        token: Token,
+        secret: bool,
+        result: HookResult<Option<StoredSecret>>,
+    ) -> Answer {
+        let verdict = match result {
+            Ok(found) if secret => {
+                return Answer::Secret {
+                    token,
+                    secret: found,
+                };
+            }
+            Ok(_) => Verdict::Accept,
+            Err(HookError::Disconnect) => return Answer::Drop,
+            Err(HookError::Reply(reply)) if reply.code().as_u16() >= 400 => Verdict::Reply(reply),
+            Err(_) => Verdict::Reply(hook_failed_reply()),
+        };
+        Answer::Decide { token, verdict }
     }
-    Decided::Done
+
+    /// `451 4.3.0`: the verdict for a request whose hook failed, panicked
+    /// or gave a reply that does not fit the step.
+    #[must_use]
+    pub fn fallback() -> Verdict {
+        Verdict::Reply(hook_failed_reply())
+    }
+
+    /// Applies the answer to `conn` at time `now` (see the type's
+    /// documentation for what that means). Returns
+    /// [`ControlFlow::Break`] for [`Answer::Drop`]: stop serving the
+    /// connection without another read or write. Drain the connection's
+    /// [`poll_action`](ServerConnection::poll_action) afterwards.
+    #[must_use = "a Break means the connection must be dropped"]
+    pub fn apply(self, conn: &mut ServerConnection, now: Instant) -> ControlFlow<()> {
+        match self {
+            Answer::Decide { token, verdict } => {
+                conn.handle_timeout(now);
+                if let Err(UsageError::InvalidReply(_)) = conn.decide(token, verdict) {
+                    let _ = conn.decide(token, Answer::fallback());
+                }
+            }
+            Answer::Secret { token, secret } => {
+                conn.handle_timeout(now);
+                let _ = conn.supply_secret(token, secret);
+            }
+            Answer::Drop => return ControlFlow::Break(()),
+        }
+        ControlFlow::Continue(())
+    }
 }
 
 /// The `Received` header for a message starting now.
