@@ -121,3 +121,22 @@ fn an_expired_message_decision_ends_refused() {
     h.sleep(decision + Duration::from_secs(1));
     assert_eq!(ends(&h), [(TransactionEnd::Refused, 1)]);
 }
+
+#[test]
+fn shutdown_now_answers_421_in_the_middle_of_a_transfer() {
+    let mut h = ready();
+    h.input(b"MAIL FROM:<a@example.net>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n");
+    h.input(b"half a message\r\n");
+    h.conn.shutdown_now(h.now);
+    h.drain();
+    let out = String::from_utf8_lossy(&h.out).into_owned();
+    assert!(
+        out.ends_with("421 4.3.2 Service shutting down, closing connection\r\n"),
+        "{out}"
+    );
+    assert!(h.conn.is_closed());
+    assert_eq!(
+        ends(&h),
+        [(TransactionEnd::Aborted(AbortReason::Shutdown), 1)]
+    );
+}

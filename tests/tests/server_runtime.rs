@@ -392,7 +392,8 @@ async fn stop_mid_message<R: Runtime>(rt: R) {
     assert_eq!(seen.len(), 1);
     assert!(data_of(&seen[0]).ends_with("\r\n\r\nfirst half\r\nsecond half\r\n"));
 
-    // Cut after the grace: the message is never delivered, its reader fails.
+    // Cut after the grace: the message is never delivered, its reader
+    // fails, and the client is told 421 before the close.
     let (server, rec, addr) = start(&rt, options(DeliveryMode::Streaming)).await;
     let mut c = connect(&rt, addr).await;
     c.reply().await;
@@ -407,7 +408,64 @@ async fn stop_mid_message<R: Runtime>(rt: R) {
         matches!(seen.as_slice(), [Seen::StreamError { .. }]),
         "{seen:?}"
     );
-    assert_eq!(c.reply().await.0, 0, "the connection was cut");
+    let told = c.reply().await;
+    assert!(told.1.starts_with("421 4.3.2"), "{told:?}");
+    assert_eq!(c.reply().await.0, 0, "then the connection was closed");
+}
+
+/// A stop whose grace runs out during a slow 50 MB transfer: the client
+/// gets 421 while it is still sending, and nothing is delivered.
+async fn stop_during_slow_transfer<R: Runtime>(rt: R) {
+    use futures_lite::{AsyncReadExt, AsyncWriteExt};
+    let (server, rec, addr) = start(&rt, options(DeliveryMode::Streaming)).await;
+    let stream = rt.connect(addr).await.unwrap();
+    let (mut reader, mut writer) = futures_lite::io::split(stream);
+    writer
+        .write_all(b"EHLO c.test\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n")
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains("354 ") {
+        let n = reader.read(&mut buf).await.unwrap();
+        assert!(n > 0, "{}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    // About 6 MB a second: 50 MB would take 8 s; the grace is 300 ms.
+    let line = [b'x'; 1022];
+    let writing = rt.clone();
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = sent.clone();
+    rt.spawn(async move {
+        let mut block = Vec::with_capacity(64 << 10);
+        for _ in 0..64 {
+            block.extend_from_slice(&line);
+            block.extend_from_slice(b"\r\n");
+        }
+        while count.load(std::sync::atomic::Ordering::SeqCst) < 50 << 20 {
+            if writer.write_all(&block).await.is_err() {
+                return;
+            }
+            count.fetch_add(block.len(), std::sync::atomic::Ordering::SeqCst);
+            writing
+                .sleep_until(writing.now() + Duration::from_millis(10))
+                .await;
+        }
+    });
+    rt.sleep_until(rt.now() + Duration::from_millis(200)).await;
+    server.stop(Duration::from_millis(300)).await;
+    let mut told = Vec::new();
+    loop {
+        match reader.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => told.extend_from_slice(&buf[..n]),
+        }
+    }
+    let told = String::from_utf8_lossy(&told);
+    assert!(told.starts_with("421 4.3.2"), "{told:?}");
+    let sent = sent.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(sent < 50 << 20, "cut while still sending ({sent} octets)");
+    assert!(rec.messages().is_empty(), "nothing delivered");
 }
 
 async fn connection_limit<R: Runtime>(rt: R) {
@@ -501,6 +559,7 @@ on_all_runtimes!(
     several_servers,
     stream_cut_off,
     stop_mid_message,
+    stop_during_slow_transfer,
     connection_limit,
     starttls_injection_ignored,
     pipe_session,

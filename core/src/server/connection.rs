@@ -489,6 +489,25 @@ impl ServerConnection {
         }
     }
 
+    /// Ends the session now, wherever it stands: a message in progress is
+    /// aborted ([`ServerEvent::MessageAborted`] with
+    /// [`AbortReason::Shutdown`]; never deliver it), a pending decision is
+    /// dropped, and `421 4.3.2` is queued before the close (RFC 5321 §3.8:
+    /// a server that must stop says so, even in the middle of a
+    /// transfer). For the end of a stop's grace period, after
+    /// [`shutdown`](Self::shutdown) did not end the session. Drain
+    /// [`poll_action`](Self::poll_action) afterwards.
+    pub fn shutdown_now(&mut self, now: Instant) {
+        if self.is_closed() {
+            return;
+        }
+        self.now = now;
+        self.shutting_down = true;
+        let esc = self.esc() && !matches!(self.phase, Phase::Greeting);
+        self.out.reply(&replies::shutting_down(), esc);
+        self.close(CloseReason::Shutdown);
+    }
+
     // -----------------------------------------------------------------
     // D. Output.
 

@@ -11,7 +11,7 @@
 //! | --- | --- |
 //! | A. getters | [`wants_read`](ServerConnection::wants_read), [`is_closed`](ServerConnection::is_closed), [`poll_timeout`](ServerConnection::poll_timeout), [`is_tls`](ServerConnection::is_tls), [`authenticated`](ServerConnection::authenticated), [`helo_domain`](ServerConnection::helo_domain), [`capabilities`](ServerConnection::capabilities), [`buffered_len`](ServerConnection::buffered_len), … |
 //! | B. inputs | [`handle_input`](ServerConnection::handle_input), [`handle_eof`](ServerConnection::handle_eof), [`handle_timeout`](ServerConnection::handle_timeout), [`tls_established`](ServerConnection::tls_established) |
-//! | C. commands | [`decide`](ServerConnection::decide), [`supply_secret`](ServerConnection::supply_secret), [`shutdown`](ServerConnection::shutdown) |
+//! | C. commands | [`decide`](ServerConnection::decide), [`supply_secret`](ServerConnection::supply_secret), [`shutdown`](ServerConnection::shutdown), [`shutdown_now`](ServerConnection::shutdown_now) |
 //! | D. output | [`poll_action`](ServerConnection::poll_action) |
 //!
 //! **Drain rule**: after every B or C call, take

@@ -288,8 +288,9 @@ impl<R: Runtime> RunningServer<R> {
     /// first step no new connection is accepted), running sessions are
     /// asked to end gracefully (`421 4.3.2` at their next command
     /// boundary; a message being received is received and decided
-    /// first), and those still running after `grace` are cut (a message
-    /// in progress is then never delivered: its reader fails).
+    /// first), and those still running after `grace` are told `421 4.3.2`
+    /// and closed, also in the middle of a transfer (a message in
+    /// progress is then never delivered: its reader fails).
     pub async fn stop(&self, grace: Duration) {
         self.shared.stop.raise();
         self.shared.listener_closed.raised().await;

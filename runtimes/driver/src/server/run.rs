@@ -27,6 +27,10 @@ use crate::{Runtime, Transport};
 /// may take before [`Session::end`], and how long `end` itself may take.
 const ORPHAN_GRACE: Duration = Duration::from_secs(5);
 
+/// How long a session cut at the end of a stop's grace may take to write
+/// its `421`.
+const KILL_WRITE: Duration = Duration::from_secs(1);
+
 /// The signals a session watches.
 #[derive(Debug, Clone)]
 pub(crate) struct Signals {
@@ -150,6 +154,22 @@ pub(crate) async fn run_session<St, R, F>(
             }
             Wake::Kill => {
                 host.set_end(SessionEnd::Killed);
+                // The grace is over: 421, whatever the session is doing
+                // (also in the middle of a transfer), then the close.
+                conn.shutdown_now(now);
+                let limit = runtime.sleep_until(now + KILL_WRITE);
+                async {
+                    while let Some(action) = conn.poll_action() {
+                        match action {
+                            Action::Send(bytes) if io.write_all(&bytes).await.is_err() => break,
+                            Action::Event(event) => host.handle_event(&conn, event),
+                            _ => {}
+                        }
+                    }
+                    let _ = io.flush().await;
+                }
+                .or(limit)
+                .await;
                 break;
             }
             Wake::Room => {}
