@@ -4,7 +4,7 @@
 //!
 //! The connection is a pure state machine: the driver owns the socket, the
 //! clock and the application's decisions (the contract is in the crate
-//! documentation and DESIGN §2).
+//! documentation of `mailwire-core` and in the `server` module).
 //!
 //! | group | calls |
 //! | --- | --- |

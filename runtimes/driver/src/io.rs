@@ -16,7 +16,8 @@ use crate::Runtime;
 use crate::transport::Transport;
 
 /// The contract shared by `ServerConnection` and `ClientConnection`
-/// (DESIGN.md §2, groups A, B and D), so one loop can drive either.
+/// (the getters, inputs and output of the contract in `mailwire-core`), so
+/// one loop can drive either.
 pub trait SansIo {
     /// The role's event type.
     type Event;
@@ -323,8 +324,8 @@ where
     }
 
     /// Flushes, shuts down writing and drains the peer for at most `linger`,
-    /// so the last reply is not destroyed by a reset (DESIGN.md §2,
-    /// Closing).
+    /// so the last reply is not destroyed by a reset (a close with unread
+    /// input sends a TCP reset, which can discard the reply in flight).
     pub async fn close(&mut self, linger: Duration) {
         let _ = self.flush().await;
         let _ = self.transport.close().await;
