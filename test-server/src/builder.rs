@@ -202,7 +202,7 @@ impl TestServerBuilder {
     }
 
     /// Puts the server's `Received` header first in each caught message
-    /// (off by default, so [`Caught::data`] is what the client sent).
+    /// (off by default, so [`Caught::data`](crate::Caught::data) is what the client sent).
     pub fn trace_headers(mut self, on: bool) -> Self {
         self.options.add_received = on;
         self
