@@ -29,11 +29,11 @@ use mailwire_driver::client::{connect_first, default_client_name};
 use mailwire_driver::server::{Server, ServerOptions};
 use mailwire_tokio::Tokio;
 
-use crate::common::cidr::Cidr;
 use crate::common::outbound::Outbound;
 use crate::common::policy::{Policy, PolicyArgs};
 use crate::common::text::{escape_control, has_line_break_or_nul};
 use crate::common::users::Users;
+use mailwire_driver::server::Cidr;
 use session::{Relay, RelayFactory};
 
 const EXAMPLES: &str = "\
@@ -115,6 +115,11 @@ pub struct Args {
     /// Host, sender and recipient policy.
     #[command(flatten)]
     policy: PolicyArgs,
+    /// Trust this load balancer (ADDR/LEN or ADDR; repeatable) to send a
+    /// PROXY protocol header (v1 or v2) first; the client address it names
+    /// is the session's everywhere (policy, --allow-host, Received).
+    #[arg(long = "proxy-from", value_name = "CIDR")]
+    proxy_from: Vec<Cidr>,
     /// Protocol errors one session may make before it is closed with 421
     /// 4.7.0: unknown, malformed, over-long or out-of-sequence commands,
     /// and commands refused for want of AUTH. Refused senders and
@@ -285,6 +290,7 @@ fn server_options(args: &Args, plan: &Plan) -> ServerOptions {
         config.body_policy = mailwire_core::wire::dot::BodyPolicy::strict();
     }
     options.add_received = true;
+    options.proxy_from.clone_from(&args.proxy_from);
     options
 }
 

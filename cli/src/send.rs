@@ -126,6 +126,9 @@ pub struct Args {
     /// TLS, certificates, credentials and the EHLO name.
     #[command(flatten)]
     pub outbound: Outbound,
+    /// A PROXY protocol header to send first (swaks' flags).
+    #[command(flatten)]
+    pub proxy: crate::common::proxy_out::ProxyOutArgs,
     /// Send when at least one recipient is accepted (default: only when
     /// all are).
     #[arg(long)]

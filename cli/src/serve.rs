@@ -21,9 +21,9 @@ use mailwire_driver::{Runtime, ServerTls};
 
 use self::handler::{Catcher, Output};
 use self::maildir::{Maildir, Sync};
-use crate::common::cidr::Cidr;
 use crate::common::policy::{Policy, PolicyArgs};
 use crate::common::users::Users;
+use mailwire_driver::server::Cidr;
 
 /// How long running sessions may take to finish after Ctrl-C / SIGTERM.
 const STOP_GRACE: Duration = Duration::from_secs(10);
@@ -171,6 +171,13 @@ pub struct Args {
     /// --deny-host wins over it.
     #[arg(long, value_name = "CIDR")]
     pub allow_host: Vec<Cidr>,
+    /// Trust this load balancer (a network, ADDR/LEN or ADDR; repeatable)
+    /// to send a PROXY protocol header (v1 or v2) first: its connections
+    /// must start with one, and the client address it names is the
+    /// session's everywhere (policy, --max-per-ip, Received, --json).
+    /// v2 LOCAL and v1 UNKNOWN (health checks) use the balancer's own.
+    #[arg(long = "proxy-from", value_name = "CIDR")]
+    pub proxy_from: Vec<Cidr>,
     /// Host, sender and recipient policy (a deny always wins; once any
     /// --allow-* of a kind is given, only what matches one is accepted).
     #[command(flatten)]
@@ -315,6 +322,7 @@ fn plan(args: &Args) -> Result<Plan, String> {
     let mut options = ServerOptions::new(hostname);
     // Nothing is stored with --discard, so no trace header is made.
     options.add_received = !args.discard;
+    options.proxy_from.clone_from(&args.proxy_from);
     {
         let config = options.config_mut();
         if let Some(banner) = &args.banner {

@@ -1,8 +1,8 @@
 //! Helpers shared by the subcommands: terminal-safe text, argument checks,
-//! `HOST[:PORT]` parsing, CIDR networks and the host/sender/recipient policy.
+//! `HOST[:PORT]` parsing and the host/sender/recipient policy.
 
-pub mod cidr;
 pub mod outbound;
 pub mod policy;
+pub mod proxy_out;
 pub mod text;
 pub mod users;

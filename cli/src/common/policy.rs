@@ -13,7 +13,7 @@ use std::net::IpAddr;
 use mailwire_driver::core::wire::address::{ForwardPath, ReversePath};
 use mailwire_driver::server::{Glob, HookError, HookResult};
 
-use super::cidr::Cidr;
+use mailwire_driver::server::Cidr;
 
 /// The policy flags, as clap parses them.
 #[derive(Debug, Clone, Default, clap::Args)]

@@ -36,10 +36,10 @@ use mailwire_driver::server::{
 };
 
 use super::upstream::{Upstream, accepted, lost, outage, pass_on};
-use crate::common::cidr::Cidr;
 use crate::common::policy::Policy;
 use crate::common::text::escape_control;
 use crate::common::users::Users;
+use mailwire_driver::server::Cidr;
 
 /// Octets of a message's start kept to count its `Received` headers.
 const HEADER_LIMIT: usize = 64 << 10;

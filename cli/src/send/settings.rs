@@ -25,6 +25,7 @@ pub fn plan(args: &Args) -> Result<Plan, String> {
     let servers = args.outbound.addresses("server", &args.servers)?;
     let mut settings = args.outbound.settings()?;
     settings.queue = args.queue;
+    settings.proxy = args.proxy.plan();
     Ok(Plan {
         servers,
         settings,

@@ -17,10 +17,10 @@ use serde::Serialize;
 
 use super::maildir::{Maildir, Pending, is_storage_full};
 use super::text::rfc3339_utc;
-use crate::common::cidr::Cidr;
 use crate::common::policy::{Policy, bare_forward, bare_reverse};
 use crate::common::text::escape_control;
 use crate::common::users::Users;
+use mailwire_driver::server::Cidr;
 
 /// Octets written to the file at a time.
 const WRITE_CHUNK: usize = 256 << 10;

@@ -14,6 +14,7 @@
 //! | [`ehlo`] | EHLO capabilities (RFC 5321 §4.1.1.1 and extensions) |
 //! | [`line`](mod@line) | command-line framing with a length cap |
 //! | [`dot`] | DATA dot-stuffing and unstuffing, BDAT chunk framing |
+//! | [`proxy`] | HAProxy's PROXY protocol header, versions 1 and 2 |
 
 pub mod address;
 pub mod command;
@@ -21,4 +22,5 @@ pub mod dot;
 pub mod ehlo;
 pub mod line;
 pub mod params;
+pub mod proxy;
 pub mod reply;

@@ -66,8 +66,14 @@ impl<R: Runtime> Client<R::Stream, R> {
         server: &ServerAddress,
         settings: &ClientSettings,
     ) -> Result<Self, ClientError> {
-        let (stream, addr) = connect_tcp(&runtime, server, settings).await?;
+        let (mut stream, addr) = connect_tcp(&runtime, server, settings).await?;
         let (local, _) = R::stream_addrs(&stream);
+        if let Some(plan) = &settings.proxy {
+            let header = plan.bytes(local, Some(addr));
+            futures_lite::AsyncWriteExt::write_all(&mut stream, &header)
+                .await
+                .map_err(|source| ClientError::Connect { addr, source })?;
+        }
         let mut client =
             Client::start(stream, runtime, server, settings, local.map(|a| a.ip())).await?;
         client.peer = Some(addr);

@@ -66,6 +66,6 @@ pub use connection::Client;
 pub use engine::TlsPolicyHook;
 pub use failover::connect_first;
 pub use hostname::default_client_name;
-pub use options::{ClientSettings, Security, SendOptions, ServerAddress};
+pub use options::{ClientSettings, ProxyHeaderPlan, Security, SendOptions, ServerAddress};
 pub use report::{ClientError, RecipientReport, SendError, SendReport, ServerFailure};
 pub use send::send_message;

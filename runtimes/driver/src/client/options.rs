@@ -133,6 +133,64 @@ pub struct ClientSettings {
     /// Random octets for SASL nonces and Message-IDs (default: the
     /// operating system's generator).
     pub random: Arc<dyn RandomSource>,
+    /// Send a PROXY protocol header first, as a load balancer would (to a
+    /// server that trusts this host to speak for its clients). Default:
+    /// none.
+    pub proxy: Option<ProxyHeaderPlan>,
+}
+
+/// The PROXY protocol header a [`Client`](super::Client) sends right after
+/// it connects (before the greeting, and before TLS on an implicit-TLS
+/// port): swaks' `--proxy-version`, `--proxy-source`, `--proxy-dest`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ProxyHeaderPlan {
+    /// 1 (text) or 2 (binary).
+    pub version: u8,
+    /// The client address to announce: `None` parts take the
+    /// connection's own local address and port.
+    pub source: (Option<std::net::IpAddr>, Option<u16>),
+    /// The destination to announce: `None` parts take the server's address
+    /// and port.
+    pub destination: (Option<std::net::IpAddr>, Option<u16>),
+}
+
+impl ProxyHeaderPlan {
+    /// Version `version` (1 or 2), announcing the connection's own
+    /// addresses unless told otherwise.
+    #[must_use]
+    pub fn new(version: u8) -> ProxyHeaderPlan {
+        ProxyHeaderPlan {
+            version,
+            source: (None, None),
+            destination: (None, None),
+        }
+    }
+
+    /// The header's octets for a connection from `local` to `peer`.
+    #[must_use]
+    pub fn bytes(
+        &self,
+        local: Option<std::net::SocketAddr>,
+        peer: Option<std::net::SocketAddr>,
+    ) -> Vec<u8> {
+        use mailwire_core::wire::proxy::ProxyHeader;
+        let pick = |(ip, port): (Option<std::net::IpAddr>, Option<u16>),
+                    own: Option<std::net::SocketAddr>| {
+            let ip = ip.or(own.map(|a| a.ip()))?;
+            let port = port.or(own.map(|a| a.port())).unwrap_or(0);
+            Some(std::net::SocketAddr::new(ip, port))
+        };
+        let header = match (pick(self.source, local), pick(self.destination, peer)) {
+            (Some(source), Some(destination)) => ProxyHeader::proxied(source, destination),
+            _ => ProxyHeader::Local,
+        };
+        if self.version == 1 {
+            header.to_v1()
+        } else {
+            header.to_v2()
+        }
+    }
 }
 
 impl Default for ClientSettings {
@@ -151,6 +209,7 @@ impl Default for ClientSettings {
             write_stall: Duration::from_secs(60),
             linger: Duration::from_secs(2),
             random: Arc::new(SystemRandom),
+            proxy: None,
         }
     }
 }
@@ -173,6 +232,7 @@ impl std::fmt::Debug for ClientSettings {
             .field("connect_timeout", &self.connect_timeout)
             .field("write_stall", &self.write_stall)
             .field("linger", &self.linger)
+            .field("proxy", &self.proxy)
             .finish_non_exhaustive()
     }
 }

@@ -13,6 +13,7 @@ use futures_lite::FutureExt;
 
 use super::handler::{self, Handler};
 use super::options::ServerOptions;
+use super::proxy::read_header;
 use super::run::{Signals, run_session};
 use super::session::SessionFactory;
 use super::signal::Signal;
@@ -348,10 +349,13 @@ async fn accept_loop<R: Runtime, F: SessionFactory>(
                 sleep.or(async move { stop.raised().await }).await;
                 backoff = (backoff * 2).min(ACCEPT_BACKOFF.1);
             }
-            Accepted::Stream(stream, peer) => {
+            Accepted::Stream(mut stream, peer) => {
                 backoff = ACCEPT_BACKOFF.0;
-                let admitted = admit(&shared, &options, peer.ip());
                 let (local, _) = R::stream_addrs(&stream);
+                let trusted = options.proxy_from.iter().any(|net| net.contains(peer.ip()));
+                // A client's own connection is admitted at once; one from a
+                // trusted balancer once its PROXY header names the client.
+                let admitted = (!trusted).then(|| admit(&shared, &options, peer.ip()));
                 let (rt, h, o, s) = (
                     runtime.clone(),
                     factory.clone(),
@@ -359,10 +363,22 @@ async fn accept_loop<R: Runtime, F: SessionFactory>(
                     shared.clone(),
                 );
                 runtime.spawn(async move {
+                    let (local, peer, admitted) = match admitted {
+                        Some(admitted) => (local, Some(peer), admitted),
+                        None => {
+                            let own = (local, Some(peer));
+                            let Some((local, real)) = read_header(&mut stream, &rt, &o, own).await
+                            else {
+                                return;
+                            };
+                            let ip = real.map_or(peer.ip(), |p| p.ip());
+                            (local, real, admit(&s, &o, ip))
+                        }
+                    };
                     match admitted {
                         Some(slot) => {
                             let signals = s.signals.clone();
-                            run_session(stream, rt, local, Some(peer), h, o, signals).await;
+                            run_session(stream, rt, local, peer, h, o, signals).await;
                             drop(slot);
                         }
                         None => refuse(stream, rt, &o).await,

@@ -64,6 +64,7 @@
 
 mod body;
 mod boxed;
+mod cidr;
 mod context;
 mod delivery;
 mod error;
@@ -74,6 +75,7 @@ pub(crate) mod hooks;
 mod host;
 mod listener;
 mod options;
+mod proxy;
 mod run;
 mod session;
 mod signal;
@@ -81,6 +83,7 @@ mod verdict;
 
 pub use body::{BodyReader, MemoryBudget};
 pub use boxed::{BoxFuture, BoxedFactory, BoxedSession, DynSession, DynSessionFactory};
+pub use cidr::{Cidr, CidrError};
 pub use context::Context;
 pub use delivery::{Delivery, Mail, MailStream, ParsedMail};
 pub use error::{HookError, HookResult};

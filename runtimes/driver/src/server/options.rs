@@ -9,6 +9,7 @@ use mailwire_core::server::ServerConfig;
 use rand::RngCore;
 
 use super::body::MemoryBudget;
+use super::cidr::Cidr;
 use crate::tls::ServerTls;
 
 /// The operating system's random source (through `rand`), for SASL
@@ -68,6 +69,18 @@ pub struct ServerOptions {
     /// Octets queued between the socket and a streaming handler before the
     /// session stops reading the client. Default 256 KiB.
     pub body_queue: usize,
+    /// Balancers trusted to send a PROXY protocol header (v1 or v2) first:
+    /// a connection from one of these networks must start with one, and
+    /// the client address it names is the session's peer everywhere
+    /// (hooks, limits per address, the `Received` header). Connections
+    /// from elsewhere are clients themselves (a PROXY line from them is an
+    /// ordinary bad command). Default: none.
+    pub proxy_from: Vec<Cidr>,
+    /// How long a trusted balancer has to send its whole header (then the
+    /// connection is closed without a word). Default 5 s.
+    pub proxy_timeout: Duration,
+    /// The longest PROXY v2 header taken. Default 528 octets.
+    pub proxy_max_len: usize,
 }
 
 impl ServerOptions {
@@ -92,6 +105,9 @@ impl ServerOptions {
             write_stall: Duration::from_secs(60),
             close_linger: Duration::from_secs(2),
             body_queue: 256 << 10,
+            proxy_from: Vec::new(),
+            proxy_timeout: Duration::from_secs(5),
+            proxy_max_len: mailwire_core::wire::proxy::V2_MAX_DEFAULT,
         }
     }
 

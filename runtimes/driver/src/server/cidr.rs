@@ -1,5 +1,6 @@
-//! `--allow-host` networks: CIDR blocks (`127.0.0.0/8`, `::1`,
-//! `192.0.2.7/32`), parsed and matched without a dependency.
+//! [`Cidr`]: networks as CIDR blocks (`127.0.0.0/8`, `::1`,
+//! `192.0.2.7/32`), parsed and matched without a dependency — for host
+//! policy and the trusted balancers of the PROXY protocol.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -7,6 +8,14 @@ use std::str::FromStr;
 
 /// One network: an address and a prefix length. A bare address is a
 /// single host (`/32` or `/128`).
+///
+/// ```
+/// use mailwire_driver::server::Cidr;
+///
+/// let lan: Cidr = "192.0.2.0/24".parse().unwrap();
+/// assert!(lan.contains("192.0.2.77".parse().unwrap()));
+/// assert!(!lan.contains("198.51.100.1".parse().unwrap()));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cidr {
     network: IpAddr,
