@@ -87,7 +87,8 @@ impl fmt::Display for NameAddr {
 
 /// Splits at commas outside quoted strings and angle brackets.
 fn split_list(text: &str) -> Vec<&str> {
-    let (mut items, mut start, mut quoted, mut escaped, mut angle) = (Vec::new(), 0, false, false, false);
+    let (mut items, mut start, mut quoted, mut escaped, mut angle) =
+        (Vec::new(), 0, false, false, false);
     for (at, c) in text.char_indices() {
         match c {
             _ if escaped => escaped = false,
@@ -208,9 +209,7 @@ pub(super) fn address_for(
         address: address.to_owned(),
         reason: e.to_string(),
     })?;
-    let local = address
-        .rsplit_once('@')
-        .map_or(address, |(local, _)| local);
+    let local = address.rsplit_once('@').map_or(address, |(local, _)| local);
     Ok(format!("{local}@{ascii}"))
 }
 

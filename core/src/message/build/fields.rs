@@ -55,7 +55,10 @@ pub(super) fn check_field(name: &str, value: &str) -> Result<(), BuildError> {
 
 /// Checks a value for control bytes (only HTAB is allowed).
 pub(super) fn check_value(name: &str, value: &str) -> Result<(), BuildError> {
-    match value.bytes().find(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+    match value
+        .bytes()
+        .find(|&b| (b < 0x20 && b != b'\t') || b == 0x7f)
+    {
         Some(byte) => Err(BuildError::HeaderInjection {
             header: name.to_owned(),
             byte,
@@ -101,7 +104,10 @@ pub(super) fn write_addresses(
         if let Some(display) = &item.name {
             check_value(name, display)?;
         }
-        items.push((item.name.as_deref(), address_for(name, &item.address, charset)?));
+        items.push((
+            item.name.as_deref(),
+            address_for(name, &item.address, charset)?,
+        ));
     }
     let names_raw = items.iter().all(|(display, _)| {
         display.is_none_or(|d| (charset == HeaderCharset::Utf8 || d.is_ascii()) && raw_fits(d))
@@ -142,7 +148,11 @@ impl MimeType {
     pub(super) fn parse(text: &str) -> Result<MimeType, BuildError> {
         let invalid = || BuildError::InvalidContentType(text.to_owned());
         let mut pieces = split_params(text).into_iter();
-        let essence = pieces.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let essence = pieces
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
         let token = |s: &str| {
             !s.is_empty()
                 && s.bytes()

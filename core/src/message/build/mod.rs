@@ -277,7 +277,9 @@ impl MessageBuilder {
             None => None,
         };
         let text_leaf = |essence: &str, text: &str| -> Result<Node<'_>, BuildError> {
-            let mut mime = override_type.clone().map_or_else(|| MimeType::parse(essence), Ok)?;
+            let mut mime = override_type
+                .clone()
+                .map_or_else(|| MimeType::parse(essence), Ok)?;
             if !mime.is_text() {
                 // A type that is not text/*: the text is its bytes.
                 let bytes = Bytes::from(canonical_text(text).into_bytes());
@@ -345,9 +347,10 @@ impl MessageBuilder {
             (Some(first), None, None) | (None, None, Some(first)) => {
                 Some(related(first, inline_nodes))
             }
-            (Some(first), None, Some(raw)) | (None, Some(first), Some(raw)) => Some(
-                Node::Multi("mixed", vec![related(first, inline_nodes), raw]),
-            ),
+            (Some(first), None, Some(raw)) | (None, Some(first), Some(raw)) => Some(Node::Multi(
+                "mixed",
+                vec![related(first, inline_nodes), raw],
+            )),
             (None, None, None) if self.attachments.is_empty() => Some(text_leaf("text/plain", "")?),
             (None, None, None) => {
                 (!inline_nodes.is_empty()).then(|| Node::Multi("related", inline_nodes))
@@ -375,7 +378,10 @@ fn related<'a>(first: Node<'a>, inline: Vec<Node<'a>>) -> Node<'a> {
 }
 
 /// The leaf of an attachment or inline part.
-fn attachment_leaf<'a>(part: &'a Attachment, disposition: &'static str) -> Result<Node<'a>, BuildError> {
+fn attachment_leaf<'a>(
+    part: &'a Attachment,
+    disposition: &'static str,
+) -> Result<Node<'a>, BuildError> {
     let mime = MimeType::parse(&part.content_type)?;
     if let Some(name) = &part.filename {
         check_value("filename", name)?;

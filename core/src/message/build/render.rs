@@ -77,7 +77,8 @@ impl Segments {
 
     fn flush(&mut self) {
         if !self.1.is_empty() {
-            self.0.push(Segment::Bytes(Bytes::from(std::mem::take(&mut self.1))));
+            self.0
+                .push(Segment::Bytes(Bytes::from(std::mem::take(&mut self.1))));
         }
     }
 

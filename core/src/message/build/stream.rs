@@ -106,7 +106,11 @@ fn encode_line(line: &[u8], out: &mut Vec<u8>) {
 pub fn base64_encoded_len(len: u64) -> u64 {
     let lines = len / LINE_INPUT as u64;
     let rest = len % LINE_INPUT as u64;
-    let last = if rest == 0 { 0 } else { rest.div_ceil(3) * 4 + 2 };
+    let last = if rest == 0 {
+        0
+    } else {
+        rest.div_ceil(3) * 4 + 2
+    };
     lines
         .saturating_mul(LINE_OUTPUT as u64 + 2)
         .saturating_add(last)
@@ -138,7 +142,10 @@ mod tests {
             assert_eq!(out, expected, "step {step}");
         }
         for len in 0..200 {
-            assert_eq!(whole(&data[..len]).len() as u64, base64_encoded_len(len as u64));
+            assert_eq!(
+                whole(&data[..len]).len() as u64,
+                base64_encoded_len(len as u64)
+            );
         }
     }
 
@@ -146,7 +153,11 @@ mod tests {
     fn lines_decode_back() {
         let data = b"any carnal pleasure.".repeat(20);
         let out = whole(&data);
-        let joined: Vec<u8> = out.iter().copied().filter(|b| !b"\r\n".contains(b)).collect();
+        let joined: Vec<u8> = out
+            .iter()
+            .copied()
+            .filter(|b| !b"\r\n".contains(b))
+            .collect();
         assert_eq!(STANDARD.decode(joined).unwrap(), data);
         assert!(out.split(|&b| b == b'\n').all(|l| l.len() <= 77));
     }
