@@ -52,6 +52,7 @@
 //! `mailwire-async-std`) shows a complete example.
 
 mod body;
+mod built;
 mod connection;
 mod engine;
 mod failover;

@@ -1,0 +1,140 @@
+//! `Client::build` and `Client::send_built` against the real mailwire
+//! server over loopback: UTF-8 headers only when the server offers
+//! SMTPUTF8, A-labels and encoded words when it does not, a clear refusal
+//! of a non-ASCII local part there, and a file attachment streamed and
+//! received byte for byte.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use mail_parser::{MessageParser, MimeHeaders};
+use mailwire_core::client::{MailOptions, Outcome};
+use mailwire_core::message::{
+    Attachment, BuildError, HeaderCharset, MessageBuilder, MessageDate, PrepareContext,
+    PrepareOptions,
+};
+use mailwire_core::server::ServerConfig;
+use mailwire_core::wire::address::Domain;
+use mailwire_driver::client::{Client, ClientSettings, ServerAddress};
+use mailwire_test_server::TestServer;
+use mailwire_tokio::Tokio;
+
+fn server(smtputf8: bool) -> TestServer {
+    TestServer::builder()
+        .options(|options| {
+            let mut config = ServerConfig::clone(&options.config);
+            config.extensions.smtputf8 = smtputf8;
+            options.config = Arc::new(config);
+        })
+        .start()
+}
+
+fn builder(attachment: &std::path::Path) -> MessageBuilder {
+    MessageBuilder::new()
+        .from("José Núñez <jose@bücher.example>".parse().unwrap())
+        .to("bob@example.org".parse().unwrap())
+        .subject("Grüße")
+        .text("text version")
+        .html("<p>html version</p>")
+        .attach(Attachment::from_file(attachment))
+}
+
+async fn send(server: &TestServer, builder: &MessageBuilder) -> Result<HeaderCharset, BuildError> {
+    let address = ServerAddress::new("127.0.0.1").with_port(server.port());
+    let mut client = Client::connect(Tokio, &address, &ClientSettings::default())
+        .await
+        .unwrap();
+    let domain: Domain = "client.example".parse().unwrap();
+    let settings = ClientSettings::default();
+    let date = MessageDate::from_system_time(SystemTime::now(), 0).unwrap();
+    let context = PrepareContext::new(date, settings.random.as_ref(), &domain);
+    let charset = client.header_charset();
+    let built = client.build(builder, &PrepareOptions::default(), &context)?;
+    let outcome = client
+        .send_built(&built, MailOptions::default())
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome.outcome, Outcome::Sent { .. }),
+        "{outcome:?}"
+    );
+    let _ = client.quit().await;
+    Ok(charset)
+}
+
+#[test]
+fn built_messages_follow_what_the_server_offers() {
+    let dir = std::env::temp_dir().join(format!("mailwire-client-built-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("report.pdf");
+    let data: Vec<u8> = (0u32..300_000)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+        .collect();
+    std::fs::write(&path, &data).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+
+    for smtputf8 in [false, true] {
+        let server = server(smtputf8);
+        let charset = runtime.block_on(send(&server, &builder(&path))).unwrap();
+        assert_eq!(charset, HeaderCharset::for_server(smtputf8));
+        let caught = server
+            .wait_for(1, Duration::from_secs(10))
+            .unwrap()
+            .remove(0);
+        let head = String::from_utf8_lossy(&caught.data)
+            .split("\r\n\r\n")
+            .next()
+            .unwrap()
+            .to_owned();
+        if smtputf8 {
+            assert!(
+                head.contains("From: José Núñez <jose@bücher.example>"),
+                "{head}"
+            );
+            assert!(caught.envelope.params.smtputf8);
+            assert_eq!(caught.from, "jose@bücher.example");
+        } else {
+            assert!(caught.data.is_ascii(), "{head}");
+            assert!(head.contains("jose@xn--bcher-kva.example"), "{head}");
+            assert!(!caught.envelope.params.smtputf8);
+            assert_eq!(caught.from, "jose@xn--bcher-kva.example");
+        }
+        let parsed = MessageParser::default().parse(&caught.data[..]).unwrap();
+        assert_eq!(parsed.subject(), Some("Grüße"));
+        assert_eq!(
+            parsed.from().and_then(|a| a.first()).and_then(|a| a.name()),
+            Some("José Núñez")
+        );
+        assert_eq!(parsed.body_text(0).as_deref(), Some("text version"));
+        assert_eq!(parsed.body_html(0).as_deref(), Some("<p>html version</p>"));
+        let attachment = parsed.attachment(0).unwrap();
+        assert_eq!(attachment.attachment_name(), Some("report.pdf"));
+        assert!(
+            attachment.contents() == &data[..],
+            "the attachment's bytes differ"
+        );
+        server.stop();
+    }
+
+    // A non-ASCII local part: refused before MAIL by a server without
+    // SMTPUTF8, sent to one with it.
+    let utf8_local = builder(&path).to("zoë@example.org".parse().unwrap());
+    let plain = server(false);
+    let error = runtime.block_on(send(&plain, &utf8_local)).unwrap_err();
+    assert!(matches!(error, BuildError::Utf8LocalPart { .. }));
+    assert!(
+        error
+            .to_string()
+            .contains("zoë@example.org has a non-ASCII local part")
+    );
+    plain.stop();
+    let full = server(true);
+    runtime.block_on(send(&full, &utf8_local)).unwrap();
+    let caught = full.wait_for(1, Duration::from_secs(10)).unwrap();
+    assert!(caught[0].to.contains(&"zoë@example.org".to_owned()));
+    full.stop();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
