@@ -181,9 +181,9 @@ pub(super) fn phrase(name: &str) -> String {
     out
 }
 
-/// The address as it may be written for `charset`: unchanged in UTF-8;
-/// for ASCII the domain in A-labels, and an error for a non-ASCII local
-/// part.
+/// The address as it is written: the domain in A-labels when the local
+/// part is ASCII; with a non-ASCII local part, unchanged (UTF-8) for a
+/// server with SMTPUTF8 and an error for one without.
 pub(super) fn address_for(
     header: &str,
     address: &str,
@@ -194,14 +194,17 @@ pub(super) fn address_for(
         text: address.to_owned(),
         reason,
     })?;
-    if charset == HeaderCharset::Utf8 || address.is_ascii() {
+    if address.is_ascii() {
         return Ok(address.to_owned());
     }
     if mailbox.local().is_utf8() {
-        return Err(BuildError::Utf8LocalPart {
-            header: header.to_owned(),
-            address: address.to_owned(),
-        });
+        return match charset {
+            HeaderCharset::Utf8 => Ok(address.to_owned()),
+            HeaderCharset::Ascii => Err(BuildError::Utf8LocalPart {
+                header: header.to_owned(),
+                address: address.to_owned(),
+            }),
+        };
     }
     let domain = mailbox.domain().to_string();
     let ascii = idna::domain_to_ascii(&domain).map_err(|e| BuildError::InvalidDomain {
@@ -255,6 +258,10 @@ mod tests {
         assert_eq!(
             address_for("To", "josé@bücher.example", HeaderCharset::Utf8).unwrap(),
             "josé@bücher.example"
+        );
+        assert_eq!(
+            address_for("To", "jose@bücher.example", HeaderCharset::Utf8).unwrap(),
+            "jose@xn--bcher-kva.example"
         );
     }
 }

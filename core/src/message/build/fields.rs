@@ -12,18 +12,24 @@ use super::address::{NameAddr, address_for, phrase};
 use crate::message::fold::write_text_field;
 use crate::message::header::is_ftext;
 
-/// Whether the header section may be UTF-8: what the server offers.
+/// Whether the header section may hold UTF-8 (RFC 6532): whether the
+/// server offers SMTPUTF8 (RFC 6531).
+///
+/// Everything that has an ASCII form is written in it either way — display
+/// names, subjects and other text as RFC 2047 encoded words, file names as
+/// RFC 2231 parameters, domains as A-labels — so the message needs
+/// SMTPUTF8 (and every server on its way must offer it) only when it
+/// cannot do without: an address whose local part is not ASCII.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum HeaderCharset {
     /// The message must be pure ASCII (the server does not offer
-    /// SMTPUTF8): display names and subjects as RFC 2047 encoded words,
-    /// file names as RFC 2231 parameters, domains as A-labels; a
-    /// non-ASCII local part is an error.
+    /// SMTPUTF8): a non-ASCII local part is an error
+    /// ([`BuildError::Utf8LocalPart`]).
     #[default]
     Ascii,
-    /// The server offers SMTPUTF8 (RFC 6531): non-ASCII text is written as
-    /// UTF-8 (RFC 6532).
+    /// The server offers SMTPUTF8: an address with a non-ASCII local part
+    /// is written in UTF-8 (and sent with SMTPUTF8).
     Utf8,
 }
 
@@ -72,17 +78,17 @@ fn raw_fits(value: &str) -> bool {
     value.split(' ').all(|word| word.len() <= LONGEST_RAW_WORD)
 }
 
-/// Writes `name: value` for unstructured text (Subject, custom fields).
-pub(super) fn write_text(name: &str, value: &str, charset: HeaderCharset, out: &mut Vec<u8>) {
-    let encode = match charset {
-        HeaderCharset::Ascii => !value.is_ascii() || !raw_fits(value),
-        HeaderCharset::Utf8 => !raw_fits(value),
-    };
-    if encode {
+/// Writes `name: value` for unstructured text (Subject, custom fields):
+/// as it is when ASCII with no word too long for a line, else as RFC 2047
+/// encoded words. Text is encoded also for a server with SMTPUTF8: a
+/// message needs SMTPUTF8 only when it cannot be written otherwise (see
+/// [`HeaderCharset`]).
+pub(super) fn write_text(name: &str, value: &str, out: &mut Vec<u8>) {
+    if value.is_ascii() && raw_fits(value) {
+        write_text_field(name, value, b"\r\n", out);
+    } else {
         write_name(name, out);
         Text::new(value).write_header(out, name.len() + 2);
-    } else {
-        write_text_field(name, value, b"\r\n", out);
     }
 }
 
@@ -92,7 +98,10 @@ fn write_name(name: &str, out: &mut Vec<u8>) {
     out.extend_from_slice(b": ");
 }
 
-/// Writes an address list field.
+/// Writes an address list field: display names quoted or encoded (RFC
+/// 2047) by mail-builder, addresses in their ASCII form unless their
+/// local part has none (then UTF-8, which only a server with SMTPUTF8
+/// takes).
 pub(super) fn write_addresses(
     name: &str,
     list: &[NameAddr],
@@ -108,21 +117,6 @@ pub(super) fn write_addresses(
             item.name.as_deref(),
             address_for(name, &item.address, charset)?,
         ));
-    }
-    let names_raw = items.iter().all(|(display, _)| {
-        display.is_none_or(|d| (charset == HeaderCharset::Utf8 || d.is_ascii()) && raw_fits(d))
-    });
-    if charset == HeaderCharset::Utf8 && names_raw {
-        let value = items
-            .iter()
-            .map(|(display, address)| match display {
-                Some(d) => format!("{} <{address}>", phrase(d)),
-                None => address.clone(),
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        write_text_field(name, &value, b"\r\n", out);
-        return Ok(());
     }
     let addresses: Vec<Address<'_>> = items
         .iter()
@@ -253,24 +247,29 @@ mod tests {
     #[test]
     fn text_fields() {
         let mut out = Vec::new();
-        write_text("Subject", "Grüße", HeaderCharset::Ascii, &mut out);
-        assert!(out.is_ascii());
+        write_text("Subject", "Grüße", &mut out);
+        assert_eq!(out, b"Subject: =?utf-8?B?R3LDvMOfZQ==?=\r\n");
         out.clear();
-        write_text("Subject", "Grüße", HeaderCharset::Utf8, &mut out);
-        assert_eq!(out, "Subject: Grüße\r\n".as_bytes());
+        write_text("Subject", "plain  text", &mut out);
+        assert_eq!(out, b"Subject: plain  text\r\n");
         out.clear();
-        write_text("Subject", &"x".repeat(2000), HeaderCharset::Utf8, &mut out);
+        write_text("Subject", &"x".repeat(2000), &mut out);
         assert!(out.split(|&b| b == b'\n').all(|l| l.len() <= 999));
     }
 
     #[test]
     fn address_fields() {
         let list = [NameAddr::new("jose@example.org").with_name("José Núñez")];
+        for charset in [HeaderCharset::Ascii, HeaderCharset::Utf8] {
+            let mut out = Vec::new();
+            write_addresses("From", &list, charset, &mut out).unwrap();
+            assert!(out.is_ascii(), "{}", String::from_utf8_lossy(&out));
+        }
+        let list = [NameAddr::new("zoë@bücher.example").with_name("Zoë")];
         let mut out = Vec::new();
-        write_addresses("From", &list, HeaderCharset::Ascii, &mut out).unwrap();
-        assert!(out.is_ascii(), "{}", String::from_utf8_lossy(&out));
-        out.clear();
-        write_addresses("From", &list, HeaderCharset::Utf8, &mut out).unwrap();
-        assert_eq!(out, "From: José Núñez <jose@example.org>\r\n".as_bytes());
+        write_addresses("To", &list, HeaderCharset::Utf8, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("<zoë@bücher.example>"), "{text}");
+        assert!(text.starts_with("To: =?utf-8?"), "{text}");
     }
 }

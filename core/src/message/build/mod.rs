@@ -6,11 +6,13 @@
 //! (`multipart/mixed`). [`build`](MessageBuilder::build) writes it for one
 //! server:
 //!
-//! * **Headers** for what the server offers ([`HeaderCharset`]): pure
-//!   ASCII without SMTPUTF8 — display names and subjects as RFC 2047
-//!   encoded words and file names as RFC 2231 parameters (mail-builder's
-//!   encoders), domains as A-labels, and a non-ASCII local part refused
-//!   with [`BuildError::Utf8LocalPart`]; UTF-8 (RFC 6532) with it.
+//! * **Headers** in ASCII wherever there is an ASCII form: display names
+//!   and subjects as RFC 2047 encoded words and file names as RFC 2231
+//!   parameters (mail-builder's encoders), domains as A-labels. Only an
+//!   address with a non-ASCII local part needs UTF-8 (RFC 6532): written
+//!   so for a server that offers SMTPUTF8, refused with
+//!   [`BuildError::Utf8LocalPart`] for one that does not
+//!   ([`HeaderCharset`]).
 //! * **Transfer encodings** picked per part: 7bit, quoted-printable or
 //!   base64 for parts in memory, whichever is valid and shortest; base64
 //!   for files. No line exceeds 998 octets and the body is ASCII.
@@ -245,10 +247,10 @@ impl MessageBuilder {
         }
         if let Some(subject) = &fields.subject {
             check_value("Subject", subject)?;
-            write_text("Subject", subject, charset, &mut head);
+            write_text("Subject", subject, &mut head);
         }
         for (name, value) in &custom {
-            write_text(name, value, charset, &mut head);
+            write_text(name, value, &mut head);
         }
         head.extend_from_slice(b"MIME-Version: 1.0\r\n");
 
