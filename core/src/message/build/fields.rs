@@ -8,7 +8,7 @@ use mail_builder::headers::content_type::ContentType;
 use mail_builder::headers::text::Text;
 
 use super::BuildError;
-use super::address::{NameAddr, address_for, phrase};
+use super::address::{NameAddr, address_for};
 use crate::message::fold::write_text_field;
 use crate::message::header::is_ftext;
 
