@@ -413,3 +413,76 @@ fn usage_errors_name_the_option() {
         assert!(!run.stderr.contains("{ "), "Debug output: {}", run.stderr);
     }
 }
+
+/// Runs `mailwire send ARGS…` under Python and returns its exit status and
+/// peak resident set size in KiB (`getrusage(RUSAGE_CHILDREN)`).
+fn send_peak_rss(args: &[&str]) -> (i32, u64) {
+    const MEASURE: &str = "import resource, subprocess, sys\n\
+        r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, timeout=300)\n\
+        print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)";
+    let out = Command::new("python3")
+        .args(["-c", MEASURE, env!("CARGO_BIN_EXE_mailwire"), "send"])
+        .args(args)
+        .output()
+        .expect("python3 is missing: install the interop peers with scripts/install-peers");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut fields = text.split_whitespace();
+    let status = fields.next().and_then(|s| s.parse().ok()).expect("status");
+    let rss = fields.next().and_then(|s| s.parse().ok()).expect("rss");
+    (status, rss)
+}
+
+#[test]
+fn a_100_mib_attachment_streams_in_bounded_memory() {
+    // smtp-sink without -d: it reads and discards the message.
+    assert!(
+        Path::new("/usr/sbin/smtp-sink").exists(),
+        "smtp-sink is missing"
+    );
+    let port = closed_port();
+    let child = Command::new("/usr/sbin/smtp-sink")
+        .args(["-u", "nobody"])
+        .arg(at(port))
+        .arg("10")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("cannot run smtp-sink");
+    let _guard = ChildGuard(Some(child));
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "smtp-sink did not listen"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let files = TempDir::new("mime-big");
+    let path = files.path().join("big.bin");
+    let file = std::fs::File::create(&path).expect("create");
+    file.set_len(100 << 20).expect("a 100 MiB file");
+    drop(file);
+    let path = path.to_string_lossy().into_owned();
+    let server = at(port);
+    let (status, peak_kib) = send_peak_rss(&[
+        "--server",
+        &server,
+        "--from",
+        "a@example.org",
+        "--to",
+        "b@example.org",
+        "--subject",
+        "big",
+        "--body",
+        "see attached",
+        "--attach",
+        &path,
+    ]);
+    assert_eq!(status, 0);
+    eprintln!("peak RSS sending a 100 MiB attachment: {peak_kib} KiB");
+    assert!(
+        peak_kib < 64 * 1024,
+        "peak RSS {peak_kib} KiB is over 64 MiB"
+    );
+}
