@@ -1,56 +1,4 @@
-//! Building messages: the client side's counterpart to parsed delivery.
-//!
-//! [`MessageBuilder`] collects addresses, a subject, other headers, a
-//! plain-text body, an HTML body (both: `multipart/alternative`), inline
-//! parts (`multipart/related`, referenced by `cid:`) and attachments
-//! (`multipart/mixed`). [`build`](MessageBuilder::build) writes it for one
-//! server:
-//!
-//! * **Headers** in ASCII wherever there is an ASCII form: display names
-//!   and subjects as RFC 2047 encoded words and file names as RFC 2231
-//!   parameters (mail-builder's encoders), domains as A-labels. Only an
-//!   address with a non-ASCII local part needs UTF-8 (RFC 6532): written
-//!   so for a server that offers SMTPUTF8, refused with
-//!   [`BuildError::Utf8LocalPart`] for one that does not
-//!   ([`HeaderCharset`]).
-//! * **Transfer encodings** picked per part: 7bit, quoted-printable or
-//!   base64 for parts in memory, whichever is valid and shortest; base64
-//!   for files. No line exceeds 998 octets and the body is ASCII.
-//! * **Completion** by [`prepare`](super::prepare), the same as for any
-//!   other message: the envelope from the headers (or explicit), `Date`
-//!   and `Message-ID` added, `Bcc` removed.
-//!
-//! Files are never opened here (the core does no I/O): a file part becomes
-//! a [`Segment::Base64File`] that the driver reads and encodes with
-//! [`Base64Stream`] as the message is sent, so attachments of any size
-//! stream in bounded memory.
-//!
-//! ```
-//! use mailwire_core::message::{
-//!     Attachment, HeaderCharset, MessageBuilder, MessageDate, PrepareContext, PrepareOptions,
-//! };
-//! use mailwire_core::SeededRandom;
-//!
-//! let builder = MessageBuilder::new()
-//!     .from("José Núñez <jose@example.org>".parse()?)
-//!     .to("bob@example.org".parse()?)
-//!     .subject("Rapport trimestriel")
-//!     .text("The report is attached.")
-//!     .html("<p>The report is <b>attached</b>.</p>")
-//!     .attach(Attachment::from_bytes("report.pdf", b"%PDF-1.7".to_vec()));
-//!
-//! let (random, domain) = (SeededRandom::new(1), "client.example.org".parse()?);
-//! let context = PrepareContext::new(MessageDate::utc(0)?, &random, &domain);
-//! let built = builder.build(HeaderCharset::Ascii, &PrepareOptions::default(), &context)?;
-//!
-//! let bytes = built.to_bytes().expect("no file parts");
-//! assert!(bytes.is_ascii());
-//! let text = String::from_utf8(bytes)?;
-//! assert!(text.contains("From: =?utf-8?"));
-//! assert!(text.contains("multipart/mixed"));
-//! assert_eq!(built.prepared.recipients.len(), 1);
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
+//! Building messages: [`MessageBuilder`].
 
 mod address;
 mod attachment;
@@ -81,7 +29,59 @@ const STRUCTURE_HEADERS: [&str; 4] = [
     "Content-ID",
 ];
 
-/// A message to build: see the [module documentation](self).
+/// A message to build: the client side's counterpart to parsed delivery.
+///
+/// It collects addresses, a subject, other headers, a
+/// plain-text body, an HTML body (both: `multipart/alternative`), inline
+/// parts (`multipart/related`, referenced by `cid:`) and attachments
+/// (`multipart/mixed`). [`build`](MessageBuilder::build) writes it for one
+/// server:
+///
+/// * **Headers** in ASCII wherever there is an ASCII form: display names
+///   and subjects as RFC 2047 encoded words and file names as RFC 2231
+///   parameters (mail-builder's encoders), domains as A-labels. Only an
+///   address with a non-ASCII local part needs UTF-8 (RFC 6532): written
+///   so for a server that offers SMTPUTF8, refused with
+///   [`BuildError::Utf8LocalPart`] for one that does not
+///   ([`HeaderCharset`]).
+/// * **Transfer encodings** picked per part: 7bit, quoted-printable or
+///   base64 for parts in memory, whichever is valid and shortest; base64
+///   for files. No line exceeds 998 octets and the body is ASCII.
+/// * **Completion** by [`prepare`](super::prepare), the same as for any
+///   other message: the envelope from the headers (or explicit), `Date`
+///   and `Message-ID` added, `Bcc` removed.
+///
+/// Files are never opened here (the core does no I/O): a file part becomes
+/// a [`Segment::Base64File`] that the driver reads and encodes with
+/// [`Base64Stream`] as the message is sent, so attachments of any size
+/// stream in bounded memory.
+///
+/// ```
+/// use mailwire_core::message::{
+///     Attachment, HeaderCharset, MessageBuilder, MessageDate, PrepareContext, PrepareOptions,
+/// };
+/// use mailwire_core::SeededRandom;
+///
+/// let builder = MessageBuilder::new()
+///     .from("José Núñez <jose@example.org>".parse()?)
+///     .to("bob@example.org".parse()?)
+///     .subject("Rapport trimestriel")
+///     .text("The report is attached.")
+///     .html("<p>The report is <b>attached</b>.</p>")
+///     .attach(Attachment::from_bytes("report.pdf", b"%PDF-1.7".to_vec()));
+///
+/// let (random, domain) = (SeededRandom::new(1), "client.example.org".parse()?);
+/// let context = PrepareContext::new(MessageDate::utc(0)?, &random, &domain);
+/// let built = builder.build(HeaderCharset::Ascii, &PrepareOptions::default(), &context)?;
+///
+/// let bytes = built.to_bytes().expect("no file parts");
+/// assert!(bytes.is_ascii());
+/// let text = String::from_utf8(bytes)?;
+/// assert!(text.contains("From: =?utf-8?"));
+/// assert!(text.contains("multipart/mixed"));
+/// assert_eq!(built.prepared.recipients.len(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 ///
 /// Every setter replaces what it sets (`to`, `cc`, `bcc`, `reply_to` and
 /// [`attach`](Self::attach) add). [`header`](Self::header) adds any other
