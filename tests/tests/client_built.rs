@@ -133,3 +133,67 @@ fn built_messages_follow_what_the_server_offers() {
     full.stop();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn send_built_message_fails_over_and_reports() {
+    let server = server(false);
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let options = mailwire_driver::client::SendOptions::new([
+        ServerAddress::new("127.0.0.1").with_port(closed),
+        ServerAddress::new("127.0.0.1").with_port(server.port()),
+    ]);
+    let message = MessageBuilder::new()
+        .from("José Núñez <jose@example.org>".parse().unwrap())
+        .to("bob@example.org".parse().unwrap())
+        .bcc("carol@example.org".parse().unwrap())
+        .subject("Grüße")
+        .text("hello");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let report = runtime
+        .block_on(mailwire_driver::send_built_message(
+            Tokio, &message, &options,
+        ))
+        .unwrap();
+    assert!(report.is_sent());
+    assert_eq!(report.failed_servers.len(), 1);
+    assert_eq!(report.recipients.len(), 2);
+    let caught = server.wait_for(1, Duration::from_secs(10)).unwrap();
+    assert_eq!(caught[0].to, ["bob@example.org", "carol@example.org"]);
+    assert!(!caught[0].text().contains("carol"));
+    assert!(caught[0].data.is_ascii());
+    assert_eq!(caught[0].subject().as_deref(), Some("Grüße"));
+
+    // Nothing to send to: refused before any connection, in a sentence.
+    let error = runtime
+        .block_on(mailwire_driver::send_built_message(
+            Tokio,
+            &MessageBuilder::new().from("a@example.org".parse().unwrap()),
+            &options,
+        ))
+        .unwrap_err();
+    assert!(
+        matches!(error, mailwire_driver::SendError::Build(_)),
+        "{error:?}"
+    );
+    // A non-ASCII local part for a server without SMTPUTF8.
+    let error = runtime
+        .block_on(mailwire_driver::send_built_message(
+            Tokio,
+            &message.clone().to("zoë@example.org".parse().unwrap()),
+            &options,
+        ))
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("zoë@example.org has a non-ASCII local part"),
+        "{error}"
+    );
+    server.stop();
+}
