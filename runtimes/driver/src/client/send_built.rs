@@ -60,7 +60,7 @@ pub async fn send_built_message<R: Runtime>(
     prepare_options.recipients = options.recipients.clone();
     prepare_options.extra_headers = options.headers.clone();
     // Every problem but a need for SMTPUTF8, before any connection.
-    message.build(HeaderCharset::Utf8, &prepare_options, &context)?;
+    let _checked = message.build(HeaderCharset::Utf8, &prepare_options, &context)?;
 
     let mail = MailOptions::default()
         .with_policy(if options.at_least_one {
