@@ -486,3 +486,29 @@ fn a_100_mib_attachment_streams_in_bounded_memory() {
         "peak RSS {peak_kib} KiB is over 64 MiB"
     );
 }
+
+#[test]
+fn a_content_type_header_types_a_raw_body() {
+    let server = TestServer::start();
+    let address = at(server.port());
+    let run = send(&[
+        "--server",
+        &address,
+        "--from",
+        "a@example.org",
+        "--to",
+        "b@example.org",
+        "--header",
+        "Content-Type: text/html; charset=utf-8",
+        "--body",
+        "<b>bold</b>",
+    ]);
+    assert_eq!(run.status, 0, "{run:#?}");
+    let mails = server
+        .wait_for(1, Duration::from_secs(10))
+        .expect("message");
+    let text = mails[0].text();
+    assert_eq!(text.matches("Content-Type:").count(), 1, "{text}");
+    let parsed = mails[0].parsed().expect("parses");
+    assert_eq!(parsed.body_html(0).as_deref(), Some("<b>bold</b>\r\n"));
+}
