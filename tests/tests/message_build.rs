@@ -238,7 +238,7 @@ fn headers_are_ascii_wherever_they_can_be() {
         assert!(!built.prepared.needs.smtputf8);
         let head = header_section(&message);
         assert!(
-            head.contains("Cc: \"Ann\" <ann@xn--bcher-kva.example>"),
+            head.contains("Cc: Ann <ann@xn--bcher-kva.example>"),
             "{head}"
         );
         assert!(head.contains("Subject: =?utf-8?"), "{head}");
@@ -273,7 +273,10 @@ fn a_non_ascii_local_part_needs_smtputf8() {
     assert!(built.envelope(None).options.smtputf8);
     let message = bytes(&built);
     let head = header_section(&message);
-    assert!(head.contains("<josé@example.org>"), "{head}");
+    assert!(
+        head.contains("To: bob@example.org, josé@example.org\r\n"),
+        "{head}"
+    );
     // The rest stays encoded.
     assert!(head.contains("From: =?utf-8?"), "{head}");
 }

@@ -161,7 +161,7 @@ fn phrase_char(c: char) -> bool {
 
 /// `name` as an RFC 5322 phrase in UTF-8: as is when every character may
 /// stand unquoted (and no two spaces meet), else a quoted string.
-fn phrase(name: &str) -> String {
+pub(super) fn phrase(name: &str) -> String {
     let plain = name.chars().all(phrase_char)
         && !name.starts_with(' ')
         && !name.ends_with(' ')

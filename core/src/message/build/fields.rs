@@ -8,8 +8,8 @@ use mail_builder::headers::content_type::ContentType;
 use mail_builder::headers::text::Text;
 
 use super::BuildError;
-use super::address::{NameAddr, address_for};
-use crate::message::fold::write_text_field;
+use super::address::{NameAddr, address_for, phrase};
+use crate::message::fold::{write_field, write_text_field};
 use crate::message::header::is_ftext;
 
 /// Whether the header section may hold UTF-8 (RFC 6532): whether the
@@ -98,8 +98,8 @@ fn write_name(name: &str, out: &mut Vec<u8>) {
     out.extend_from_slice(b": ");
 }
 
-/// Writes an address list field: display names quoted or encoded (RFC
-/// 2047) by mail-builder, addresses in their ASCII form unless their
+/// Writes an address list field: ASCII display names as they are (quoted
+/// when needed), others encoded (RFC 2047) by mail-builder; addresses in their ASCII form unless their
 /// local part has none (then UTF-8, which only a server with SMTPUTF8
 /// takes).
 pub(super) fn write_addresses(
@@ -117,6 +117,25 @@ pub(super) fn write_addresses(
             item.name.as_deref(),
             address_for(name, &item.address, charset)?,
         ));
+    }
+    let plain = items
+        .iter()
+        .all(|(display, _)| display.is_none_or(|d| d.is_ascii() && raw_fits(d)));
+    if plain {
+        // ASCII names: written as swaks and lettre write them (`addr`,
+        // `Name <addr>`, quoted only when needed), folded between words.
+        let mut tokens: Vec<String> = Vec::new();
+        for (index, (display, address)) in items.iter().enumerate() {
+            let comma = if index + 1 < items.len() { "," } else { "" };
+            if let Some(display) = display {
+                tokens.extend(phrase(display).split(' ').map(str::to_owned));
+                tokens.push(format!("<{address}>{comma}"));
+            } else {
+                tokens.push(format!("{address}{comma}"));
+            }
+        }
+        write_field(name, &tokens, b"\r\n", out);
+        return Ok(());
     }
     let addresses: Vec<Address<'_>> = items
         .iter()
@@ -265,6 +284,17 @@ mod tests {
             write_addresses("From", &list, charset, &mut out).unwrap();
             assert!(out.is_ascii(), "{}", String::from_utf8_lossy(&out));
         }
+        let list = [
+            NameAddr::new("a@example.org"),
+            NameAddr::new("b@example.org").with_name("Doe, Jane"),
+            NameAddr::new("c@example.org").with_name("Bob Two"),
+        ];
+        let mut out = Vec::new();
+        write_addresses("To", &list, HeaderCharset::Ascii, &mut out).unwrap();
+        assert_eq!(
+            out,
+            b"To: a@example.org, \"Doe, Jane\" <b@example.org>, Bob Two <c@example.org>\r\n"
+        );
         let list = [NameAddr::new("zoë@bücher.example").with_name("Zoë")];
         let mut out = Vec::new();
         write_addresses("To", &list, HeaderCharset::Utf8, &mut out).unwrap();
