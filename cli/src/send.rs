@@ -15,6 +15,7 @@ use crate::common::outbound::Outbound;
 
 mod bulk;
 mod compose;
+mod mime;
 mod report;
 mod settings;
 pub mod text;
@@ -40,6 +41,9 @@ Examples:
       --message mail.eml --json
   cat mail.eml | mailwire send --server smtp.example.org:587 --tls required \\
       --user alice --password secret --message -
+  mailwire send --server 127.0.0.1:2525 --from 'José Núñez <jose@example.org>' \\
+      --to bob@example.org --subject report --body 'text version' \\
+      --html-file page.html --attach report.pdf --attach @data.csv
   mailwire send --server 127.0.0.1:2525 --from a@example.org --to b@example.org \\
       --repeat 10000 --connections 8
 
@@ -105,15 +109,23 @@ pub struct Args {
     /// The body of a composed message; newlines in it become lines.
     #[arg(long, value_name = "TEXT", conflicts_with_all = ["body_file", "message"])]
     pub body: Option<String>,
-    /// Read the body of a composed message from a file.
+    /// Read the body of a composed message from a file (`-`: standard
+    /// input). UTF-8 text is the text part; other bytes are sent as they
+    /// are, typed after the file's name (application/octet-stream).
     #[arg(long, value_name = "FILE", conflicts_with = "message")]
     pub body_file: Option<PathBuf>,
     /// Send a complete RFC 5322 message from a file (`-`: standard input).
     #[arg(long, value_name = "FILE")]
     pub message: Option<PathBuf>,
-    /// A header field to add, 'Name: value' (repeatable).
+    /// A header field to add, 'Name: value' (repeatable). In a composed
+    /// message it replaces the field mailwire would write (From, To,
+    /// Subject, …; Content-Type for a body of one part) instead of adding
+    /// a second one.
     #[arg(long = "header", value_name = "NAME: VALUE")]
     pub headers: Vec<String>,
+    /// Attachments and an HTML body.
+    #[command(flatten)]
+    pub mime: mime::MimeArgs,
     /// The envelope sender (MAIL FROM), whatever the headers say; `<>` for
     /// the null sender.
     #[arg(long, value_name = "ADDRESS")]

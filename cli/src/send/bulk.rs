@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use mailwire_core::TlsInfo;
-use mailwire_core::client::SendPolicy;
-use mailwire_core::message::PreparedMessage;
+use mailwire_core::client::{MailOptions, SendPolicy};
+use mailwire_core::message::{BuiltMessage, HeaderCharset, PreparedMessage};
 use mailwire_driver::client::ClientError;
 use serde::Serialize;
 
@@ -118,6 +118,7 @@ async fn worker(shared: Arc<Shared>) {
     let domain = message_id_domain(&shared.plan);
     let mut client: Option<TokioClient> = None;
     let mut template: Option<PreparedMessage> = None;
+    let mut built: Option<(HeaderCharset, BuiltMessage)> = None;
     loop {
         let index = shared.next.fetch_add(1, Ordering::SeqCst);
         if index >= shared.total {
@@ -156,29 +157,56 @@ async fn worker(shared: Arc<Shared>) {
             }
         };
         // Each message is a new one (its own Date and Message-ID): the
-        // first is prepared, the next ones renew its generated fields.
+        // first is prepared (a composed one built for the connection's
+        // server), the next ones renew its generated fields.
         let random = shared.plan.settings.random.as_ref();
-        let renewed = match template.as_mut() {
-            Some(t) => shared.draft.renew(t, random, &domain),
-            None => false,
-        };
-        if !renewed {
-            match shared.draft.prepare(random, &domain) {
-                Ok(prepared) => template = Some(prepared),
-                Err(problem) => {
-                    shared.error(problem);
-                    shared.done(EXIT_FAILURE, 1 + shared.claim_rest());
-                    break;
+        let sent = if shared.draft.compose.is_some() {
+            let charset = open.header_charset();
+            let renewed = match built.as_mut() {
+                Some((made_for, message)) if *made_for == charset => {
+                    shared.draft.renew(&mut message.prepared, random, &domain)
+                }
+                _ => false,
+            };
+            if !renewed {
+                match shared.draft.build(charset, random, &domain) {
+                    Ok(message) => built = Some((charset, message)),
+                    Err(problem) => {
+                        shared.error(problem);
+                        shared.done(EXIT_FAILURE, 1 + shared.claim_rest());
+                        break;
+                    }
                 }
             }
-        }
-        let Some(prepared) = template.as_ref() else {
-            break;
+            let Some((_, message)) = built.as_ref() else {
+                break;
+            };
+            let options = MailOptions::default().with_policy(policy(&shared.plan));
+            open.send_built(message, options).await
+        } else {
+            let renewed = match template.as_mut() {
+                Some(t) => shared.draft.renew(t, random, &domain),
+                None => false,
+            };
+            if !renewed {
+                match shared.draft.prepare(random, &domain) {
+                    Ok(prepared) => template = Some(prepared),
+                    Err(problem) => {
+                        shared.error(problem);
+                        shared.done(EXIT_FAILURE, 1 + shared.claim_rest());
+                        break;
+                    }
+                }
+            }
+            let Some(prepared) = template.as_ref() else {
+                break;
+            };
+            let mut envelope = shared.draft.envelope(prepared);
+            envelope.options = envelope.options.with_policy(policy(&shared.plan));
+            let body = bytes::Bytes::copy_from_slice(&prepared.bytes);
+            shared.draft.transmit(&mut open, envelope, body).await
         };
-        let mut envelope = shared.draft.envelope(prepared);
-        envelope.options = envelope.options.with_policy(policy(&shared.plan));
-        let body = bytes::Bytes::copy_from_slice(&prepared.bytes);
-        match shared.draft.transmit(&mut open, envelope, body).await {
+        match sent {
             Ok(outcome) => {
                 let (_, status) = classify(&outcome);
                 if status != 0 {

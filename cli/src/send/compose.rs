@@ -11,8 +11,8 @@ use futures_lite::AsyncReadExt;
 use mailwire_core::RandomSource;
 use mailwire_core::client::{Envelope, TransactionOutcome};
 use mailwire_core::message::{
-    BodyNeeds, BodyScanner, MessageDate, PrepareContext, PrepareOptions, PreparedMessage,
-    header_section_len, prepare,
+    BodyNeeds, BodyScanner, BuiltMessage, HeaderCharset, MessageBuilder, MessageDate,
+    PrepareContext, PrepareOptions, PreparedMessage, header_section_len, prepare,
 };
 use mailwire_core::wire::address::{Domain, ForwardPath, ReversePath};
 use mailwire_driver::client::ClientError;
@@ -31,13 +31,16 @@ const MAX_STREAMED_HEADER: usize = 1 << 20;
 /// A message before preparation, and how to prepare it.
 #[derive(Debug, Clone)]
 pub struct Draft {
-    /// The message (or, when composed, its MIME headers and body). For a
+    /// The message (empty when composed: see `compose`). For a
     /// streamed message, only its header section.
     pub message: Vec<u8>,
     /// The explicit envelope and the extra header fields.
     pub options: PrepareOptions,
     /// The body of a streamed message: read from the file at send time.
     pub stream: Option<StreamedBody>,
+    /// A composed message (no --message): built for each server, ASCII
+    /// unless an address needs UTF-8 and the server offers SMTPUTF8.
+    pub compose: Option<MessageBuilder>,
 }
 
 /// The body of a large message file, left in the file.
@@ -65,10 +68,39 @@ impl Draft {
         random: &dyn RandomSource,
         domain: &Domain,
     ) -> Result<PreparedMessage, String> {
+        if self.compose.is_some() {
+            // Checked as for a server with SMTPUTF8 (the envelope and
+            // every problem but a need for it): built again for the server.
+            return self
+                .build(HeaderCharset::Utf8, random, domain)
+                .map(|built| built.prepared);
+        }
         let date = MessageDate::from_system_time(SystemTime::now(), 0)
             .map_err(|e| format!("the system clock: {e}"))?;
         let context = PrepareContext::new(date, random, domain);
         prepare(&self.message, &self.options, &context).map_err(|e| format!("message: {e}"))
+    }
+
+    /// Builds the composed message for a server (`charset`: whether it
+    /// offers SMTPUTF8), with this draft's envelope and extra headers.
+    ///
+    /// # Errors
+    ///
+    /// The clock, or why the message cannot be built, as a sentence.
+    pub fn build(
+        &self,
+        charset: HeaderCharset,
+        random: &dyn RandomSource,
+        domain: &Domain,
+    ) -> Result<BuiltMessage, String> {
+        let empty = MessageBuilder::default();
+        let builder = self.compose.as_ref().unwrap_or(&empty);
+        let date = MessageDate::from_system_time(SystemTime::now(), 0)
+            .map_err(|e| format!("the system clock: {e}"))?;
+        let context = PrepareContext::new(date, random, domain);
+        builder
+            .build(charset, &self.options, &context)
+            .map_err(|e| format!("message: {e}"))
     }
 
     /// Makes `prepared` (made from this draft) a new message: a fresh Date
@@ -222,82 +254,6 @@ fn header(text: &str) -> Result<(String, String), String> {
     }
 }
 
-/// `text` with line ends made CRLF and a final line end.
-fn crlf_lines(text: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(text.len() + 16);
-    let mut previous = 0u8;
-    for &b in text {
-        match b {
-            b'\n' if previous != b'\r' => out.extend_from_slice(b"\r\n"),
-            b'\n' => out.push(b'\n'),
-            b'\r' => {
-                if previous == b'\r' {
-                    out.push(b'\n');
-                }
-                out.push(b'\r');
-            }
-            _ => {
-                if previous == b'\r' {
-                    // A bare CR becomes a line end too.
-                    out.push(b'\n');
-                }
-                out.push(b);
-            }
-        }
-        previous = b;
-    }
-    if previous == b'\r' {
-        out.push(b'\n');
-    }
-    if !out.is_empty() && !out.ends_with(b"\r\n") {
-        out.extend_from_slice(b"\r\n");
-    }
-    out
-}
-
-const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-fn base64(input: &[u8]) -> String {
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(BASE64[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-/// A header text: as is when ASCII, else RFC 2047 encoded words
-/// (`=?UTF-8?B?…?=`, each under 76 columns, split between characters).
-fn encode_text(text: &str) -> String {
-    if text.is_ascii() {
-        return text.to_owned();
-    }
-    let mut words = Vec::new();
-    let mut chunk = String::new();
-    for c in text.chars() {
-        if chunk.len() + c.len_utf8() > 45 {
-            words.push(format!("=?UTF-8?B?{}?=", base64(chunk.as_bytes())));
-            chunk.clear();
-        }
-        chunk.push(c);
-    }
-    if !chunk.is_empty() {
-        words.push(format!("=?UTF-8?B?{}?=", base64(chunk.as_bytes())));
-    }
-    words.join(" ")
-}
-
 fn read_message(path: &std::path::Path) -> Result<Vec<u8>, String> {
     if path.as_os_str() == "-" {
         let mut bytes = Vec::new();
@@ -335,6 +291,7 @@ pub fn draft(args: &Args) -> Result<Draft, String> {
     }
 
     let mut stream = None;
+    let mut compose = None;
     let message = match &args.message {
         Some(path) => {
             // The options give the envelope; the headers stay as they are.
@@ -361,36 +318,8 @@ pub fn draft(args: &Args) -> Result<Draft, String> {
             }
         }
         None => {
-            if let Some(from) = &args.from {
-                options.extra_headers.push(("From".into(), from.clone()));
-            }
-            for (name, list) in [("To", &args.to), ("Cc", &args.cc), ("Bcc", &args.bcc)] {
-                if !list.is_empty() {
-                    options.extra_headers.push((name.into(), list.join(", ")));
-                }
-            }
-            if let Some(subject) = &args.subject {
-                options
-                    .extra_headers
-                    .push(("Subject".into(), encode_text(subject)));
-            }
-            let body = match (&args.body, &args.body_file) {
-                (Some(body), _) => body.as_bytes().to_vec(),
-                (None, Some(path)) => std::fs::read(path)
-                    .map_err(|e| format!("--body-file {}: {e}", path.display()))?,
-                (None, None) => Vec::new(),
-            };
-            let mut message = Vec::with_capacity(body.len() + 128);
-            if !body.is_ascii() {
-                message.extend_from_slice(
-                    b"MIME-Version: 1.0\r\n\
-                      Content-Type: text/plain; charset=utf-8\r\n\
-                      Content-Transfer-Encoding: 8bit\r\n",
-                );
-            }
-            message.extend_from_slice(b"\r\n");
-            message.extend_from_slice(&crlf_lines(&body));
-            message
+            compose = Some(super::mime::compose(args)?);
+            Vec::new()
         }
     };
     for text in &args.headers {
@@ -400,34 +329,13 @@ pub fn draft(args: &Args) -> Result<Draft, String> {
         message,
         options,
         stream,
+        compose,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn line_ends_become_crlf() {
-        assert_eq!(crlf_lines(b"a\nb"), b"a\r\nb\r\n");
-        assert_eq!(crlf_lines(b"a\r\nb\r\n"), b"a\r\nb\r\n");
-        assert_eq!(crlf_lines(b"a\rb"), b"a\r\nb\r\n");
-        assert_eq!(crlf_lines(b"a\r\r\nb"), b"a\r\n\r\nb\r\n");
-        assert_eq!(crlf_lines(b""), b"");
-    }
-
-    #[test]
-    fn base64_and_encoded_words() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
-        assert_eq!(encode_text("plain"), "plain");
-        assert_eq!(encode_text("é"), "=?UTF-8?B?w6k=?=");
-        let long = encode_text(&"ü".repeat(40));
-        assert!(long.split(' ').all(|w| w.len() < 76), "{long}");
-    }
 
     #[test]
     fn addresses_from_options() {

@@ -55,6 +55,14 @@ pub fn check_args(args: &Args) -> Result<(), String> {
         }
         check(option, &value)?;
     }
+    for (option, value) in args.mime.texts() {
+        check(option, &value)?;
+    }
+    if let Some(html) = &args.mime.html
+        && html.bytes().any(|b| b == 0)
+    {
+        return Err("--html: NUL is not allowed".into());
+    }
     check_path("body-file", args.body_file.as_deref())?;
     check_path("message", args.message.as_deref())?;
     if let Some(body) = &args.body

@@ -3,7 +3,7 @@
 //! full (and bulk mode can reuse a connection for many messages).
 
 use mailwire_core::TlsInfo;
-use mailwire_core::client::{CloseReason, TransactionOutcome};
+use mailwire_core::client::{CloseReason, MailOptions, TransactionOutcome};
 use mailwire_core::wire::address::{Domain, ForwardPath};
 use mailwire_driver::Runtime;
 use mailwire_driver::client::{Client, ClientError, ServerAddress, default_client_name};
@@ -128,10 +128,47 @@ pub async fn send_once(plan: &Plan, draft: &Draft) -> SendResult {
             }
         };
         let tls = client.tls_info().cloned();
-        let outcome = match draft
-            .transmit(&mut client, envelope.clone(), body.clone())
-            .await
-        {
+        let sent = if draft.compose.is_some() {
+            // Built for this server: ASCII unless an address needs UTF-8
+            // and the server offers SMTPUTF8.
+            match draft.build(
+                client.header_charset(),
+                plan.settings.random.as_ref(),
+                &domain,
+            ) {
+                Ok(built) => {
+                    let options = MailOptions::default().with_policy(super::bulk::policy(plan));
+                    Some(client.send_built(&built, options).await)
+                }
+                Err(problem) => {
+                    let close = client.close_reason().cloned();
+                    if client.is_open() {
+                        let _ = client.quit().await;
+                    }
+                    return SendResult::Delivered {
+                        failures,
+                        delivery: Box::new(Delivery {
+                            server: label(&server.host, server.port),
+                            tls,
+                            recipients: prepared.recipients.clone(),
+                            outcome: Err(problem),
+                            close,
+                        }),
+                    };
+                }
+            }
+        } else {
+            None
+        };
+        let sent = match sent {
+            Some(sent) => sent,
+            None => {
+                draft
+                    .transmit(&mut client, envelope.clone(), body.clone())
+                    .await
+            }
+        };
+        let outcome = match sent {
             Ok(outcome) => Ok(outcome),
             Err(ClientError::Usage(error)) => Err(error.to_string()),
             Err(error) => {

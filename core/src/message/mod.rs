@@ -54,6 +54,7 @@
 //! ```
 
 mod address;
+mod build;
 mod date;
 mod envelope;
 mod error;
@@ -67,6 +68,10 @@ mod trace;
 
 pub use mail_parser;
 
+pub use build::{
+    Attachment, Base64Stream, BuildError, BuiltMessage, Content, HeaderCharset, MessageBuilder,
+    NameAddr, Segment, base64_encoded_len, guess_type,
+};
 pub use date::{DateError, MAX_UTC_OFFSET_MINUTES, MessageDate};
 pub use error::MessageError;
 pub use header::header_section_len;

@@ -20,7 +20,7 @@ pub mod transport;
 
 pub use client::{
     Client, ClientError, ClientSettings, SendError, SendOptions, SendReport, ServerAddress,
-    send_message,
+    send_built_message, send_message,
 };
 pub use io::{Input, Io, SansIo};
 pub use mailwire_core as core;

@@ -52,6 +52,7 @@
 //! `mailwire-async-std`) shows a complete example.
 
 mod body;
+mod built;
 mod connection;
 mod engine;
 mod failover;
@@ -60,6 +61,7 @@ mod options;
 mod report;
 mod resolve;
 mod send;
+mod send_built;
 mod stepwise;
 
 pub use connection::Client;
@@ -69,3 +71,4 @@ pub use hostname::default_client_name;
 pub use options::{ClientSettings, ProxyHeaderPlan, Security, SendOptions, ServerAddress};
 pub use report::{ClientError, RecipientReport, SendError, SendReport, ServerFailure};
 pub use send::send_message;
+pub use send_built::send_built_message;

@@ -4,7 +4,7 @@ use std::io;
 use std::net::SocketAddr;
 
 use mailwire_core::client::{CloseReason, Outcome, RecipientStatus, TransactionOutcome};
-use mailwire_core::message::MessageError;
+use mailwire_core::message::{BuildError, MessageError};
 use mailwire_core::sasl::Mechanism;
 use mailwire_core::wire::address::{ForwardPath, ReversePath};
 use mailwire_core::wire::reply::Reply;
@@ -90,6 +90,12 @@ pub enum SendError {
     /// No server was given.
     #[error("no server to send to")]
     NoServers,
+    /// The message could not be built
+    /// ([`send_built_message`](super::send_built_message)): before any
+    /// connection, or for the server that was ready (an address with a
+    /// non-ASCII local part and no SMTPUTF8).
+    #[error("message: {0}")]
+    Build(#[from] BuildError),
     /// Every server failed before the transaction started; one entry per
     /// server, in order.
     #[error("every server failed; the last: {}", last_failure(.0))]

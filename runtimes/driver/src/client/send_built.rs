@@ -1,0 +1,150 @@
+//! [`send_built_message`]: [`send_message`](super::send_message) for a
+//! message made with [`MessageBuilder`]: built for the server that is
+//! ready for it, its attachments streamed from their files.
+
+use std::time::SystemTime;
+
+use mailwire_core::client::{MailOptions, Recipient, SendPolicy};
+use mailwire_core::message::{
+    HeaderCharset, MessageBuilder, MessageDate, PrepareContext, PrepareOptions,
+};
+use mailwire_core::wire::address::Domain;
+
+use super::built::{BuiltBody, built_size};
+use super::{
+    Client, ClientError, SendError, SendOptions, SendReport, ServerFailure, default_client_name,
+};
+use crate::Runtime;
+
+/// Builds `message` and sends it to the first of `options.servers` that is
+/// ready for it, as [`send_message`](super::send_message) does (the same
+/// failover, envelope rules, options and report).
+///
+/// The message is checked before any connection, then built for the
+/// server that is ready ([`Client::build`]): ASCII unless an address has a
+/// non-ASCII local part and the server offers SMTPUTF8. File attachments
+/// are read as the message is sent ([`Client::send_built`]).
+///
+/// # Errors
+///
+/// As [`send_message`](super::send_message), and [`SendError::Build`]
+/// when the message cannot be built: before any connection, or for the
+/// server that was ready (a non-ASCII local part and no SMTPUTF8; no other
+/// server is tried then).
+pub async fn send_built_message<R: Runtime>(
+    runtime: R,
+    message: &MessageBuilder,
+    options: &SendOptions,
+) -> Result<SendReport, SendError> {
+    if options.servers.is_empty() {
+        return Err(SendError::NoServers);
+    }
+    let settings = &options.settings;
+    if let Some(name) = &settings.client_name
+        && (name.validate().is_err() || name.is_utf8())
+    {
+        return Err(SendError::InvalidOption(format!(
+            "client name {name}: not an ASCII domain or address literal"
+        )));
+    }
+    let domain = settings
+        .client_name
+        .clone()
+        .or_else(default_client_name)
+        .unwrap_or_else(|| Domain::Name("localhost".into()));
+    let date = MessageDate::from_system_time(SystemTime::now(), 0)
+        .map_err(|e| SendError::InvalidOption(format!("the system clock: {e}")))?;
+    let context = PrepareContext::new(date, settings.random.as_ref(), &domain);
+    let mut prepare_options = PrepareOptions::default();
+    prepare_options.originator = options.originator.clone();
+    prepare_options.recipients = options.recipients.clone();
+    prepare_options.extra_headers = options.headers.clone();
+    // Every problem but a need for SMTPUTF8, before any connection.
+    let _checked = message.build(HeaderCharset::Utf8, &prepare_options, &context)?;
+
+    let mail = MailOptions::default()
+        .with_policy(if options.at_least_one {
+            SendPolicy::AtLeastOne
+        } else {
+            SendPolicy::AllOrNothing
+        })
+        .with_requiretls(options.requiretls)
+        .with_dsn(options.dsn_ret, options.dsn_envid.clone());
+
+    let mut failures: Vec<ServerFailure> = Vec::new();
+    for server in &options.servers {
+        let mut client = match Client::connect(runtime.clone(), server, settings).await {
+            Ok(client) => client,
+            Err(error) => {
+                failures.push(ServerFailure {
+                    host: server.host.clone(),
+                    port: server.port,
+                    error,
+                });
+                continue;
+            }
+        };
+        let built = match client.build(message, &prepare_options, &context) {
+            Ok(built) => built,
+            Err(error) => {
+                let _ = client.quit().await;
+                return Err(SendError::Build(error));
+            }
+        };
+        let size = built_size(&built).await;
+        let mut envelope = built.envelope(size);
+        let needs = envelope.options.clone();
+        let mut merged = mail.clone();
+        merged.body = needs.body;
+        merged.size = needs.size;
+        merged.smtputf8 |= needs.smtputf8;
+        envelope.options = merged;
+        if let Some(notify) = options.dsn_notify {
+            envelope.recipients = envelope
+                .recipients
+                .into_iter()
+                .map(|r: Recipient| r.with_notify(notify))
+                .collect();
+        }
+        let mut body = BuiltBody::new(&built);
+        let outcome = match client.engine.transaction(envelope, &mut body).await {
+            Ok(outcome) => outcome,
+            Err(ClientError::Usage(error)) => {
+                let _ = client.quit().await;
+                return Err(SendError::Refused {
+                    host: server.host.clone(),
+                    port: server.port,
+                    error,
+                });
+            }
+            Err(error) => {
+                failures.push(ServerFailure {
+                    host: server.host.clone(),
+                    port: server.port,
+                    error,
+                });
+                continue;
+            }
+        };
+        let addr = client.peer_addr();
+        let authenticated = client.authenticated();
+        let close = if client.is_open() {
+            client.quit().await
+        } else {
+            client.close_reason().cloned()
+        };
+        return Ok(SendReport {
+            host: server.host.clone(),
+            port: server.port,
+            addr,
+            failed_servers: failures,
+            tls: outcome.tls.clone(),
+            authenticated,
+            reverse_path: built.prepared.reverse_path.clone(),
+            recipients: SendReport::recipients_from(&built.prepared.recipients, &outcome),
+            outcome: outcome.outcome,
+            close,
+        });
+    }
+    Err(SendError::AllServersFailed(failures))
+}
