@@ -198,15 +198,15 @@ impl fmt::Display for CloseKind {
 }
 
 impl fmt::Display for CloseReason {
-    /// `KIND during PHASE (command: COMMAND): REPLY`, the kind in words
-    /// ([`CloseKind`]'s `Display`).
+    /// `KIND at the PHASE step (command "COMMAND"): the server said
+    /// REPLY`, the kind in words ([`CloseKind`]'s `Display`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} during {}", self.kind, self.phase)?;
+        write!(f, "{} at the {} step", self.kind, self.phase)?;
         if let Some(command) = &self.command {
-            write!(f, " (command: {command})")?;
+            write!(f, " (command \"{command}\")")?;
         }
         if let Some(reply) = &self.reply {
-            write!(f, ": {reply}")?;
+            write!(f, ": the server said {reply}")?;
         }
         Ok(())
     }
@@ -248,7 +248,7 @@ mod tests {
             .with_command(Some(".".into()));
         assert_eq!(
             reason.to_string(),
-            "timed out waiting during DATA termination (command: .)"
+            "timed out waiting at the DATA termination step (command \".\")"
         );
         let reply = Reply::new(ReplyCode::CLOSING, None, vec!["bye".into()]).ok();
         let reason = CloseReason::new(CloseKind::ServiceClosing, Phase::Helo)
@@ -256,8 +256,8 @@ mod tests {
             .with_reply(reply);
         assert_eq!(
             reason.to_string(),
-            "the server is closing the connection during HELO \
-             (command: HELO client.example): 221 bye"
+            "the server is closing the connection at the HELO step \
+             (command \"HELO client.example\"): the server said 221 bye"
         );
         let reason = CloseReason::new(
             CloseKind::MalformedReply(ReplyError::Malformed),
@@ -265,7 +265,7 @@ mod tests {
         );
         assert_eq!(
             reason.to_string(),
-            "malformed reply (malformed reply line) during DATA termination"
+            "malformed reply (malformed reply line) at the DATA termination step"
         );
     }
 }

@@ -433,7 +433,7 @@ where
     let runtime = io.runtime.clone();
     let transport: &mut Transport<S> = &mut io.transport;
     let handshake = transport.connect_tls(&connector, name, move || record.verified());
-    match deadline {
+    let result = match deadline {
         None => handshake.await,
         Some(at) => {
             let sleep = runtime.sleep_until(at);
@@ -447,5 +447,8 @@ where
                 })
                 .await
         }
-    }
+    };
+    // The error in words (why the certificate did not verify), keeping
+    // its kind.
+    result.map_err(|e| io::Error::new(e.kind(), crate::tls_error::explain(&e)))
 }

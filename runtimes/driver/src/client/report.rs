@@ -15,7 +15,7 @@ use mailwire_core::{TlsInfo, UsageError};
 #[non_exhaustive]
 pub enum ClientError {
     /// The host name did not resolve to any address.
-    #[error("cannot resolve {host}: {source}")]
+    #[error("cannot resolve the host name {host}: {source}")]
     Resolve {
         /// The host as given.
         host: String,
@@ -31,7 +31,7 @@ pub enum ClientError {
         source: io::Error,
     },
     /// The implicit TLS handshake (port 465 style) failed or timed out.
-    #[error("TLS handshake with {server}: {source}")]
+    #[error("the TLS handshake with {server} failed: {source}")]
     Tls {
         /// The server name.
         server: String,
@@ -41,7 +41,7 @@ pub enum ClientError {
     /// The connection closed before it was ready for mail, or while a
     /// message was going: the reason says how (greeting refused, EHLO
     /// refused, STARTTLS refused, a timeout, …), with the server's reply.
-    #[error("connection closed: {0}")]
+    #[error("{0}")]
     Closed(CloseReason),
     /// Reading the message body failed; the connection was ended (the
     /// message was not sent).
