@@ -19,6 +19,7 @@ pub mod exit;
 mod report;
 mod settings;
 pub mod text;
+pub mod timeout;
 mod transfer;
 
 use exit::EXIT_USAGE;
@@ -131,6 +132,9 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 1,
           value_parser = clap::value_parser!(u16).range(1..=256))]
     pub threads: u16,
+    /// `--timeout`.
+    #[command(flatten)]
+    pub timeout: timeout::TimeoutArgs,
 }
 
 /// Runs `mailwire send`.

@@ -26,6 +26,7 @@ pub fn plan(args: &Args) -> Result<Plan, String> {
     let mut settings = args.outbound.settings()?;
     settings.queue = args.queue;
     settings.proxy = args.proxy.plan();
+    settings = settings.with_timeout(args.timeout.timeout);
     Ok(Plan {
         servers,
         settings,

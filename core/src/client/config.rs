@@ -147,6 +147,27 @@ impl Default for Timeouts {
     }
 }
 
+impl Timeouts {
+    /// Every wait set to `wait` (swaks' `--timeout`: one bound for the
+    /// greeting, each reply, the TLS handshake and the data).
+    #[must_use]
+    pub fn all(wait: Duration) -> Timeouts {
+        Timeouts {
+            greeting: wait,
+            hello: wait,
+            mail: wait,
+            rcpt: wait,
+            data_init: wait,
+            data_block: wait,
+            data_termination: wait,
+            rset: wait,
+            quit: wait,
+            tls_handshake: wait,
+            decision: wait,
+        }
+    }
+}
+
 /// Makes the SASL client nonce (SCRAM's client nonce, DIGEST-MD5's
 /// `cnonce`) for a mechanism. Only for tests against published vectors:
 /// the default draws 24 octets from the configured [`RandomSource`].

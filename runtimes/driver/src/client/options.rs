@@ -287,6 +287,29 @@ impl ClientSettings {
         self
     }
 
+    /// One bound for every wait of the session, as swaks' `--timeout`:
+    /// the TCP connect (and implicit TLS handshake), the greeting, each
+    /// reply, the TLS handshake, the data, a stalled write; the linger
+    /// after the close is at most a third of it. The default keeps RFC
+    /// 5321's waits (minutes each).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mailwire_driver::client::ClientSettings;
+    ///
+    /// let settings = ClientSettings::default().with_timeout(Duration::from_secs(30));
+    /// assert_eq!(settings.timeouts.greeting, Duration::from_secs(30));
+    /// assert_eq!(settings.connect_timeout, Duration::from_secs(30));
+    /// ```
+    #[must_use]
+    pub fn with_timeout(mut self, wait: Duration) -> Self {
+        self.timeouts = Timeouts::all(wait);
+        self.connect_timeout = wait;
+        self.write_stall = wait;
+        self.linger = self.linger.min(wait / 3);
+        self
+    }
+
     /// Sets the connect timeout.
     #[must_use]
     pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
