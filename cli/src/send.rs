@@ -15,11 +15,15 @@ use crate::common::outbound::Outbound;
 
 mod bulk;
 mod compose;
+mod dump;
 pub mod exit;
+mod probe;
 mod report;
 mod settings;
+pub mod swaks;
 pub mod text;
 pub mod timeout;
+mod transcript;
 mod transfer;
 
 use exit::EXIT_USAGE;
@@ -135,6 +139,10 @@ pub struct Args {
     /// `--timeout`.
     #[command(flatten)]
     pub timeout: timeout::TimeoutArgs,
+    /// swaks' conversation options: `-v`, `--quit-after`, `--dump-mail`,
+    /// `--auth`.
+    #[command(flatten)]
+    pub swaks: swaks::SwaksArgs,
 }
 
 /// Runs `mailwire send`.
@@ -162,6 +170,9 @@ fn run_status(args: &Args) -> u8 {
         Ok(draft) => draft,
         Err(problem) => return fail(&problem),
     };
+    if args.swaks.dump_mail {
+        return dump::run(&plan, &draft);
+    }
     let runtime = if args.threads > 1 {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(usize::from(args.threads))
@@ -178,6 +189,9 @@ fn run_status(args: &Args) -> u8 {
         Ok(runtime) => runtime,
         Err(e) => return fail(&format!("cannot start the runtime: {e}")),
     };
+    if let Some(point) = args.swaks.quit_after {
+        return runtime.block_on(probe::run(&plan, &draft, point, args.json));
+    }
     match args.repeat {
         Some(count) => {
             runtime.block_on(bulk::run(&plan, &draft, count, args.connections, args.json))

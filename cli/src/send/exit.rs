@@ -75,7 +75,7 @@ pub fn for_close(reason: &CloseReason) -> u8 {
         return by_reply(reply);
     }
     match reason.kind {
-        CloseKind::Quit => EXIT_SENT,
+        CloseKind::Quit | CloseKind::Stopped(_) => EXIT_SENT,
         CloseKind::TlsUnavailable
         | CloseKind::StartTlsRefused
         | CloseKind::TlsAbandoned

@@ -116,6 +116,10 @@ pub enum CloseKind {
     ServiceClosing,
     /// The application called [`abort`](super::ClientConnection::abort).
     Aborted,
+    /// The session stopped on purpose at
+    /// [`ClientConfig::stop_after`](super::ClientConfig::stop_after), with
+    /// QUIT.
+    Stopped(super::StopPoint),
 }
 
 /// Why the connection ended: the kind, the phase, the full reply and the
@@ -192,6 +196,7 @@ impl fmt::Display for CloseKind {
             }
             CloseKind::ServiceClosing => "the server is closing the connection",
             CloseKind::Aborted => "the client aborted the session",
+            CloseKind::Stopped(point) => return write!(f, "stopped after {point}, as asked"),
         };
         f.write_str(text)
     }
@@ -237,6 +242,7 @@ mod tests {
             CloseKind::ProtocolViolation("unsolicited reply"),
             CloseKind::ServiceClosing,
             CloseKind::Aborted,
+            CloseKind::Stopped(super::super::StopPoint::Banner),
         ];
         for kind in kinds {
             let text = kind.to_string();

@@ -221,6 +221,9 @@ pub struct ClientConfig {
     pub sasl_nonce: Option<NonceHook>,
     /// The service name in DIGEST-MD5's `digest-uri` (default `smtp`).
     pub sasl_service: String,
+    /// Stop the session on purpose there, with QUIT (swaks'
+    /// `--quit-after`). Default: none.
+    pub stop_after: Option<super::StopPoint>,
 }
 
 impl ClientConfig {
@@ -251,6 +254,7 @@ impl ClientConfig {
             random,
             sasl_nonce: None,
             sasl_service: "smtp".to_owned(),
+            stop_after: None,
         }
     }
 
@@ -298,6 +302,7 @@ impl fmt::Debug for ClientConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientConfig")
             .field("client_name", &self.client_name)
+            .field("stop_after", &self.stop_after)
             .field("tls", &self.tls)
             .field("credentials", &self.credentials)
             .field("auth_mechanisms", &self.auth_mechanisms)

@@ -61,6 +61,7 @@ mod report;
 mod resolve;
 mod send;
 mod stepwise;
+mod trace;
 
 pub use connection::Client;
 pub use engine::TlsPolicyHook;
@@ -69,3 +70,4 @@ pub use hostname::default_client_name;
 pub use options::{ClientSettings, ProxyHeaderPlan, Security, SendOptions, ServerAddress};
 pub use report::{ClientError, RecipientReport, SendError, SendReport, ServerFailure};
 pub use send::send_message;
+pub use trace::{Direction, LineKind, Observer, TraceEvent, TraceLine};
