@@ -51,6 +51,10 @@ pub enum ClientError {
     /// from a server that does not offer it, or an invalid client name).
     #[error(transparent)]
     Usage(#[from] UsageError),
+    /// The runtime of a blocking client could not start (the process is
+    /// out of threads or file descriptors).
+    #[error("cannot start the I/O runtime: {0}")]
+    Runtime(io::Error),
 }
 
 impl ClientError {
@@ -106,6 +110,10 @@ pub enum SendError {
         /// Why.
         error: UsageError,
     },
+    /// The runtime of a blocking call could not start (the process is out
+    /// of threads or file descriptors).
+    #[error("cannot start the I/O runtime: {0}")]
+    Runtime(io::Error),
 }
 
 fn last_failure(failures: &[ServerFailure]) -> String {
