@@ -58,11 +58,11 @@ fn text_counts(run: &Run) -> HashMap<String, u64> {
                 counts.insert(pair[0].to_owned(), n);
             }
         }
-        if let Some(at) = words.iter().position(|w| *w == "not") {
-            if words.get(at + 1) == Some(&"sent") {
-                let n = words[at + 2].parse().expect("not sent N");
-                counts.insert("not_sent".to_owned(), n);
-            }
+        if let Some(at) = words.iter().position(|w| *w == "not")
+            && words.get(at + 1) == Some(&"sent")
+        {
+            let n = words[at + 2].parse().expect("not sent N");
+            counts.insert("not_sent".to_owned(), n);
         }
     }
     counts
