@@ -54,8 +54,10 @@ otherwise.
 --json prints exactly one JSON object whenever a server was reached:
   outcome (sent, partial, not_sent, unknown), sent (boolean), server,
   tls {version, cipher, verified} or null, recipients [{address, accepted,
-  status, code, enhanced, text}], reply {code, enhanced, text} or null, error.
-With --repeat it prints one summary object with counts and messages_per_second.";
+  status, code, enhanced, text}], reply {code, enhanced, text} or null, error,
+  exit_code and exit_meaning (the exit status below).
+With --repeat it prints one summary object with counts and messages_per_second;
+with --quit-after, outcome \"stopped\", stop_point, the MAIL and RCPT replies.";
 
 /// Options of `mailwire send`.
 #[derive(Debug, clap::Args)]

@@ -173,3 +173,19 @@ fn exit_5_not_sent_temporary() {
     assert_exit(&r, 5);
     assert!(r.stderr.contains("timed out"), "{r:#?}");
 }
+
+#[test]
+fn the_table_is_in_the_help() {
+    let help = send(&["--help"]);
+    assert_eq!(help.status, 0, "{help:#?}");
+    for row in [
+        "0  sent to every recipient",
+        "1  invalid input or usage",
+        "2  sent to some recipients only",
+        "3  not sent, permanent",
+        "4  outcome unknown",
+        "5  not sent, temporary",
+    ] {
+        assert!(help.stdout.contains(row), "{row}: {help:#?}");
+    }
+}
