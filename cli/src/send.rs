@@ -15,23 +15,19 @@ use crate::common::outbound::Outbound;
 
 mod bulk;
 mod compose;
+mod dump;
+pub mod exit;
 mod mime;
+mod probe;
 mod report;
 mod settings;
+pub mod swaks;
 pub mod text;
+pub mod timeout;
+mod transcript;
 mod transfer;
 
-/// The exit status of a usage error, an unreachable server, TLS that is
-/// required but not available, or a failed authentication.
-pub const EXIT_FAILURE: u8 = 1;
-/// The exit status when some recipients got the message and some did not.
-pub const EXIT_PARTIAL: u8 = 2;
-/// The exit status when the message was not sent.
-pub const EXIT_NOT_SENT: u8 = 3;
-/// The exit status when the end of the data got no usable reply (a
-/// timeout, a malformed reply, the connection closed, a 221): the message
-/// may or may not have been delivered.
-pub const EXIT_UNKNOWN: u8 = 4;
+use exit::EXIT_USAGE;
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -62,25 +58,14 @@ otherwise.
 --json prints exactly one JSON object whenever a server was reached:
   outcome (sent, partial, not_sent, unknown), sent (boolean), server,
   tls {version, cipher, verified} or null, recipients [{address, accepted,
-  status, code, enhanced, text}], reply {code, enhanced, text} or null, error.
-With --repeat it prints one summary object with counts and messages_per_second.
-
-Exit status:
-  0  sent to every recipient
-  2  sent to some recipients only
-  3  not sent (MAIL, every RCPT, DATA or the final reply refused, or the send
-     policy withheld it)
-  4  outcome unknown: no usable reply to the end of the data (timed out,
-     malformed, connection closed, or 221); the message may have been
-     delivered
-  1  usage error (including CR, LF or NUL in an argument), no server
-     reachable, TLS required but not available, authentication failed, the
-     connection lost before the end of the data
-With --repeat: 0 only if every message was sent, else the highest status.";
+  status, code, enhanced, text}], reply {code, enhanced, text} or null, error,
+  exit_code and exit_meaning (the exit status below).
+With --repeat it prints one summary object with counts and messages_per_second;
+with --quit-after, outcome \"stopped\", stop_point, the MAIL and RCPT replies.";
 
 /// Options of `mailwire send`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = AFTER_HELP)]
+#[command(after_help = format!("{AFTER_HELP}\n\n{}", exit::HELP))]
 pub struct Args {
     /// A server to send to, `HOST[:PORT]` (port 25, or 465 with
     /// --implicit-tls). Repeat to give fallbacks, tried in order until one
@@ -165,6 +150,13 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 1,
           value_parser = clap::value_parser!(u16).range(1..=256))]
     pub threads: u16,
+    /// `--timeout`.
+    #[command(flatten)]
+    pub timeout: timeout::TimeoutArgs,
+    /// swaks' conversation options: `-v`, `--quit-after`, `--dump-mail`,
+    /// `--auth`.
+    #[command(flatten)]
+    pub swaks: swaks::SwaksArgs,
 }
 
 /// Runs `mailwire send`.
@@ -177,7 +169,7 @@ fn fail(message: &str) -> u8 {
         "mailwire send: {}",
         crate::common::text::escape_control(message)
     );
-    EXIT_FAILURE
+    EXIT_USAGE
 }
 
 fn run_status(args: &Args) -> u8 {
@@ -192,6 +184,9 @@ fn run_status(args: &Args) -> u8 {
         Ok(draft) => draft,
         Err(problem) => return fail(&problem),
     };
+    if args.swaks.dump_mail {
+        return dump::run(&plan, &draft);
+    }
     let runtime = if args.threads > 1 {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(usize::from(args.threads))
@@ -208,6 +203,9 @@ fn run_status(args: &Args) -> u8 {
         Ok(runtime) => runtime,
         Err(e) => return fail(&format!("cannot start the runtime: {e}")),
     };
+    if let Some(point) = args.swaks.quit_after {
+        return runtime.block_on(probe::run(&plan, &draft, point, args.json));
+    }
     match args.repeat {
         Some(count) => {
             runtime.block_on(bulk::run(&plan, &draft, count, args.connections, args.json))

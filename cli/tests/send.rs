@@ -321,7 +321,7 @@ fn refused_recipients_give_exit_3_or_2_with_at_least_one() {
 }
 
 #[test]
-fn refused_mail_and_final_reply_give_exit_3() {
+fn refused_mail_and_final_reply_give_exit_3_or_5() {
     let server = plain();
     let addr = address(&server);
     let run = send(&[
@@ -339,16 +339,17 @@ fn refused_mail_and_final_reply_give_exit_3() {
     assert_eq!(json["reply"]["code"], 553);
     assert_eq!(json["reply"]["enhanced"], "5.7.1");
 
-    // Refused at the end of the data, permanently or not: every
+    // Refused at the end of the data, permanently (3) or not (5): every
     // recipient was accepted, and nobody got it.
-    for (failing, code, enhanced) in [
-        ("fail554@y.test", 554, "5.6.0"),
-        ("fail451@y.test", 451, "4.3.0"),
+    for (failing, code, enhanced, status) in [
+        ("fail554@y.test", 554, "5.6.0", 3),
+        ("fail451@y.test", 451, "4.3.0", 5),
     ] {
         let run = send(&[
             "--server", &addr, "--from", "a@x.test", "--to", "b@y.test", "--to", failing, "--json",
         ]);
-        assert_eq!(run.status, 3, "{run:#?}");
+        assert_eq!(run.status, status, "{run:#?}");
+        assert_eq!(run.json()["exit_code"], status, "{run:#?}");
         let json = run.json();
         assert_eq!(json["outcome"], "not_sent");
         assert_eq!(json["sent"], false);
@@ -389,7 +390,7 @@ fn failover_skips_a_closed_port() {
 }
 
 #[test]
-fn no_server_reachable_gives_exit_1_and_no_json() {
+fn no_server_reachable_gives_exit_5_and_no_json() {
     let run = send(&[
         "--server",
         &at(closed_port()),
@@ -399,7 +400,7 @@ fn no_server_reachable_gives_exit_1_and_no_json() {
         "b@y.test",
         "--json",
     ]);
-    assert_eq!(run.status, 1, "{run:#?}");
+    assert_eq!(run.status, 5, "temporary: {run:#?}");
     assert!(run.stdout.is_empty(), "{run:#?}");
     assert!(run.stderr.contains("cannot connect"), "{run:#?}");
 }
@@ -622,11 +623,23 @@ fn starttls_verified_with_the_ca_file_and_auth() {
     assert_eq!(run.status, 0, "{run:#?}");
     assert_eq!(run.json()["tls"]["verified"], false);
 
-    // Required without the CA: the certificate does not verify: exit 1.
+    // Required without the CA: the certificate does not verify: exit 3,
+    // with why in words and the options that change the check.
     let run = send(&[
         "--server", &local, "--from", "a@x.test", "--to", "b@y.test", "--tls", "required", "--json",
     ]);
-    assert_eq!(run.status, 1, "{run:#?}");
+    assert_eq!(run.status, 3, "{run:#?}");
+    assert!(
+        run.stderr.contains(
+            "certificate did not verify: it is not signed by a trusted certificate authority"
+        ),
+        "{run:#?}"
+    );
+    assert!(
+        run.stderr.contains("--ca-file") && run.stderr.contains("--insecure-accept-any-cert"),
+        "{run:#?}"
+    );
+    assert!(!run.stderr.contains("UnknownIssuer"), "{run:#?}");
     // ... unless any certificate is accepted.
     let run = send(&[
         "--server",
@@ -659,7 +672,7 @@ fn starttls_verified_with_the_ca_file_and_auth() {
     ];
     let run = send(&auth);
     assert_eq!(
-        run.status, 1,
+        run.status, 3,
         "no CA: the certificate cannot verify: {run:#?}"
     );
     let mut with_ca = auth.to_vec();
@@ -688,7 +701,7 @@ fn starttls_verified_with_the_ca_file_and_auth() {
         &ca,
         "--json",
     ]);
-    assert_eq!(run.status, 1, "{run:#?}");
+    assert_eq!(run.status, 3, "535 is permanent: {run:#?}");
     let json = run.json();
     assert_eq!(json["outcome"], "not_sent");
     assert_eq!(json["reply"]["code"], 535);
@@ -724,7 +737,7 @@ fn allow_insecure_auth_sends_credentials_in_plaintext() {
     ];
     // Without the option: TLS is required and the server has none.
     let run = send(&auth);
-    assert_eq!(run.status, 1, "{run:#?}");
+    assert_eq!(run.status, 3, "{run:#?}");
     assert!(server.messages().is_empty());
     let mut insecure = auth.to_vec();
     insecure.push("--allow-insecure-auth");
@@ -767,7 +780,7 @@ fn implicit_tls() {
 }
 
 #[test]
-fn tls_required_but_not_offered_gives_exit_1() {
+fn tls_required_but_not_offered_gives_exit_3() {
     let server = plain();
     let run = send(&[
         "--server",
@@ -780,7 +793,7 @@ fn tls_required_but_not_offered_gives_exit_1() {
         "required",
         "--json",
     ]);
-    assert_eq!(run.status, 1, "{run:#?}");
+    assert_eq!(run.status, 3, "{run:#?}");
     assert_eq!(run.json()["outcome"], "not_sent");
     assert!(server.messages().is_empty());
 }
@@ -902,6 +915,7 @@ fn bulk_mode_exit_status_is_the_highest_seen() {
         "--repeat",
         "5",
     ]);
-    assert_eq!(run.status, 1, "{run:#?}");
+    assert_eq!(run.status, 5, "{run:#?}");
     assert!(run.stdout.contains("sent 0 of 5"), "{run:#?}");
+    assert!(run.stdout.contains("failed 5"), "{run:#?}");
 }

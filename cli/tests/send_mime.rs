@@ -512,3 +512,50 @@ fn a_content_type_header_types_a_raw_body() {
     let parsed = mails[0].parsed().expect("parses");
     assert_eq!(parsed.body_html(0).as_deref(), Some("<b>bold</b>\r\n"));
 }
+
+#[test]
+fn dump_mail_prints_the_whole_composed_message() {
+    // --dump-mail connects to nothing and prints what would be sent: the
+    // attachment's bytes included, not only the header section.
+    let dir = TempDir::new("dump-mime");
+    let attachment = binary(5000, 7);
+    let file = dir.0.join("data.bin");
+    std::fs::write(&file, &attachment).expect("attachment");
+    let nowhere = format!("127.0.0.1:{}", closed_port());
+    let run = send(&[
+        "--server",
+        &nowhere,
+        "--from",
+        "a@example.org",
+        "--to",
+        "b@example.org",
+        "--subject",
+        "dumped",
+        "--html",
+        "<p>dumped</p>",
+        "--attach",
+        file.to_str().expect("utf-8"),
+        "--dump-mail",
+    ]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let message = dir.0.join("dumped.eml");
+    std::fs::write(&message, run.stdout.as_bytes()).expect("message");
+    let parts = dir.0.join("parts");
+    std::fs::create_dir_all(&parts).expect("parts");
+    let found = python_reads(&message, &parts);
+    assert_eq!(found["subject"], "dumped", "{found}");
+    assert_eq!(
+        found["defects"].as_array().map(Vec::len),
+        Some(0),
+        "{found}"
+    );
+    let (html, bytes) = leaf(&found, 0);
+    assert_eq!(html["type"], "text/html", "{found}");
+    assert_eq!(text(&bytes).trim_end(), "<p>dumped</p>");
+    let (part, bytes) = leaf(&found, 1);
+    assert_eq!(part["filename"], "data.bin", "{found}");
+    assert_eq!(
+        bytes, attachment,
+        "the attachment decodes to the file's bytes"
+    );
+}

@@ -165,10 +165,10 @@ fn smtp_sink_plain_and_bulk() {
 }
 
 #[test]
-fn smtp_sink_soft_rcpt_refusal_gives_exit_3() {
+fn smtp_sink_soft_rcpt_refusal_gives_exit_5() {
     let sink = Sink::start(&["-r", "RCPT"]);
     let out = run(&base(sink.port));
-    assert_eq!(out.status, 3, "{out:#?}");
+    assert_eq!(out.status, 5, "a 4xx is temporary: {out:#?}");
     let json = out.json();
     assert_eq!(json["outcome"], "not_sent");
     let r = &json["recipients"][0];
@@ -219,11 +219,11 @@ fn smtp_sink_hang_up_after_the_dot_gives_exit_4() {
 }
 
 #[test]
-fn smtp_sink_hang_up_before_mail_gives_exit_1() {
+fn smtp_sink_hang_up_before_mail_gives_exit_5() {
     for (flag, command) in [("-q", "EHLO"), ("-Q", "EHLO"), ("-q", "MAIL")] {
         let sink = Sink::start(&[flag, command]);
         let out = run(&base(sink.port));
-        assert_eq!(out.status, 1, "{flag} {command}: {out:#?}");
+        assert_eq!(out.status, 5, "{flag} {command}: {out:#?}");
         // The server was reached: the JSON says so.
         let json = out.json();
         assert_eq!(json["outcome"], "not_sent", "{flag} {command}");
@@ -236,8 +236,8 @@ fn smtp_sink_hang_up_before_mail_gives_exit_1() {
 fn smtp_sink_421_on_mail_is_not_sent() {
     let sink = Sink::start(&["-Q", "MAIL"]);
     let out = run(&base(sink.port));
-    // 421 answers MAIL: MAIL refused (temporarily).
-    assert_eq!(out.status, 3, "{out:#?}");
+    // 421 answers MAIL: MAIL refused, temporarily.
+    assert_eq!(out.status, 5, "{out:#?}");
     let json = out.json();
     assert_eq!(json["reply"]["code"], 421);
     assert_eq!(json["outcome"], "not_sent");
@@ -443,7 +443,7 @@ fn aiosmtpd_auth_over_verified_starttls() {
         stored[0].0
     );
 
-    // A wrong password: exit 1, nothing stored.
+    // A wrong password: 535, exit 3, nothing stored.
     let out = send(&[
         "--server",
         &server,
@@ -459,10 +459,10 @@ fn aiosmtpd_auth_over_verified_starttls() {
         "bob@example.org",
         "--json",
     ]);
-    assert_eq!(out.status, 1, "{out:#?}");
+    assert_eq!(out.status, 3, "{out:#?}");
     assert_eq!(out.json()["outcome"], "not_sent");
     // Without the CA the certificate does not verify: credentials are not
-    // sent, exit 1.
+    // sent, exit 3 (permanent).
     let out = send(&[
         "--server",
         &server,
@@ -475,7 +475,7 @@ fn aiosmtpd_auth_over_verified_starttls() {
         "--to",
         "bob@example.org",
     ]);
-    assert_eq!(out.status, 1, "{out:#?}");
+    assert_eq!(out.status, 3, "{out:#?}");
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(read_stored(&peer.mail_dir()).len(), 1);
 }

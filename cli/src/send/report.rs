@@ -10,8 +10,8 @@ use mailwire_core::wire::reply::Reply;
 use mailwire_driver::client::ClientError;
 use serde::Serialize;
 
+use super::exit::{self, EXIT_PARTIAL, EXIT_PERMANENT, EXIT_UNKNOWN, EXIT_USAGE};
 use super::transfer::{Delivery, Failure, SendResult};
-use super::{EXIT_FAILURE, EXIT_NOT_SENT, EXIT_PARTIAL, EXIT_UNKNOWN};
 use crate::common::text::escape_control as escape;
 
 /// A reply in JSON.
@@ -81,6 +81,8 @@ struct JsonReport {
     recipients: Vec<JsonRecipient>,
     reply: Option<JsonReply>,
     error: Option<String>,
+    exit_code: u8,
+    exit_meaning: &'static str,
 }
 
 /// The address of a path without its brackets.
@@ -104,27 +106,14 @@ fn status_word(status: RecipientStatus) -> &'static str {
 /// The outcome word and exit status of one transaction.
 #[must_use]
 pub fn classify(outcome: &TransactionOutcome) -> (&'static str, u8) {
-    match &outcome.outcome {
-        Outcome::Sent { .. } => {
-            if outcome
-                .recipients
-                .iter()
-                .all(|r| r.status == RecipientStatus::Sent)
-            {
-                ("sent", 0)
-            } else {
-                ("partial", EXIT_PARTIAL)
-            }
-        }
-        Outcome::Unknown => ("unknown", EXIT_UNKNOWN),
-        // Lost before the end of the data: nothing was refused, the
-        // server failed (retry later, elsewhere).
-        Outcome::NotSent {
-            reason: NotSentReason::ConnectionClosed,
-            ..
-        } => ("not_sent", EXIT_FAILURE),
-        _ => ("not_sent", EXIT_NOT_SENT),
-    }
+    let status = exit::for_outcome(outcome);
+    let word = match status {
+        0 => "sent",
+        EXIT_PARTIAL => "partial",
+        EXIT_UNKNOWN => "unknown",
+        _ => "not_sent",
+    };
+    (word, status)
 }
 
 /// Why a message was not sent, in words.
@@ -222,12 +211,32 @@ pub fn reached(failure: &Failure) -> bool {
     )
 }
 
+/// A server's failure in words; a certificate that did not verify names
+/// the options that change the check.
+#[must_use]
+pub fn failure_text(error: &ClientError) -> String {
+    let text = error.to_string();
+    let certificate = match error {
+        ClientError::Tls { .. } => text.contains("certificate"),
+        ClientError::Closed(reason) => reason.kind == CloseKind::CertificateNotVerified,
+        _ => false,
+    };
+    if certificate {
+        format!(
+            "{text} (--ca-file FILE trusts the authority that signed it; \
+             --insecure-accept-any-cert skips the check)"
+        )
+    } else {
+        text
+    }
+}
+
 fn print_failures(failures: &[Failure]) {
     for failure in failures {
         eprintln!(
             "mailwire send: {}: {}",
             escape(&failure.server),
-            escape(&failure.error.to_string())
+            escape(&failure_text(&failure.error))
         );
     }
 }
@@ -300,13 +309,14 @@ pub fn single(result: &SendResult, json: bool) -> u8 {
     match result {
         SendResult::Usage(problem) => {
             eprintln!("mailwire send: {}", escape(problem));
-            EXIT_FAILURE
+            EXIT_USAGE
         }
         SendResult::AllFailed {
             failures,
             recipients,
         } => {
             print_failures(failures);
+            let status = exit::for_failures(failures.iter().map(|f| &f.error));
             if json && let Some(last) = failures.iter().rev().find(|f| reached(f)) {
                 let reply = match &last.error {
                     ClientError::Closed(reason) => reason.reply.as_ref().map(JsonReply::from_reply),
@@ -319,13 +329,15 @@ pub fn single(result: &SendResult, json: bool) -> u8 {
                     tls: None,
                     recipients: json_recipients(recipients, None),
                     reply,
-                    error: Some(last.error.to_string()),
+                    error: Some(failure_text(&last.error)),
+                    exit_code: status,
+                    exit_meaning: exit::meaning(status),
                 });
             }
             if !json {
                 eprintln!("mailwire send: not sent: no server was ready for mail");
             }
-            EXIT_FAILURE
+            status
         }
         SendResult::Delivered { failures, delivery } => {
             print_failures(failures);
@@ -341,7 +353,13 @@ pub fn single(result: &SendResult, json: bool) -> u8 {
                         error,
                     )
                 }
-                Err(problem) => ("not_sent", EXIT_NOT_SENT, None, None, Some(problem.clone())),
+                Err(problem) => (
+                    "not_sent",
+                    EXIT_PERMANENT,
+                    None,
+                    None,
+                    Some(problem.clone()),
+                ),
             };
             if json {
                 print_json(&JsonReport {
@@ -352,6 +370,8 @@ pub fn single(result: &SendResult, json: bool) -> u8 {
                     recipients: json_recipients(&delivery.recipients, outcomes),
                     reply,
                     error,
+                    exit_code: status,
+                    exit_meaning: exit::meaning(status),
                 });
             } else {
                 print_delivery_text(delivery, word);

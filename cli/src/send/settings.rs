@@ -4,6 +4,8 @@
 use mailwire_driver::client::{ClientSettings, ServerAddress};
 
 use super::Args;
+use super::swaks::QuitAfter;
+use super::transcript::Transcript;
 
 /// Where to send and how.
 #[derive(Debug, Clone)]
@@ -14,6 +16,8 @@ pub struct Plan {
     pub settings: ClientSettings,
     /// Send when at least one recipient is accepted.
     pub at_least_one: bool,
+    /// Print the conversation (`-v`).
+    pub transcript: Option<Transcript>,
 }
 
 /// The servers and settings for `args`.
@@ -26,9 +30,24 @@ pub fn plan(args: &Args) -> Result<Plan, String> {
     let mut settings = args.outbound.settings()?;
     settings.queue = args.queue;
     settings.proxy = args.proxy.plan();
+    settings = settings.with_timeout(args.timeout.timeout);
+    if let Some(mechanisms) = &args.swaks.auth {
+        settings = settings.with_auth_mechanisms(mechanisms.0.clone());
+    }
+    if let Some(QuitAfter::Setup(point)) = args.swaks.quit_after {
+        settings = settings.with_stop_after(point);
+    }
+    let transcript = args.swaks.transcript.then_some(Transcript {
+        to_stderr: args.json,
+        show_body: args.swaks.show_body,
+    });
+    if let Some(transcript) = transcript {
+        settings = settings.with_observer(transcript.observer());
+    }
     Ok(Plan {
         servers,
         settings,
         at_least_one: args.at_least_one,
+        transcript,
     })
 }

@@ -120,6 +120,9 @@ pub async fn send_once(plan: &Plan, draft: &Draft) -> SendResult {
     let body = bytes::Bytes::from(prepared.bytes.clone());
     let mut failures = Vec::new();
     for server in &plan.servers {
+        if let Some(transcript) = &plan.transcript {
+            transcript.note(&format!("Trying {}...", label(&server.host, server.port)));
+        }
         let mut client = match Client::connect(Tokio, server, &plan.settings).await {
             Ok(client) => client,
             Err(error) => {

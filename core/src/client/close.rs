@@ -116,6 +116,10 @@ pub enum CloseKind {
     ServiceClosing,
     /// The application called [`abort`](super::ClientConnection::abort).
     Aborted,
+    /// The session stopped on purpose at
+    /// [`ClientConfig::stop_after`](super::ClientConfig::stop_after), with
+    /// QUIT.
+    Stopped(super::StopPoint),
 }
 
 /// Why the connection ended: the kind, the phase, the full reply and the
@@ -192,21 +196,22 @@ impl fmt::Display for CloseKind {
             }
             CloseKind::ServiceClosing => "the server is closing the connection",
             CloseKind::Aborted => "the client aborted the session",
+            CloseKind::Stopped(point) => return write!(f, "stopped after {point}, as asked"),
         };
         f.write_str(text)
     }
 }
 
 impl fmt::Display for CloseReason {
-    /// `KIND during PHASE (command: COMMAND): REPLY`, the kind in words
-    /// ([`CloseKind`]'s `Display`).
+    /// `KIND at the PHASE step (command "COMMAND"): the server said
+    /// REPLY`, the kind in words ([`CloseKind`]'s `Display`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} during {}", self.kind, self.phase)?;
+        write!(f, "{} at the {} step", self.kind, self.phase)?;
         if let Some(command) = &self.command {
-            write!(f, " (command: {command})")?;
+            write!(f, " (command \"{command}\")")?;
         }
         if let Some(reply) = &self.reply {
-            write!(f, ": {reply}")?;
+            write!(f, ": the server said {reply}")?;
         }
         Ok(())
     }
@@ -237,6 +242,7 @@ mod tests {
             CloseKind::ProtocolViolation("unsolicited reply"),
             CloseKind::ServiceClosing,
             CloseKind::Aborted,
+            CloseKind::Stopped(super::super::StopPoint::Banner),
         ];
         for kind in kinds {
             let text = kind.to_string();
@@ -248,7 +254,7 @@ mod tests {
             .with_command(Some(".".into()));
         assert_eq!(
             reason.to_string(),
-            "timed out waiting during DATA termination (command: .)"
+            "timed out waiting at the DATA termination step (command \".\")"
         );
         let reply = Reply::new(ReplyCode::CLOSING, None, vec!["bye".into()]).ok();
         let reason = CloseReason::new(CloseKind::ServiceClosing, Phase::Helo)
@@ -256,8 +262,8 @@ mod tests {
             .with_reply(reply);
         assert_eq!(
             reason.to_string(),
-            "the server is closing the connection during HELO \
-             (command: HELO client.example): 221 bye"
+            "the server is closing the connection at the HELO step \
+             (command \"HELO client.example\"): the server said 221 bye"
         );
         let reason = CloseReason::new(
             CloseKind::MalformedReply(ReplyError::Malformed),
@@ -265,7 +271,7 @@ mod tests {
         );
         assert_eq!(
             reason.to_string(),
-            "malformed reply (malformed reply line) during DATA termination"
+            "malformed reply (malformed reply line) at the DATA termination step"
         );
     }
 }

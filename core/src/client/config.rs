@@ -147,6 +147,27 @@ impl Default for Timeouts {
     }
 }
 
+impl Timeouts {
+    /// Every wait set to `wait` (swaks' `--timeout`: one bound for the
+    /// greeting, each reply, the TLS handshake and the data).
+    #[must_use]
+    pub fn all(wait: Duration) -> Timeouts {
+        Timeouts {
+            greeting: wait,
+            hello: wait,
+            mail: wait,
+            rcpt: wait,
+            data_init: wait,
+            data_block: wait,
+            data_termination: wait,
+            rset: wait,
+            quit: wait,
+            tls_handshake: wait,
+            decision: wait,
+        }
+    }
+}
+
 /// Makes the SASL client nonce (SCRAM's client nonce, DIGEST-MD5's
 /// `cnonce`) for a mechanism. Only for tests against published vectors:
 /// the default draws 24 octets from the configured [`RandomSource`].
@@ -200,6 +221,9 @@ pub struct ClientConfig {
     pub sasl_nonce: Option<NonceHook>,
     /// The service name in DIGEST-MD5's `digest-uri` (default `smtp`).
     pub sasl_service: String,
+    /// Stop the session on purpose there, with QUIT (swaks'
+    /// `--quit-after`). Default: none.
+    pub stop_after: Option<super::StopPoint>,
 }
 
 impl ClientConfig {
@@ -230,6 +254,7 @@ impl ClientConfig {
             random,
             sasl_nonce: None,
             sasl_service: "smtp".to_owned(),
+            stop_after: None,
         }
     }
 
@@ -277,6 +302,7 @@ impl fmt::Debug for ClientConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientConfig")
             .field("client_name", &self.client_name)
+            .field("stop_after", &self.stop_after)
             .field("tls", &self.tls)
             .field("credentials", &self.credentials)
             .field("auth_mechanisms", &self.auth_mechanisms)

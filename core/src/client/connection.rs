@@ -403,11 +403,30 @@ impl ClientConnection {
     ///
     /// # Errors
     ///
-    /// [`UsageError::InvalidState`] unless [`is_ready`](Self::is_ready)
-    /// (use [`abort`](Self::abort) to stop in the middle).
+    /// [`UsageError::InvalidState`] unless [`is_ready`](Self::is_ready),
+    /// or an envelope built step by step
+    /// ([`open_mail`](Self::open_mail)) is open with every command
+    /// answered — it is then abandoned (not sent,
+    /// [`NotSentReason::Cancelled`](super::NotSentReason::Cancelled)) and
+    /// QUIT goes at once, as swaks' `--quit-after mail` or `rcpt` (use
+    /// [`abort`](Self::abort) to stop in the middle).
     pub fn quit(&mut self, now: Instant) -> Result<(), UsageError> {
         if self.is_closed() {
             return Err(UsageError::Closed);
+        }
+        let open_and_answered = self.state == State::Transaction
+            && self.pending.is_empty()
+            && self
+                .txn
+                .as_ref()
+                .is_some_and(|t| t.open == Some(true) && t.mail_ok.is_some());
+        if open_and_answered && let Some(mut txn) = self.txn.take() {
+            if txn.failure.is_none() {
+                txn.failure = Some((super::NotSentReason::Cancelled, None));
+            }
+            let outcome = self.abandon_transaction(txn, None);
+            self.push_event(ClientEvent::TransactionCompleted(outcome));
+            self.state = State::Ready;
         }
         if self.state != State::Ready {
             return Err(UsageError::InvalidState("quit when ready (or abort)"));

@@ -160,6 +160,7 @@ mod outcome;
 mod output;
 mod pending;
 mod setup;
+mod stop;
 mod timers;
 mod transaction;
 
@@ -173,3 +174,4 @@ pub use event::{ClientEvent, PlaintextDecision, PolicyToken, RcptStatus};
 pub use outcome::{
     NotSentReason, Outcome, RecipientOutcome, RecipientStatus, TransactionId, TransactionOutcome,
 };
+pub use stop::StopPoint;

@@ -112,6 +112,58 @@ pub enum RecipientStatus {
     Unknown,
 }
 
+impl fmt::Display for Outcome {
+    /// `sent: 250 2.0.0 OK`, `not sent: MAIL was refused: 550 …`, or
+    /// `outcome unknown: …`: in words, with the reply.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Outcome::Sent { reply } => write!(f, "sent: the server said {reply}"),
+            Outcome::NotSent { reason, reply } => {
+                write!(f, "not sent: {reason}")?;
+                match reply {
+                    Some(reply) => write!(f, ": the server said {reply}"),
+                    None => Ok(()),
+                }
+            }
+            Outcome::Unknown => f.write_str(
+                "outcome unknown: the connection ended after the end of the data and \
+                 before its reply; the message may have been delivered",
+            ),
+        }
+    }
+}
+
+impl fmt::Display for NotSentReason {
+    /// Why, in words.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            NotSentReason::MailRefused => "MAIL was refused",
+            NotSentReason::RecipientsRefused => {
+                "some recipients were refused and the message goes to all or none"
+            }
+            NotSentReason::NoRecipientAccepted => "no recipient was accepted",
+            NotSentReason::DataRefused => "DATA was refused",
+            NotSentReason::MessageRefused => "the message was refused at its end",
+            NotSentReason::ConnectionClosed => "the connection closed before the end of the data",
+            NotSentReason::RequireTlsUnavailable => "REQUIRETLS is not available",
+            NotSentReason::TooLarge => "the message is over the server's size limit",
+            NotSentReason::Cancelled => "the message was abandoned before its data",
+        })
+    }
+}
+
+impl fmt::Display for RecipientStatus {
+    /// `sent`, `refused`, `not sent` or `unknown`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RecipientStatus::Sent => "sent",
+            RecipientStatus::Refused => "refused",
+            RecipientStatus::NotSent => "not sent",
+            RecipientStatus::Unknown => "unknown",
+        })
+    }
+}
+
 /// One recipient's result.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -195,5 +247,38 @@ pub(crate) fn finish(txn: Transaction) -> TransactionOutcome {
         recipients: txn.recipients,
         tls: txn.tls,
         attempts: txn.attempt,
+    }
+}
+
+#[cfg(test)]
+mod display_tests {
+    use super::*;
+    use crate::wire::reply::ReplyCode;
+
+    #[test]
+    fn outcomes_and_statuses_read_as_words() {
+        let reply = Reply::new(ReplyCode::new(550).expect("code"), None, vec!["no".into()]).ok();
+        let outcome = Outcome::NotSent {
+            reason: NotSentReason::MailRefused,
+            reply,
+        };
+        assert_eq!(
+            outcome.to_string(),
+            "not sent: MAIL was refused: the server said 550 no"
+        );
+        assert!(
+            Outcome::Unknown
+                .to_string()
+                .contains("may have been delivered")
+        );
+        for status in [
+            RecipientStatus::Sent,
+            RecipientStatus::Refused,
+            RecipientStatus::NotSent,
+            RecipientStatus::Unknown,
+        ] {
+            let text = status.to_string();
+            assert!(!text.contains("NotSent") && !text.is_empty(), "{text}");
+        }
     }
 }

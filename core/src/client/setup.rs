@@ -8,6 +8,7 @@ use super::config::{StartTlsRefused, TlsPolicy};
 use super::connection::{ClientConnection, State};
 use super::event::{ClientEvent, PlaintextDecision, PolicyToken};
 use super::pending::PendingKind;
+use super::stop::StopPoint;
 use crate::wire::command::Command;
 use crate::wire::ehlo::{Capabilities, EhloReply};
 use crate::wire::reply::{Reply, ReplyCode};
@@ -50,6 +51,10 @@ impl ClientConnection {
     pub(crate) fn on_greeting(&mut self, now: Instant, reply: Reply, command: String) {
         if reply.code() == ReplyCode::SERVICE_READY {
             self.greeting = Some(reply);
+            if self.stops_at(StopPoint::Banner) {
+                self.stop(now, StopPoint::Banner, Phase::Greeting);
+                return;
+            }
             self.send_hello(now, PendingKind::Ehlo);
             return;
         }
@@ -135,6 +140,10 @@ impl ClientConnection {
     /// After a successful EHLO/HELO: STARTTLS if the policy says so, then
     /// AUTH, then ready.
     fn after_hello(&mut self, now: Instant) {
+        if self.stops_at(StopPoint::FirstHelo) && !self.starttls_tried {
+            self.stop(now, StopPoint::FirstHelo, self.hello_phase());
+            return;
+        }
         if self.tls.is_none() {
             let offered = self.capabilities.as_ref().is_some_and(|c| c.starttls);
             match self.config.tls {
@@ -221,6 +230,10 @@ impl ClientConnection {
             ));
             return;
         }
+        if self.stops_at(StopPoint::Tls) {
+            self.stop(now, StopPoint::Tls, Phase::TlsHandshake);
+            return;
+        }
         // RFC 3207 §4.2: forget everything learnt before TLS.
         self.ehlo = None;
         self.capabilities = None;
@@ -231,6 +244,12 @@ impl ClientConnection {
 
     /// After TLS (or without it): AUTH when credentials are configured.
     fn after_tls(&mut self, now: Instant) {
+        for point in [StopPoint::Tls, StopPoint::Helo] {
+            if self.stops_at(point) {
+                self.stop(now, point, self.hello_phase());
+                return;
+            }
+        }
         if self.config.credentials.is_some() {
             self.start_auth(now);
         } else {
@@ -241,6 +260,10 @@ impl ClientConnection {
     /// After AUTH (or without it): QUED when asked for and offered, then
     /// ready.
     pub(crate) fn after_auth(&mut self, now: Instant) {
+        if self.stops_at(StopPoint::Auth) {
+            self.stop(now, StopPoint::Auth, Phase::Auth);
+            return;
+        }
         let xque = self
             .capabilities
             .as_ref()
@@ -256,6 +279,26 @@ impl ClientConnection {
     /// The reply to QUED does not matter (tcllib ignores it too).
     pub(crate) fn on_queue(&mut self, _now: Instant) {
         self.become_ready();
+    }
+
+    /// Whether the configuration stops the session at `point`.
+    fn stops_at(&self, point: StopPoint) -> bool {
+        self.config.stop_after == Some(point)
+    }
+
+    /// QUIT at a stop point; the connection closes with
+    /// [`CloseKind::Stopped`].
+    fn stop(&mut self, now: Instant, point: StopPoint, phase: Phase) {
+        self.quit_after(now, CloseReason::new(CloseKind::Stopped(point), phase));
+    }
+
+    /// The phase of the last EHLO or HELO.
+    fn hello_phase(&self) -> Phase {
+        if self.ehlo.is_some() {
+            Phase::Ehlo
+        } else {
+            Phase::Helo
+        }
     }
 
     fn become_ready(&mut self) {

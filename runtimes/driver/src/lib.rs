@@ -16,6 +16,7 @@ pub mod pipe;
 pub mod runtime;
 pub mod server;
 pub mod tls;
+pub mod tls_error;
 pub mod transport;
 
 pub use client::{

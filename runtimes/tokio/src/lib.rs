@@ -101,6 +101,8 @@
 //! }
 //! ```
 
+pub mod blocking;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Instant;

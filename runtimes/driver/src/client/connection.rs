@@ -21,6 +21,7 @@ use mailwire_core::{TlsInfo, UsageError};
 use super::body::{MemoryBody, ReaderBody};
 use super::engine::{Engine, tls_connect};
 use super::resolve::resolve;
+use super::trace::Tracer;
 use super::{ClientError, ClientSettings, Security, ServerAddress, default_client_name};
 use crate::Runtime;
 use crate::io::Io;
@@ -67,6 +68,9 @@ impl<R: Runtime> Client<R::Stream, R> {
         settings: &ClientSettings,
     ) -> Result<Self, ClientError> {
         let (mut stream, addr) = connect_tcp(&runtime, server, settings).await?;
+        if let Some(observer) = &settings.observer {
+            observer(&super::trace::TraceEvent::Connected { addr });
+        }
         let (local, _) = R::stream_addrs(&stream);
         if let Some(plan) = &settings.proxy {
             let header = plan.bytes(local, Some(addr));
@@ -112,6 +116,7 @@ where
         let server_name = tls_name(&server.host);
         let mut io = Io::new(stream, runtime, settings.write_stall);
         let mut session = ClientSession::new(server_name.clone());
+        let mut tracer = Tracer::new(settings.observer.clone(), false);
         if server.security == Security::Implicit {
             let accept_invalid = match settings.tls_policy {
                 TlsPolicy::Required {
@@ -132,6 +137,7 @@ where
                 server: server.host.clone(),
                 source,
             })?;
+            tracer.tls_started(&info);
             session = session.with_implicit_tls(info);
         }
         let now = io.runtime.now();
@@ -144,6 +150,7 @@ where
             settings.tls_policy_hook.clone(),
             server_name,
             settings.linger,
+            tracer,
         );
         match engine.until_ready().await {
             Ok(capabilities) => Ok(Client {
@@ -319,6 +326,10 @@ pub(crate) fn core_config(
     config.queue = settings.queue;
     config.pipelining = settings.pipelining;
     config.timeouts = settings.timeouts;
+    config.stop_after = settings.stop_after;
+    if let Some(mechanisms) = &settings.auth_mechanisms {
+        config.auth_mechanisms.clone_from(mechanisms);
+    }
     config
 }
 

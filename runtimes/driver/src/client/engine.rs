@@ -24,6 +24,7 @@ use rustls_pki_types::ServerName;
 
 use super::ClientError;
 use super::body::BodySource;
+use super::trace::Tracer;
 use crate::io::{Input, Io, feed};
 use crate::tls::ClientTls;
 use crate::{Runtime, Transport};
@@ -54,6 +55,8 @@ pub(crate) struct Engine<S, R> {
     broken: bool,
     /// The transport was shut down (after `Action::Close`).
     shut: bool,
+    /// The protocol trace (observer and `tracing`).
+    pub(crate) tracer: Tracer,
 }
 
 impl<S, R> Engine<S, R>
@@ -70,6 +73,7 @@ where
         hook: Option<TlsPolicyHook>,
         server_name: String,
         linger: Duration,
+        tracer: Tracer,
     ) -> Self {
         Engine {
             conn,
@@ -85,6 +89,7 @@ where
             transport_error: None,
             broken: false,
             shut: false,
+            tracer,
         }
     }
 
@@ -153,6 +158,7 @@ where
         if self.broken || self.shut {
             return;
         }
+        self.tracer.sent(parts, self.conn.phase());
         if let Err(e) = self.io.write_parts(parts).await {
             self.fail(e);
         }
@@ -199,6 +205,7 @@ where
         let now = self.io.runtime.now();
         match result {
             Ok(info) => {
+                self.tracer.tls_started(&info);
                 if self.conn.tls_established(now, info).is_err() {
                     self.conn.abort(now);
                 }
@@ -239,6 +246,9 @@ where
             return;
         }
         let input = self.io.read(deadline).await;
+        if let Input::Data(n) = input {
+            self.tracer.received(self.io.read_buf(n));
+        }
         if feed(&mut self.conn, &self.io, &input).is_err() {
             self.conn.abort(self.io.runtime.now());
         }
@@ -433,7 +443,7 @@ where
     let runtime = io.runtime.clone();
     let transport: &mut Transport<S> = &mut io.transport;
     let handshake = transport.connect_tls(&connector, name, move || record.verified());
-    match deadline {
+    let result = match deadline {
         None => handshake.await,
         Some(at) => {
             let sleep = runtime.sleep_until(at);
@@ -447,5 +457,8 @@ where
                 })
                 .await
         }
-    }
+    };
+    // The error in words (why the certificate did not verify), keeping
+    // its kind.
+    result.map_err(|e| io::Error::new(e.kind(), crate::tls_error::explain(&e)))
 }

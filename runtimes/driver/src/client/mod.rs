@@ -63,6 +63,7 @@ mod resolve;
 mod send;
 mod send_built;
 mod stepwise;
+mod trace;
 
 pub use connection::Client;
 pub use engine::TlsPolicyHook;
@@ -72,3 +73,4 @@ pub use options::{ClientSettings, ProxyHeaderPlan, Security, SendOptions, Server
 pub use report::{ClientError, RecipientReport, SendError, SendReport, ServerFailure};
 pub use send::send_message;
 pub use send_built::send_built_message;
+pub use trace::{Direction, LineKind, Observer, TraceEvent, TraceLine};

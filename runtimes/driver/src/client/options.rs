@@ -5,12 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mailwire_core::RandomSource;
-use mailwire_core::client::{AuthSecurity, Timeouts, TlsPolicy};
-use mailwire_core::sasl::Credentials;
+use mailwire_core::client::{AuthSecurity, StopPoint, Timeouts, TlsPolicy};
+use mailwire_core::sasl::{Credentials, Mechanism};
 use mailwire_core::wire::address::{Domain, ForwardPath, ReversePath};
 use mailwire_core::wire::params::{Notify, Ret};
 
 use super::engine::TlsPolicyHook;
+use super::trace::Observer;
 use crate::server::SystemRandom;
 use crate::tls::ClientTls;
 
@@ -137,6 +138,15 @@ pub struct ClientSettings {
     /// server that trusts this host to speak for its clients). Default:
     /// none.
     pub proxy: Option<ProxyHeaderPlan>,
+    /// Watches the conversation, line by line, secrets redacted (a
+    /// transcript). Default: none.
+    pub observer: Option<Observer>,
+    /// Stop the session on purpose there, with QUIT (swaks'
+    /// `--quit-after`). Default: none.
+    pub stop_after: Option<StopPoint>,
+    /// The SASL mechanisms to use, in order of preference (swaks'
+    /// `--auth MECH`). `None`: the core's list (strongest first).
+    pub auth_mechanisms: Option<Vec<Mechanism>>,
 }
 
 /// The PROXY protocol header a [`Client`](super::Client) sends right after
@@ -210,6 +220,9 @@ impl Default for ClientSettings {
             linger: Duration::from_secs(2),
             random: Arc::new(SystemRandom),
             proxy: None,
+            observer: None,
+            stop_after: None,
+            auth_mechanisms: None,
         }
     }
 }
@@ -233,6 +246,9 @@ impl std::fmt::Debug for ClientSettings {
             .field("write_stall", &self.write_stall)
             .field("linger", &self.linger)
             .field("proxy", &self.proxy)
+            .field("observer", &self.observer.as_ref().map(|_| "<observer>"))
+            .field("stop_after", &self.stop_after)
+            .field("auth_mechanisms", &self.auth_mechanisms)
             .finish_non_exhaustive()
     }
 }
@@ -284,6 +300,50 @@ impl ClientSettings {
     #[must_use]
     pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
         self.timeouts = timeouts;
+        self
+    }
+
+    /// One bound for every wait of the session, as swaks' `--timeout`:
+    /// the TCP connect (and implicit TLS handshake), the greeting, each
+    /// reply, the TLS handshake, the data, a stalled write; the linger
+    /// after the close is at most a third of it. The default keeps RFC
+    /// 5321's waits (minutes each).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mailwire_driver::client::ClientSettings;
+    ///
+    /// let settings = ClientSettings::default().with_timeout(Duration::from_secs(30));
+    /// assert_eq!(settings.timeouts.greeting, Duration::from_secs(30));
+    /// assert_eq!(settings.connect_timeout, Duration::from_secs(30));
+    /// ```
+    #[must_use]
+    pub fn with_timeout(mut self, wait: Duration) -> Self {
+        self.timeouts = Timeouts::all(wait);
+        self.connect_timeout = wait;
+        self.write_stall = wait;
+        self.linger = self.linger.min(wait / 3);
+        self
+    }
+
+    /// Sets the observer of the conversation (see [`Observer`]).
+    #[must_use]
+    pub fn with_observer(mut self, observer: Observer) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// Stops the session at `point` with QUIT (swaks' `--quit-after`).
+    #[must_use]
+    pub fn with_stop_after(mut self, point: StopPoint) -> Self {
+        self.stop_after = Some(point);
+        self
+    }
+
+    /// Uses only these SASL mechanisms, in this order (swaks' `--auth`).
+    #[must_use]
+    pub fn with_auth_mechanisms(mut self, mechanisms: Vec<Mechanism>) -> Self {
+        self.auth_mechanisms = Some(mechanisms);
         self
     }
 

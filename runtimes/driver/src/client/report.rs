@@ -15,7 +15,7 @@ use mailwire_core::{TlsInfo, UsageError};
 #[non_exhaustive]
 pub enum ClientError {
     /// The host name did not resolve to any address.
-    #[error("cannot resolve {host}: {source}")]
+    #[error("cannot resolve the host name {host}: {source}")]
     Resolve {
         /// The host as given.
         host: String,
@@ -31,7 +31,7 @@ pub enum ClientError {
         source: io::Error,
     },
     /// The implicit TLS handshake (port 465 style) failed or timed out.
-    #[error("TLS handshake with {server}: {source}")]
+    #[error("the TLS handshake with {server} failed: {source}")]
     Tls {
         /// The server name.
         server: String,
@@ -41,7 +41,7 @@ pub enum ClientError {
     /// The connection closed before it was ready for mail, or while a
     /// message was going: the reason says how (greeting refused, EHLO
     /// refused, STARTTLS refused, a timeout, …), with the server's reply.
-    #[error("connection closed: {0}")]
+    #[error("{0}")]
     Closed(CloseReason),
     /// Reading the message body failed; the connection was ended (the
     /// message was not sent).
@@ -51,6 +51,10 @@ pub enum ClientError {
     /// from a server that does not offer it, or an invalid client name).
     #[error(transparent)]
     Usage(#[from] UsageError),
+    /// The runtime of a blocking client could not start (the process is
+    /// out of threads or file descriptors).
+    #[error("cannot start the I/O runtime: {0}")]
+    Runtime(io::Error),
 }
 
 impl ClientError {
@@ -112,6 +116,10 @@ pub enum SendError {
         /// Why.
         error: UsageError,
     },
+    /// The runtime of a blocking call could not start (the process is out
+    /// of threads or file descriptors).
+    #[error("cannot start the I/O runtime: {0}")]
+    Runtime(io::Error),
 }
 
 fn last_failure(failures: &[ServerFailure]) -> String {
