@@ -156,7 +156,8 @@ impl Index {
                 }
             }
         }
-        self.deleted.fetch_add(deleted.len() as u64, Ordering::Relaxed);
+        self.deleted
+            .fetch_add(deleted.len() as u64, Ordering::Relaxed);
         self.tell_deleted(&deleted, told);
         failure.map_or(Ok(deleted.len()), Err)
     }
@@ -193,7 +194,11 @@ impl Index {
     /// # Errors
     ///
     /// A file could not be removed.
-    pub fn prune(&self, max_messages: Option<usize>, max_age: Option<Duration>) -> io::Result<usize> {
+    pub fn prune(
+        &self,
+        max_messages: Option<usize>,
+        max_age: Option<Duration>,
+    ) -> io::Result<usize> {
         let doomed: Vec<Id> = {
             let state = self.read();
             let over = max_messages.map_or(0, |max| state.order.len().saturating_sub(max));

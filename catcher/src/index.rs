@@ -168,7 +168,10 @@ impl State {
 
     /// Entries newest first.
     pub(crate) fn newest_first(&self) -> impl Iterator<Item = &Entry> {
-        self.order.iter().rev().filter_map(|k| self.entries.get(&k.id))
+        self.order
+            .iter()
+            .rev()
+            .filter_map(|k| self.entries.get(&k.id))
     }
 }
 
@@ -195,6 +198,9 @@ pub struct Index {
     /// `P<pid>Q`: the mark of the names this process's Maildir writer
     /// gives (those messages are indexed by the SMTP side itself).
     own_mark: String,
+    /// `--max-messages`: the oldest beyond it are pruned as new ones
+    /// arrive.
+    max_messages: Option<usize>,
 }
 
 impl Index {
@@ -216,7 +222,16 @@ impl Index {
             accepted_size: AtomicU64::new(0),
             deleted: AtomicU64::new(0),
             own_mark: format!("P{}Q", std::process::id()),
+            max_messages: None,
         }
+    }
+
+    /// The same index, keeping at most `max` messages: storing one more
+    /// prunes the oldest.
+    #[must_use]
+    pub fn keep_at_most(mut self, max: Option<usize>) -> Index {
+        self.max_messages = max;
+        self
     }
 
     /// The Maildir's root.
@@ -226,11 +241,15 @@ impl Index {
     }
 
     pub(crate) fn read(&self) -> RwLockReadGuard<'_, State> {
-        self.state.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub(crate) fn write(&self) -> RwLockWriteGuard<'_, State> {
-        self.state.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Builds the index from `new/` and `cur/` (files whose names start
@@ -294,12 +313,32 @@ impl Index {
         };
         let entry = make_entry(Folder::New, name, meta, size, || 0);
         self.add(entry);
+        if let Some(max) = self.max_messages
+            && self.read().order.len() > max
+            && let Err(e) = self.prune(Some(max), None)
+        {
+            eprintln!("mailwire serve: pruning old messages failed: {e}");
+        }
+    }
+
+    /// Like [`stored`](Index::stored), reading the summary from the file
+    /// at `path` (blocking: call it off an async runtime's threads).
+    pub fn stored_file(&self, path: &Path) {
+        match std::fs::read(path) {
+            Ok(raw) => self.stored(path, Meta::of(&raw), raw.len() as u64),
+            Err(e) => eprintln!(
+                "mailwire serve: cannot read the stored message {}: {e}",
+                path.display()
+            ),
+        }
     }
 
     /// Adds an entry unless its ID is known, telling the websocket
     /// clients.
     pub(crate) fn add(&self, entry: Entry) {
-        let event = self.wants_events().then(|| event_json("new", entry.summary()));
+        let event = self
+            .wants_events()
+            .then(|| event_json("new", entry.summary()));
         let added = self.write().add(entry);
         if added {
             if let Some(event) = event {
@@ -312,7 +351,9 @@ impl Index {
     /// Whether a name in `new/` is one this process's writer gave (the
     /// SMTP side indexes those itself).
     pub(crate) fn is_own(&self, name: &str) -> bool {
-        name.split('.').nth(1).is_some_and(|s| s.contains(&self.own_mark))
+        name.split('.')
+            .nth(1)
+            .is_some_and(|s| s.contains(&self.own_mark))
     }
 
     /// A receiver of every event from now on, as JSON text.
@@ -562,7 +603,10 @@ pub(crate) fn arrival(unique: &str) -> Option<(u64, u64)> {
     let middle = parts.next().unwrap_or_default();
     let number_after = |mark: char| -> Option<u64> {
         let at = middle.find(mark)? + 1;
-        let digits: String = middle[at..].chars().take_while(char::is_ascii_digit).collect();
+        let digits: String = middle[at..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
         digits.parse().ok()
     };
     let micros = number_after('M').filter(|m| *m < 1_000_000).unwrap_or(0);
@@ -580,7 +624,10 @@ mod tests {
             arrival("1700000000.M123456P42Q7.host"),
             Some((1_700_000_000_123_456, 7))
         );
-        assert_eq!(arrival("1700000000.P42.host"), Some((1_700_000_000_000_000, 0)));
+        assert_eq!(
+            arrival("1700000000.P42.host"),
+            Some((1_700_000_000_000_000, 0))
+        );
         assert_eq!(arrival("hand-made.eml"), None);
         assert!(has_flag("1.M1P1Q1.h:2,FS", 'S'));
         assert!(!has_flag("1.M1P1Q1.h:2,F", 'S'));

@@ -110,12 +110,10 @@ pub(crate) fn addresses(header: Option<&mail_parser::Address<'_>>) -> Box<[Addre
 
 /// The body's text: the first text/plain body, or the HTML's text.
 pub(crate) fn text_body(message: &Message<'_>) -> String {
-    let plain = message
-        .text_bodies()
-        .find_map(|p| match &p.body {
-            PartType::Text(t) => Some(t.to_string()),
-            _ => None,
-        });
+    let plain = message.text_bodies().find_map(|p| match &p.body {
+        PartType::Text(t) => Some(t.to_string()),
+        _ => None,
+    });
     plain.unwrap_or_else(|| {
         html_body(message)
             .map(|h| mail_parser::decoders::html::html_to_text(&h))

@@ -38,7 +38,13 @@ pub fn listed(message: &Message<'_>) -> Vec<Listed> {
         Some(PartType::Multipart(children)) => {
             let related = is_related(message, root);
             for (n, child) in children.iter().enumerate() {
-                walk(message, *child as usize, (n + 1).to_string(), related, &mut out);
+                walk(
+                    message,
+                    *child as usize,
+                    (n + 1).to_string(),
+                    related,
+                    &mut out,
+                );
             }
         }
         Some(_) => walk_leaf(message, root, "1".to_owned(), false, &mut out),
@@ -63,7 +69,9 @@ fn is_related(message: &Message<'_>, index: usize) -> bool {
         .and_then(|p| p.content_type())
         .is_some_and(|ct| {
             ct.ctype().eq_ignore_ascii_case("multipart")
-                && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("related"))
+                && ct
+                    .subtype()
+                    .is_some_and(|s| s.eq_ignore_ascii_case("related"))
         })
 }
 
@@ -72,7 +80,13 @@ fn walk(message: &Message<'_>, index: usize, id: String, related: bool, out: &mu
         Some(PartType::Multipart(children)) => {
             let related = related || is_related(message, index);
             for (n, child) in children.iter().enumerate() {
-                walk(message, *child as usize, format!("{id}.{}", n + 1), related, out);
+                walk(
+                    message,
+                    *child as usize,
+                    format!("{id}.{}", n + 1),
+                    related,
+                    out,
+                );
             }
         }
         Some(_) => walk_leaf(message, index, id, related, out),
@@ -80,14 +94,21 @@ fn walk(message: &Message<'_>, index: usize, id: String, related: bool, out: &mu
     }
 }
 
-fn walk_leaf(message: &Message<'_>, index: usize, id: String, related: bool, out: &mut Vec<Listed>) {
+fn walk_leaf(
+    message: &Message<'_>,
+    index: usize,
+    id: String,
+    related: bool,
+    out: &mut Vec<Listed>,
+) {
     let Some(part) = message.parts.get(index) else {
         return;
     };
     let disposition = part
         .content_disposition()
         .map(|d| d.ctype().to_ascii_lowercase());
-    let is_body = message.text_body.contains(&(index as u32)) || message.html_body.contains(&(index as u32));
+    let is_body =
+        message.text_body.contains(&(index as u32)) || message.html_body.contains(&(index as u32));
     let is_text = matches!(part.body, PartType::Text(_) | PartType::Html(_));
     let kind = match disposition.as_deref() {
         Some("attachment") => Some(Kind::Attachment),
@@ -99,14 +120,14 @@ fn walk_leaf(message: &Message<'_>, index: usize, id: String, related: bool, out
     };
     let named = part.attachment_name().is_some_and(|n| !n.is_empty())
         || part.content_id().is_some_and(|c| !c.is_empty());
-    if let Some(kind) = kind {
-        if named {
-            out.push(Listed {
-                part_id: id,
-                index,
-                kind,
-            });
-        }
+    if let Some(kind) = kind
+        && named
+    {
+        out.push(Listed {
+            part_id: id,
+            index,
+            kind,
+        });
     }
 }
 
@@ -159,7 +180,10 @@ Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n\
             .parse(MIXED.as_bytes())
             .unwrap();
         let listed = listed(&message);
-        let ids: Vec<(&str, Kind)> = listed.iter().map(|l| (l.part_id.as_str(), l.kind)).collect();
+        let ids: Vec<(&str, Kind)> = listed
+            .iter()
+            .map(|l| (l.part_id.as_str(), l.kind))
+            .collect();
         assert_eq!(ids, [("1.2", Kind::Inline), ("2", Kind::Attachment)]);
         let image = find(&message, "1.2").unwrap();
         assert_eq!(content_type(image), "image/png");
@@ -167,6 +191,9 @@ Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n\
         let pdf = find(&message, "2").unwrap();
         assert_eq!(file_name(pdf), "report.pdf");
         assert_eq!(pdf.contents(), b"%PDF-1.4\n");
-        assert!(find(&message, "1.1.1").is_none(), "bodies are not parts to fetch");
+        assert!(
+            find(&message, "1.1.1").is_none(),
+            "bodies are not parts to fetch"
+        );
     }
 }

@@ -294,7 +294,11 @@ fn size_to_bytes(text: &str) -> Option<u64> {
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(text.len());
     let (number, unit) = text.split_at(digits_end);
-    if number.is_empty() || number.starts_with('.') || number.matches('.').count() > 1 || number.ends_with('.') {
+    if number.is_empty()
+        || number.starts_with('.')
+        || number.matches('.').count() > 1
+        || number.ends_with('.')
+    {
         return None;
     }
     let value: f64 = number.parse().ok()?;

@@ -118,7 +118,10 @@ pub fn parse_search_date(text: &str, offset_minutes: i64) -> Option<i64> {
 #[must_use]
 pub fn parse_offset(tz: &str) -> Option<i64> {
     let tz = tz.trim();
-    if tz.eq_ignore_ascii_case("utc") || tz.eq_ignore_ascii_case("z") || tz.eq_ignore_ascii_case("gmt") {
+    if tz.eq_ignore_ascii_case("utc")
+        || tz.eq_ignore_ascii_case("z")
+        || tz.eq_ignore_ascii_case("gmt")
+    {
         return Some(0);
     }
     let (sign, rest) = match tz.as_bytes().first()? {
@@ -149,14 +152,29 @@ mod tests {
     fn parses_search_dates() {
         assert_eq!(parse_search_date("2024-02-29", 0), Some(1_709_164_800_000));
         assert_eq!(parse_search_date("2024/02/29", 0), Some(1_709_164_800_000));
-        assert_eq!(parse_search_date("2024-02-29T12:34:56Z", 0), Some(1_709_210_096_000));
-        assert_eq!(parse_search_date("2024-02-29 12:34", 0), Some(1_709_210_040_000));
+        assert_eq!(
+            parse_search_date("2024-02-29T12:34:56Z", 0),
+            Some(1_709_210_096_000)
+        );
+        assert_eq!(
+            parse_search_date("2024-02-29 12:34", 0),
+            Some(1_709_210_040_000)
+        );
         assert_eq!(
             parse_search_date("2024-02-29T14:34:56+02:00", 0),
             Some(1_709_210_096_000)
         );
-        assert_eq!(parse_search_date("2024-02-29", 60), Some(1_709_164_800_000 - 3_600_000));
-        for bad in ["", "yesterday", "2024-13-01", "2024-02-29T25:00", "2024-02-29X"] {
+        assert_eq!(
+            parse_search_date("2024-02-29", 60),
+            Some(1_709_164_800_000 - 3_600_000)
+        );
+        for bad in [
+            "",
+            "yesterday",
+            "2024-13-01",
+            "2024-02-29T25:00",
+            "2024-02-29X",
+        ] {
             assert_eq!(parse_search_date(bad, 0), None, "{bad}");
         }
         assert_eq!(parse_offset("+02:00"), Some(120));

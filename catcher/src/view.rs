@@ -96,10 +96,12 @@ pub fn message(entry: &Entry, raw: &[u8]) -> Message {
 
 fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// `List-Unsubscribe`: the `<…>` links (at most one `mailto:` and one
@@ -202,7 +204,11 @@ pub fn headers(raw: &[u8]) -> Headers {
 pub fn part(raw: &[u8], part_id: &str) -> Option<(String, String, Vec<u8>)> {
     let parsed = MessageParser::default().parse(raw)?;
     let part = crate::parts::find(&parsed, part_id)?;
-    Some((content_type(part), file_name(part), part.contents().to_vec()))
+    Some((
+        content_type(part),
+        file_name(part),
+        part.contents().to_vec(),
+    ))
 }
 
 /// The text a free word is looked for in, as Mailpit builds it: the
@@ -215,7 +221,15 @@ pub fn body_search_text(raw: &[u8]) -> String {
         return String::new();
     };
     let mut text = String::new();
-    for name in ["From", "Subject", "To", "Cc", "Bcc", "Reply-To", "Return-Path"] {
+    for name in [
+        "From",
+        "Subject",
+        "To",
+        "Cc",
+        "Bcc",
+        "Reply-To",
+        "Return-Path",
+    ] {
         if let Some(value) = parsed.header_raw(name) {
             text.push_str(value);
             text.push(' ');
@@ -225,7 +239,13 @@ pub fn body_search_text(raw: &[u8]) -> String {
         text.push_str(subject);
         text.push(' ');
     }
-    for list in [parsed.from(), parsed.to(), parsed.cc(), parsed.bcc(), parsed.reply_to()] {
+    for list in [
+        parsed.from(),
+        parsed.to(),
+        parsed.cc(),
+        parsed.bcc(),
+        parsed.reply_to(),
+    ] {
         for addr in list.iter().flat_map(|a| a.iter()) {
             text.push_str(addr.name().unwrap_or_default());
             text.push(' ');
@@ -237,11 +257,11 @@ pub fn body_search_text(raw: &[u8]) -> String {
     }
     text.push(' ');
     for l in listed(&parsed) {
-        if l.kind == Kind::Attachment {
-            if let Some(part) = parsed.parts.get(l.index) {
-                text.push_str(&file_name(part));
-                text.push(' ');
-            }
+        if l.kind == Kind::Attachment
+            && let Some(part) = parsed.parts.get(l.index)
+        {
+            text.push_str(&file_name(part));
+            text.push(' ');
         }
     }
     clean(&text)

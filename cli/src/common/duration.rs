@@ -16,8 +16,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         Some(at) => text.split_at(at),
         None => (text, ""),
     };
-    let expected =
-        || format!("{text:?} is not a duration: expected a whole number with s, m, h or d (30s, 5m, 2h, 5d), or a bare number of seconds");
+    let expected = || {
+        format!(
+            "{text:?} is not a duration: expected a whole number with s, m, h or d (30s, 5m, 2h, 5d), or a bare number of seconds"
+        )
+    };
     if digits.is_empty() {
         return Err(expected());
     }
@@ -51,7 +54,17 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_a_duration() {
-        for bad in ["", "s", "5w", "1.5h", "-5m", "5 m", "m5", "5ms", "99999999999999999999d"] {
+        for bad in [
+            "",
+            "s",
+            "5w",
+            "1.5h",
+            "-5m",
+            "5 m",
+            "m5",
+            "5ms",
+            "99999999999999999999d",
+        ] {
             let error = parse_duration(bad).expect_err(bad);
             assert!(!error.contains("Err("), "{error}");
         }
