@@ -64,6 +64,8 @@ impl Index {
                 .map(|e| (e.id(), e.folder, e.name.clone(), renamed(&e.name, read)))
                 .collect()
         };
+        let ids: Vec<Id> = plan.iter().map(|(id, ..)| *id).collect();
+        self.mark_busy(&ids);
         let mut failure = None;
         let mut done = Vec::with_capacity(plan.len());
         let mut gone = Vec::new();
@@ -98,6 +100,7 @@ impl Index {
                 }
             }
         }
+        self.unmark_busy(&ids);
         for id in events {
             if self.wants_events() {
                 let data = ReadChange {
@@ -128,6 +131,8 @@ impl Index {
                 .map(|e| (e.id(), e.folder, e.name.clone()))
                 .collect()
         };
+        let busy: Vec<Id> = plan.iter().map(|(id, ..)| *id).collect();
+        self.mark_busy(&busy);
         let mut failure = None;
         let mut removed = Vec::with_capacity(plan.len());
         for (id, folder, name) in plan {
@@ -156,10 +161,32 @@ impl Index {
                 }
             }
         }
+        self.unmark_busy(&busy);
         self.deleted
             .fetch_add(deleted.len() as u64, Ordering::Relaxed);
         self.tell_deleted(&deleted, told);
         failure.map_or(Ok(deleted.len()), Err)
+    }
+
+    fn busy(&self) -> std::sync::MutexGuard<'_, HashSet<Id>> {
+        self.busy
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn mark_busy(&self, ids: &[Id]) {
+        self.busy().extend(ids.iter().copied());
+    }
+
+    fn unmark_busy(&self, ids: &[Id]) {
+        let mut busy = self.busy();
+        for id in ids {
+            busy.remove(id);
+        }
+    }
+
+    fn is_busy(&self, id: Id) -> bool {
+        self.busy().contains(&id)
     }
 
     /// Tells the websocket clients that `deleted` are gone.
@@ -229,6 +256,9 @@ impl Index {
             return;
         }
         let id = Id::of_unique(unique_part(name));
+        if self.is_busy(id) {
+            return;
+        }
         let read = has_flag(name, 'S');
         let known = {
             let mut state = self.write();
@@ -273,7 +303,7 @@ impl Index {
     /// Drops the entry of `id` if it still names `folder/name` and that
     /// file does not exist.
     fn forget(&self, id: Id, folder: Folder, name: &str) {
-        if self.root.join(folder.dir()).join(name).exists() {
+        if self.is_busy(id) || self.root.join(folder.dir()).join(name).exists() {
             return;
         }
         let removed = {

@@ -201,6 +201,9 @@ pub struct Index {
     /// `--max-messages`: the oldest beyond it are pruned as new ones
     /// arrive.
     max_messages: Option<usize>,
+    /// Messages whose files this process is renaming or removing: what
+    /// the watcher reports of them meanwhile is this process's own doing.
+    pub(crate) busy: std::sync::Mutex<std::collections::HashSet<Id>>,
 }
 
 impl Index {
@@ -223,6 +226,7 @@ impl Index {
             deleted: AtomicU64::new(0),
             own_mark: format!("P{}Q", std::process::id()),
             max_messages: None,
+            busy: std::sync::Mutex::default(),
         }
     }
 

@@ -62,37 +62,55 @@ pub fn start(index: Arc<Index>, limits: Limits) -> io::Result<()> {
                 let mut fds = [PollFd::new(&fd, PollFlags::IN)];
                 let ready = poll(&mut fds, Some(&tick)).unwrap_or(0);
                 if ready > 0 {
-                    let mut reader = inotify::Reader::new(&fd, &mut buf);
-                    loop {
-                        let event = match reader.next() {
-                            Ok(event) => event,
-                            Err(rustix::io::Errno::AGAIN | rustix::io::Errno::INTR) => break,
-                            Err(_) => break,
-                        };
-                        let what = event.events();
-                        if what.contains(ReadFlags::QUEUE_OVERFLOW) {
-                            index.rescan();
-                            continue;
-                        }
-                        let folder = match event.wd() {
-                            wd if wd == new => Folder::New,
-                            wd if wd == cur => Folder::Cur,
-                            _ => continue,
-                        };
-                        let Some(name) = event.file_name().and_then(|n| n.to_str().ok()) else {
-                            continue;
-                        };
-                        if what.intersects(ReadFlags::CLOSE_WRITE | ReadFlags::MOVED_TO) {
-                            index.appeared(folder, name);
-                        } else if what.intersects(ReadFlags::DELETE | ReadFlags::MOVED_FROM) {
-                            index.vanished(folder, name);
-                        }
-                    }
+                    drain(&index, &fd, &mut buf, (new, cur));
                 }
                 prune(&index, limits);
             }
         })?;
     Ok(())
+}
+
+/// Handles every event queued. A rename within or between the folders
+/// (a mail reader setting flags) comes as `MOVED_FROM` and `MOVED_TO`
+/// with one cookie: it updates the entry rather than deleting and adding
+/// it; a `MOVED_FROM` without its pair is a file moved away.
+fn drain(
+    index: &Index,
+    fd: &rustix::fd::OwnedFd,
+    buf: &mut [MaybeUninit<u8>],
+    (new, cur): (i32, i32),
+) {
+    let mut reader = inotify::Reader::new(fd, buf);
+    let mut moved_away: Vec<(u32, Folder, String)> = Vec::new();
+    while let Ok(event) = reader.next() {
+        let what = event.events();
+        if what.contains(ReadFlags::QUEUE_OVERFLOW) {
+            index.rescan();
+            continue;
+        }
+        let folder = match event.wd() {
+            wd if wd == new => Folder::New,
+            wd if wd == cur => Folder::Cur,
+            _ => continue,
+        };
+        let Some(name) = event.file_name().and_then(|n| n.to_str().ok()) else {
+            continue;
+        };
+        if what.contains(ReadFlags::MOVED_FROM) {
+            moved_away.push((event.cookie(), folder, name.to_owned()));
+        } else if what.intersects(ReadFlags::CLOSE_WRITE | ReadFlags::MOVED_TO) {
+            let cookie = event.cookie();
+            if what.contains(ReadFlags::MOVED_TO) && cookie != 0 {
+                moved_away.retain(|(c, _, _)| *c != cookie);
+            }
+            index.appeared(folder, name);
+        } else if what.contains(ReadFlags::DELETE) {
+            index.vanished(folder, name);
+        }
+    }
+    for (_, folder, name) in moved_away {
+        index.vanished(folder, &name);
+    }
 }
 
 /// Prunes as `limits` say, reporting a failure.
