@@ -21,8 +21,11 @@ use crate::index::Index;
 /// How often `stats` events are sent at most (Mailpit: four a second).
 const STATS_EVERY: Duration = Duration::from_millis(250);
 
+/// How long a client has for the TLS handshake.
+const HANDSHAKE_TIME: Duration = Duration::from_secs(10);
+
 /// What the HTTP side is told on the command line.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HttpOptions {
     /// Where to listen (port 0: any free port).
     pub addr: SocketAddr,
@@ -31,6 +34,19 @@ pub struct HttpOptions {
     /// Host names, besides the bound address and `localhost`, that
     /// requests may name in `Host`.
     pub hosts: Vec<String>,
+    /// Serve HTTPS with this acceptor (`--http-tls-cert`/`--http-tls-key`).
+    pub tls: Option<futures_rustls::TlsAcceptor>,
+}
+
+impl std::fmt::Debug for HttpOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpOptions")
+            .field("addr", &self.addr)
+            .field("auth", &self.auth.as_ref().map(|_| "USER:PASS"))
+            .field("hosts", &self.hosts)
+            .field("tls", &self.tls.is_some())
+            .finish()
+    }
 }
 
 /// The running HTTP side.
@@ -62,6 +78,7 @@ impl HttpServer {
         listener.set_nonblocking(true)?;
         let local_addr = listener.local_addr()?;
         let guard = Arc::new(guard::Guard::new(local_addr, options)?);
+        let tls = options.tls.clone();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -78,7 +95,7 @@ impl HttpServer {
                     };
                     tokio::spawn(send_stats(index.clone()));
                     let app = router(index, guard);
-                    serve(listener, app).await;
+                    serve(listener, app, tls).await;
                 });
             })?;
         Ok(HttpServer { local_addr })
@@ -101,8 +118,13 @@ pub fn router(index: Arc<Index>, guard: Arc<guard::Guard>) -> Router {
 }
 
 /// Accepts connections and serves each on its own task (HTTP/1.1 with
-/// upgrades, for the websocket).
-async fn serve(listener: tokio::net::TcpListener, app: Router) {
+/// upgrades, for the websocket), after a TLS handshake when `tls` is
+/// given.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    tls: Option<futures_rustls::TlsAcceptor>,
+) {
     loop {
         let (stream, _) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -115,11 +137,29 @@ async fn serve(listener: tokio::net::TcpListener, app: Router) {
         };
         let _ = stream.set_nodelay(true);
         let service = TowerToHyperService::new(app.clone());
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .with_upgrades()
-                .await;
+            let http = hyper::server::conn::http1::Builder::new();
+            match tls {
+                None => {
+                    let _ = http
+                        .serve_connection(TokioIo::new(stream), service)
+                        .with_upgrades()
+                        .await;
+                }
+                Some(acceptor) => {
+                    use tokio_util::compat::{FuturesAsyncReadCompatExt, TokioAsyncReadCompatExt};
+                    let handshake = acceptor.accept(stream.compat());
+                    let Ok(Ok(secured)) = tokio::time::timeout(HANDSHAKE_TIME, handshake).await
+                    else {
+                        return;
+                    };
+                    let _ = http
+                        .serve_connection(TokioIo::new(secured.compat()), service)
+                        .with_upgrades()
+                        .await;
+                }
+            }
         });
     }
 }

@@ -303,3 +303,87 @@ fn a_non_loopback_bind_without_auth_is_warned_about() {
     assert_eq!(api.get("/readyz").status, 200);
     assert!(!api.stderr().contains("warning"), "{}", api.stderr());
 }
+
+/// Runs curl with `args` against the server's certificate; returns the
+/// HTTP status and the body.
+fn curl(cacert: &std::path::Path, args: &[&str]) -> (u16, String) {
+    let out = std::process::Command::new("curl")
+        .args(["--silent", "--show-error", "--max-time", "20", "--cacert"])
+        .arg(cacert)
+        .args(["--write-out", "\n%{http_code}"])
+        .args(args)
+        .output()
+        .expect("curl is installed (scripts/install-peers)");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", &text));
+    (code.trim().parse().unwrap_or(0), body.to_owned())
+}
+
+#[test]
+fn https_with_a_certificate() {
+    let dir = TempDir::new("api-https");
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let (cert, key) = (dir.0.join("cert.pem"), dir.0.join("key.pem"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.key_pair.serialize_pem()).unwrap();
+    let api = Api::start(
+        &dir.0.join("mail"),
+        &[
+            "--http",
+            "127.0.0.1:0",
+            "--http-auth",
+            "u:p",
+            "--http-tls-cert",
+            cert.to_str().unwrap(),
+            "--http-tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    send(
+        api.smtp,
+        "a@example.org",
+        &["b@example.org"],
+        "Subject: secure\r\n\r\nx\r\n",
+    );
+    let base = format!("https://{}", api.http);
+    let (status, body) = curl(&cert, &["-u", "u:p", &format!("{base}/api/v1/messages")]);
+    assert_eq!(status, 200, "{body}");
+    let page: serde_json::Value = serde_json::from_str(&body).unwrap();
+    shapes::check(&page, &shapes::MESSAGES_SUMMARY);
+    assert_eq!(page["messages"][0]["Subject"], "secure");
+    let (status, _) = curl(&cert, &[&format!("{base}/api/v1/messages")]);
+    assert_eq!(status, 401);
+    // The interface's origin is https://…: http://… is another origin.
+    let url = format!("{base}/api/v1/messages");
+    let plain_origin = format!("Origin: http://{}", api.http);
+    let (status, _) = curl(
+        &cert,
+        &["-u", "u:p", "-X", "DELETE", "-H", &plain_origin, &url],
+    );
+    assert_eq!(status, 403);
+    let own_origin = format!("Origin: {base}");
+    let (status, body) = curl(
+        &cert,
+        &["-u", "u:p", "-X", "DELETE", "-H", &own_origin, &url],
+    );
+    assert_eq!((status, body.as_str()), (200, "ok"));
+    assert!(names(&api.maildir, "new").is_empty());
+
+    // Plain HTTP gets no HTTP answer.
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(api.http).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    stream
+        .write_all(b"GET /api/v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic dTpw\r\n\r\n")
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    assert!(
+        !answer.starts_with(b"HTTP/"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+}

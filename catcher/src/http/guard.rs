@@ -24,6 +24,8 @@ pub struct Guard {
     hosts: Vec<String>,
     /// The expected `Authorization` value (`Basic …`).
     authorization: Option<String>,
+    /// `https://` or `http://`: the start of this interface's origin.
+    scheme: &'static str,
 }
 
 impl Guard {
@@ -54,6 +56,11 @@ impl Guard {
                 .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
                 .collect(),
             authorization,
+            scheme: if options.tls.is_some() {
+                "https://"
+            } else {
+                "http://"
+            },
         })
     }
 
@@ -191,7 +198,7 @@ fn verdict(guard: &Guard, request: &Request<Body>) -> Option<Response> {
         let own = origin
             .to_str()
             .ok()
-            .and_then(|o| o.strip_prefix("http://"))
+            .and_then(|o| o.strip_prefix(guard.scheme))
             .is_some_and(|rest| rest.eq_ignore_ascii_case(host));
         if !own {
             return Some(refuse(
@@ -218,6 +225,7 @@ mod tests {
             addr: bound.parse().unwrap(),
             auth: None,
             hosts: hosts.iter().map(|h| (*h).to_owned()).collect(),
+            tls: None,
         };
         Guard::new(options.addr, &options).unwrap()
     }
@@ -255,6 +263,7 @@ mod tests {
             addr: "127.0.0.1:0".parse().unwrap(),
             auth: Some("nopassword".into()),
             hosts: Vec::new(),
+            tls: None,
         };
         assert!(Guard::new(options.addr, &options).is_err());
     }

@@ -32,6 +32,12 @@ pub struct WebArgs {
     /// the bound address and localhost (repeatable); others are refused.
     #[arg(long, value_name = "NAME")]
     pub http_host: Vec<String>,
+    /// PEM certificate chain: serve HTTPS instead of HTTP.
+    #[arg(long, value_name = "FILE", requires = "http_tls_key")]
+    pub http_tls_cert: Option<std::path::PathBuf>,
+    /// PEM private key for --http-tls-cert.
+    #[arg(long, value_name = "FILE", requires = "http_tls_cert")]
+    pub http_tls_key: Option<std::path::PathBuf>,
     /// Keep at most N messages: the oldest are deleted.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_messages: Option<u64>,
@@ -102,10 +108,20 @@ pub fn start(web: &WebArgs, index: &Arc<Index>, smtp_given: bool) -> Result<(), 
     let Some(addr) = web.address(smtp_given) else {
         return Ok(());
     };
+    let tls = match (&web.http_tls_cert, &web.http_tls_key) {
+        (Some(cert), Some(key)) => Some(
+            mailwire_driver::ServerTls::from_pem_files(cert, key)
+                .map_err(|e| format!("HTTPS certificate: {e}"))?
+                .acceptor(),
+        ),
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let options = HttpOptions {
         addr,
         auth: web.http_auth.clone(),
         hosts: web.http_host.clone(),
+        tls,
     };
     let server = HttpServer::start(index.clone(), &options).map_err(|e| e.to_string())?;
     let bound = server.local_addr();
@@ -114,6 +130,6 @@ pub fn start(web: &WebArgs, index: &Arc<Index>, smtp_given: bool) -> Result<(), 
             "mailwire serve: warning: HTTP on {bound} is reachable from other hosts without a password (give --http-auth USER:PASS)"
         );
     }
-    super::print_flushed(&format!("web interface on http://{bound}/"));
+    super::print_flushed(&format!("web interface on {scheme}://{bound}/"));
     Ok(())
 }

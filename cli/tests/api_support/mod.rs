@@ -110,7 +110,10 @@ impl Api {
                 });
             if let Some(rest) = line.strip_prefix("listening on ") {
                 smtp = Some(rest.parse().expect("SMTP address"));
-            } else if let Some(rest) = line.strip_prefix("web interface on http://") {
+            } else if let Some(rest) = line
+                .strip_prefix("web interface on http://")
+                .or_else(|| line.strip_prefix("web interface on https://"))
+            {
                 http = Some(rest.trim_end_matches('/').parse().expect("HTTP address"));
             }
         }
