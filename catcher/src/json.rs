@@ -1,6 +1,6 @@
 //! The JSON bodies of Mailpit's API, field for field (names and types as
-//! Mailpit's API documentation gives them; `catcher/api-shapes.json`
-//! writes them down and the tests check every response against it).
+//! Mailpit's API documentation gives them; `catcher/API.md` writes them
+//! down and the tests check every response against them).
 
 use std::collections::BTreeMap;
 
