@@ -59,7 +59,7 @@ impl Index {
         let plan: Vec<(Id, Folder, Box<str>, String)> = {
             let state = self.read();
             ids.iter()
-                .filter_map(|id| state.entries.get(id))
+                .filter_map(|id| state.get(id))
                 .filter(|e| e.read != read)
                 .map(|e| (e.id(), e.folder, e.name.clone(), renamed(&e.name, read)))
                 .collect()
@@ -87,7 +87,7 @@ impl Index {
         {
             let mut state = self.write();
             for (id, folder, old, new) in done {
-                let Some(entry) = state.entries.get_mut(&id) else {
+                let Some(entry) = state.get_mut(&id) else {
                     continue;
                 };
                 if entry.folder != folder || entry.name != old {
@@ -127,7 +127,7 @@ impl Index {
         let plan: Vec<(Id, Folder, Box<str>)> = {
             let state = self.read();
             ids.iter()
-                .filter_map(|id| state.entries.get(id))
+                .filter_map(|id| state.get(id))
                 .map(|e| (e.id(), e.folder, e.name.clone()))
                 .collect()
         };
@@ -153,7 +153,6 @@ impl Index {
             let mut state = self.write();
             for (id, folder, name) in removed {
                 let same = state
-                    .entries
                     .get(&id)
                     .is_some_and(|e| e.folder == folder && e.name == name);
                 if same && state.remove(id).is_some() {
@@ -228,18 +227,17 @@ impl Index {
     ) -> io::Result<usize> {
         let doomed: Vec<Id> = {
             let state = self.read();
-            let over = max_messages.map_or(0, |max| state.order.len().saturating_sub(max));
+            let over = max_messages.map_or(0, |max| state.len().saturating_sub(max));
             let cutoff_us = max_age.map(|age| {
                 now_ms()
                     .saturating_sub(u64::try_from(age.as_millis()).unwrap_or(u64::MAX))
                     .saturating_mul(1000)
             });
             state
-                .order
-                .iter()
+                .values()
                 .enumerate()
-                .take_while(|(n, key)| *n < over || cutoff_us.is_some_and(|c| key.at_us < c))
-                .map(|(_, key)| key.id)
+                .take_while(|(n, e)| *n < over || cutoff_us.is_some_and(|c| e.key.at_us < c))
+                .map(|(_, e)| e.id())
                 .collect()
         };
         if doomed.is_empty() {
@@ -262,7 +260,7 @@ impl Index {
         let read = has_flag(name, 'S');
         let known = {
             let mut state = self.write();
-            match state.entries.get_mut(&id) {
+            match state.get_mut(&id) {
                 Some(entry) if entry.folder == folder && *entry.name == *name => return,
                 Some(entry) => {
                     entry.folder = folder;
@@ -309,7 +307,6 @@ impl Index {
         let removed = {
             let mut state = self.write();
             let same = state
-                .entries
                 .get(&id)
                 .is_some_and(|e| e.folder == folder && *e.name == *name);
             same && state.remove(id).is_some()
@@ -336,7 +333,6 @@ impl Index {
         let gone: Vec<(Id, Folder, Box<str>)> = {
             let state = self.read();
             state
-                .entries
                 .values()
                 .filter(|e| !seen.contains(&e.id()))
                 .map(|e| (e.id(), e.folder, e.name.clone()))
@@ -353,7 +349,6 @@ impl Index {
         let id = Id::of_unique(unique_part(name));
         let known = self
             .read()
-            .entries
             .get(&id)
             .is_some_and(|e| e.folder == folder && *e.name == *name);
         if known {

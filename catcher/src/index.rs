@@ -5,7 +5,7 @@
 //! outside the lock. Changes are told to websocket clients as Mailpit's
 //! events ([`Index::subscribe`]).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -118,11 +118,12 @@ impl Entry {
     }
 }
 
-/// The index's state behind its lock.
+/// The index's state behind its lock: the entries in arrival order
+/// (lists and searches walk them in place), and each ID's key.
 #[derive(Debug, Default)]
 pub(crate) struct State {
-    pub(crate) entries: HashMap<Id, Entry>,
-    pub(crate) order: BTreeSet<Key>,
+    by_key: BTreeMap<Key, Entry>,
+    keys: HashMap<Id, Key>,
     pub(crate) unread: u64,
     pub(crate) bytes: u64,
 }
@@ -130,28 +131,49 @@ pub(crate) struct State {
 impl State {
     /// Adds `entry` unless its ID is known; whether it was added.
     pub(crate) fn add(&mut self, entry: Entry) -> bool {
-        if self.entries.contains_key(&entry.id()) {
+        if self.keys.contains_key(&entry.id()) {
             return false;
         }
-        self.order.insert(entry.key);
         self.unread += u64::from(!entry.read);
         self.bytes += entry.size;
-        self.entries.insert(entry.id(), entry);
+        self.keys.insert(entry.id(), entry.key);
+        self.by_key.insert(entry.key, entry);
         true
     }
 
     /// Removes the entry of `id`, if any.
     pub(crate) fn remove(&mut self, id: Id) -> Option<Entry> {
-        let entry = self.entries.remove(&id)?;
-        self.order.remove(&entry.key);
+        let key = self.keys.remove(&id)?;
+        let entry = self.by_key.remove(&key)?;
         self.unread -= u64::from(!entry.read);
         self.bytes -= entry.size;
         Some(entry)
     }
 
+    /// The entry of `id`.
+    pub(crate) fn get(&self, id: &Id) -> Option<&Entry> {
+        self.by_key.get(self.keys.get(id)?)
+    }
+
+    /// The entry of `id`, to change its place or read state (never its
+    /// key).
+    pub(crate) fn get_mut(&mut self, id: &Id) -> Option<&mut Entry> {
+        self.by_key.get_mut(self.keys.get(id)?)
+    }
+
+    /// Messages in the index.
+    pub(crate) fn len(&self) -> usize {
+        self.by_key.len()
+    }
+
+    /// Every entry, oldest first.
+    pub(crate) fn values(&self) -> impl DoubleEndedIterator<Item = &Entry> {
+        self.by_key.values()
+    }
+
     /// Sets the read state of `id`; whether it changed.
     pub(crate) fn set_read(&mut self, id: Id, read: bool) -> bool {
-        let Some(entry) = self.entries.get_mut(&id) else {
+        let Some(entry) = self.get_mut(&id) else {
             return false;
         };
         if entry.read == read {
@@ -168,10 +190,7 @@ impl State {
 
     /// Entries newest first.
     pub(crate) fn newest_first(&self) -> impl Iterator<Item = &Entry> {
-        self.order
-            .iter()
-            .rev()
-            .filter_map(|k| self.entries.get(&k.id))
+        self.by_key.values().rev()
     }
 }
 
@@ -294,7 +313,7 @@ impl Index {
             for entry in entries {
                 state.add(entry);
             }
-            state.entries.len()
+            state.len()
         };
         self.ready.store(true, Ordering::Release);
         Ok(count)
@@ -318,7 +337,7 @@ impl Index {
         let entry = make_entry(Folder::New, name, meta, size, || 0);
         self.add(entry);
         if let Some(max) = self.max_messages
-            && self.read().order.len() > max
+            && self.read().len() > max
             && let Err(e) = self.prune(Some(max), None)
         {
             eprintln!("mailwire serve: pruning old messages failed: {e}");
@@ -409,7 +428,7 @@ impl Index {
     #[must_use]
     pub fn counts(&self) -> (u64, u64) {
         let state = self.read();
-        (state.entries.len() as u64, state.unread)
+        (state.len() as u64, state.unread)
     }
 
     /// A page of the whole mailbox, newest first: `limit` messages from
@@ -423,7 +442,7 @@ impl Index {
         } else {
             all.skip(start).take(limit).map(Entry::summary).collect()
         };
-        let total = state.entries.len() as u64;
+        let total = state.len() as u64;
         let body = MessagesSummary {
             total,
             unread: state.unread,
@@ -477,10 +496,10 @@ impl Index {
             .iter()
             .skip(start)
             .take(limit)
-            .filter_map(|(id, _)| state.entries.get(id).map(Entry::summary))
+            .filter_map(|(id, _)| state.get(id).map(Entry::summary))
             .collect();
         let body = MessagesSummary {
-            total: state.entries.len() as u64,
+            total: state.len() as u64,
             unread: state.unread,
             count: messages.len() as u64,
             messages_count: matched.len() as u64,
@@ -498,7 +517,7 @@ impl Index {
     #[must_use]
     pub fn latest(&self, query: Option<&Query>) -> Option<Id> {
         match query {
-            None => self.read().order.iter().next_back().map(|k| k.id),
+            None => self.read().newest_first().next().map(Entry::id),
             Some(q) => self.matching(q).first().map(|(id, _)| *id),
         }
     }
@@ -507,14 +526,14 @@ impl Index {
     #[must_use]
     pub fn get(&self, id: Id) -> Option<(Entry, PathBuf)> {
         let state = self.read();
-        let entry = state.entries.get(&id)?;
+        let entry = state.get(&id)?;
         Some((entry.clone(), entry.path(&self.root)))
     }
 
     /// Every ID, newest first.
     #[must_use]
     pub fn all_ids(&self) -> Vec<Id> {
-        self.read().order.iter().rev().map(|k| k.id).collect()
+        self.read().newest_first().map(Entry::id).collect()
     }
 }
 

@@ -233,10 +233,25 @@ fn contains_ci(hay: &str, needle: &str) -> bool {
         return true;
     }
     if hay.is_ascii() && needle.is_ascii() {
-        let (h, n) = (hay.as_bytes(), needle.as_bytes());
-        return h.len() >= n.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n));
+        return contains_ascii_ci(hay.as_bytes(), needle.as_bytes());
     }
     hay.to_lowercase().contains(needle)
+}
+
+/// Whether ASCII `hay` contains ASCII `needle` (not empty), ignoring
+/// case: candidates are found by the needle's first letter in either case
+/// (memchr), then compared.
+fn contains_ascii_ci(hay: &[u8], needle: &[u8]) -> bool {
+    let Some(last) = hay.len().checked_sub(needle.len()) else {
+        return false;
+    };
+    let first = needle[0];
+    memchr::memchr2_iter(
+        first.to_ascii_lowercase(),
+        first.to_ascii_uppercase(),
+        &hay[..=last],
+    )
+    .any(|at| hay[at..at + needle.len()].eq_ignore_ascii_case(needle))
 }
 
 /// Mailpit's cleaning of search text and terms: line breaks, tabs and
@@ -367,6 +382,11 @@ mod tests {
         assert!(contains_ci("Alice@Example.ORG", "example.org"));
         assert!(contains_ci("Jürgen Groß", "groß"));
         assert!(!contains_ci("ab", "abc"));
+        assert!(contains_ci("xxUSER123", "user123"));
+        assert!(contains_ci("user123", "user123"));
+        assert!(!contains_ci("user12", "user123"));
+        assert!(!contains_ci("uuuuser12x", "user123"));
+        assert!(contains_ci("a", "a") && !contains_ci("", "a"));
         assert_eq!(size_to_bytes("10"), Some(10));
         assert_eq!(size_to_bytes("0"), None);
         assert_eq!(size_to_bytes("1g"), None);

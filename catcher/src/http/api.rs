@@ -428,7 +428,7 @@ async fn info(State(index): State<Arc<Index>>) -> Response {
             latest_version: "disabled",
             database: index.root.display().to_string(),
             database_size: state.bytes,
-            messages: state.entries.len() as u64,
+            messages: state.len() as u64,
             unread: state.unread,
             tags: std::collections::BTreeMap::new(),
             runtime_stats: RuntimeStats {
