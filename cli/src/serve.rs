@@ -7,6 +7,7 @@ pub mod handler;
 pub mod maildir;
 pub mod text;
 mod threads;
+pub mod web;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -199,6 +200,9 @@ pub struct Args {
     /// Print one JSON object per message instead of a line.
     #[arg(long)]
     pub json: bool,
+    /// Mailpit's API over HTTP, and pruning.
+    #[command(flatten)]
+    pub web: web::WebArgs,
 }
 
 /// A listen address: `IP:PORT`, `[IPv6]:PORT`, or `HOST:PORT` (the
@@ -233,6 +237,12 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    if let Some(index) = &plan.catcher.index
+        && let Err(message) = web::start(&args.web, index, smtp_given(&args))
+    {
+        eprintln!("mailwire serve: {message}");
+        return ExitCode::from(1);
+    }
     let stop = match stop_signal() {
         Ok(stop) => stop,
         Err(e) => {
@@ -373,6 +383,11 @@ fn plan(args: &Args) -> Result<Plan, String> {
             )
         })?)
     };
+    let index = web::index(
+        &args.web,
+        maildir.as_ref().map(Maildir::root),
+        smtp_given(args),
+    )?;
     let mut plain = args.listen.clone();
     if plain.is_empty() && args.listen_tls.is_empty() {
         plain.push(SocketAddr::from(([127, 0, 0, 1], 2525)));
@@ -392,8 +407,15 @@ fn plan(args: &Args) -> Result<Plan, String> {
             users,
             allow_hosts: args.allow_host.clone(),
             policy: Policy::new(&args.policy)?,
+            index,
         }),
     })
+}
+
+/// Whether an SMTP address is given (then HTTP runs only where --http
+/// says).
+fn smtp_given(args: &Args) -> bool {
+    !args.listen.is_empty() || !args.listen_tls.is_empty()
 }
 
 /// Raises the soft limit on open files to the hard limit: every session

@@ -1,6 +1,7 @@
 //! Helpers shared by the subcommands: terminal-safe text, argument checks,
-//! `HOST[:PORT]` parsing and the host/sender/recipient policy.
+//! `HOST[:PORT]` parsing, durations and the host/sender/recipient policy.
 
+pub mod duration;
 pub mod outbound;
 pub mod policy;
 pub mod proxy_out;

@@ -16,40 +16,21 @@ pub struct TimeoutArgs {
 /// A long wait for `0` (no timeout): far beyond any session.
 const FOREVER: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 
-/// Parses `30s`, `5m`, `2h`, `5d` or a bare number of seconds; `0` is no
-/// timeout.
+/// Parses a duration as every command line does
+/// ([`crate::common::duration`]); `0` is no timeout.
 ///
 /// # Errors
 ///
 /// A sentence saying what is accepted.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let (digits, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
-        Some(at) => text.split_at(at),
-        None => (text, "s"),
-    };
-    let seconds_per = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => {
-            return Err(format!(
-                "{text:?} is not a duration: use 30s, 5m, 2h, 5d or seconds"
-            ));
-        }
-    };
-    let count: u64 = digits
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration: use 30s, 5m, 2h, 5d or seconds"))?;
-    if count == 0 {
+    let duration = crate::common::duration::parse_duration(text)?;
+    if duration.is_zero() {
         return Ok(FOREVER);
     }
-    count
-        .checked_mul(seconds_per)
-        .map(Duration::from_secs)
-        .filter(|d| *d <= FOREVER)
-        .ok_or_else(|| format!("{text:?} is too long"))
+    if duration > FOREVER {
+        return Err(format!("{text:?} is too long"));
+    }
+    Ok(duration)
 }
 
 #[cfg(test)]

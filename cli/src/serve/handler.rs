@@ -50,6 +50,9 @@ pub struct Catcher {
     /// `--deny-host`, `--allow-sender`, `--deny-sender`,
     /// `--allow-recipient`, `--deny-recipient`.
     pub policy: Policy,
+    /// The index the HTTP API serves (`None` without --http and
+    /// pruning): each stored message is added before its 250.
+    pub index: Option<std::sync::Arc<mailwire_catcher::index::Index>>,
 }
 
 /// The JSON object printed per message with `--json`.
@@ -253,6 +256,11 @@ impl Handler for Catcher {
         }
         // Durable before the 250: the rest written, flushed, renamed.
         let path = maildir.store(file, out).await.map_err(storage_error)?;
+        if let Some(index) = &self.index {
+            // Listed by the API before the 250.
+            let (index, stored) = (index.clone(), path.clone());
+            smol::unblock(move || index.stored_file(&stored)).await;
+        }
         let received = first_field_len(&head).unwrap_or(0);
         let stored = Stored {
             path,

@@ -1,0 +1,174 @@
+//! The HTTP listener: Mailpit's API ([`api`]), its websocket ([`events`])
+//! and the guards in front of both ([`guard`]), served by axum on hyper
+//! (HTTP/1.1) on a thread of its own with a single-threaded tokio runtime,
+//! whatever runtime the SMTP side uses.
+
+pub mod api;
+pub mod events;
+pub mod guard;
+
+use std::io;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+
+use crate::index::Index;
+
+/// How often `stats` events are sent at most (Mailpit: four a second).
+const STATS_EVERY: Duration = Duration::from_millis(250);
+
+/// How long a client has for the TLS handshake.
+const HANDSHAKE_TIME: Duration = Duration::from_secs(10);
+
+/// What the HTTP side is told on the command line.
+#[derive(Clone)]
+pub struct HttpOptions {
+    /// Where to listen (port 0: any free port).
+    pub addr: SocketAddr,
+    /// `USER:PASS` for basic authentication (`None`: none asked).
+    pub auth: Option<String>,
+    /// Host names, besides the bound address and `localhost`, that
+    /// requests may name in `Host`.
+    pub hosts: Vec<String>,
+    /// Serve HTTPS with this acceptor (`--http-tls-cert`/`--http-tls-key`).
+    pub tls: Option<futures_rustls::TlsAcceptor>,
+}
+
+impl std::fmt::Debug for HttpOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpOptions")
+            .field("addr", &self.addr)
+            .field("auth", &self.auth.as_ref().map(|_| "USER:PASS"))
+            .field("hosts", &self.hosts)
+            .field("tls", &self.tls.is_some())
+            .finish()
+    }
+}
+
+/// The running HTTP side.
+#[derive(Debug)]
+pub struct HttpServer {
+    local_addr: SocketAddr,
+}
+
+impl HttpServer {
+    /// Binds `options.addr` and serves `index` on a new thread. Returns
+    /// once the socket listens.
+    ///
+    /// # Errors
+    ///
+    /// The address cannot be bound, or the thread or runtime cannot be
+    /// started: the message says which.
+    pub fn start(index: Arc<Index>, options: &HttpOptions) -> io::Result<HttpServer> {
+        let listener = TcpListener::bind(options.addr).map_err(|e| {
+            let why = if e.kind() == io::ErrorKind::AddrInUse {
+                "the address is already in use (is another server running on it?)".to_owned()
+            } else {
+                e.to_string()
+            };
+            io::Error::new(
+                e.kind(),
+                format!("cannot listen for HTTP on {}: {why}", options.addr),
+            )
+        })?;
+        listener.set_nonblocking(true)?;
+        let local_addr = listener.local_addr()?;
+        let guard = Arc::new(guard::Guard::new(local_addr, options)?);
+        let tls = options.tls.clone();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        std::thread::Builder::new()
+            .name("mailwire-http".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let listener = match tokio::net::TcpListener::from_std(listener) {
+                        Ok(l) => l,
+                        Err(e) => {
+                            eprintln!("mailwire serve: the HTTP listener failed: {e}");
+                            return;
+                        }
+                    };
+                    tokio::spawn(send_stats(index.clone()));
+                    let app = router(index, guard);
+                    serve(listener, app, tls).await;
+                });
+            })?;
+        Ok(HttpServer { local_addr })
+    }
+
+    /// The bound address (with the real port when port 0 was asked for).
+    #[must_use]
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+}
+
+/// Every route, behind the guards.
+pub fn router(index: Arc<Index>, guard: Arc<guard::Guard>) -> Router {
+    api::routes()
+        .merge(events::routes())
+        .fallback(api::not_found)
+        .layer(axum::middleware::from_fn_with_state(guard, guard::check))
+        .with_state(index)
+}
+
+/// Accepts connections and serves each on its own task (HTTP/1.1 with
+/// upgrades, for the websocket), after a TLS handshake when `tls` is
+/// given.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    tls: Option<futures_rustls::TlsAcceptor>,
+) {
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(_) => {
+                // Out of descriptors or a connection reset before accept:
+                // wait a little and go on.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(app.clone());
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            let http = hyper::server::conn::http1::Builder::new();
+            match tls {
+                None => {
+                    let _ = http
+                        .serve_connection(TokioIo::new(stream), service)
+                        .with_upgrades()
+                        .await;
+                }
+                Some(acceptor) => {
+                    use tokio_util::compat::{FuturesAsyncReadCompatExt, TokioAsyncReadCompatExt};
+                    let handshake = acceptor.accept(stream.compat());
+                    let Ok(Ok(secured)) = tokio::time::timeout(HANDSHAKE_TIME, handshake).await
+                    else {
+                        return;
+                    };
+                    let _ = http
+                        .serve_connection(TokioIo::new(secured.compat()), service)
+                        .with_upgrades()
+                        .await;
+                }
+            }
+        });
+    }
+}
+
+/// Sends a `stats` event after changes, at most every 250 ms.
+async fn send_stats(index: Arc<Index>) {
+    loop {
+        index.stats_due().await;
+        tokio::time::sleep(STATS_EVERY).await;
+        index.send_stats();
+    }
+}
