@@ -176,7 +176,8 @@ function renderList() {
 }
 
 function renderCounts() {
-  $('counts').textContent = `${state.total.toLocaleString()} messages, ${state.unread.toLocaleString()} unread`;
+  const noun = state.total === 1 ? 'message' : 'messages';
+  $('counts').textContent = `${state.total.toLocaleString()} ${noun}, ${state.unread.toLocaleString()} unread`;
   document.title = state.unread > 0 ? `(${state.unread}) mailwire` : 'mailwire';
 }
 
