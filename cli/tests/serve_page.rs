@@ -260,7 +260,17 @@ Subject: Bulk message {i}\r\nMessage-ID: <bulk-{i}@bulk.test>\r\n\r\nBody of bul
 fn the_first_page_of_100000_messages_renders_in_under_2_s() {
     require_browser();
     let _one = ONE_BROWSER.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = TempDir::new("page-big");
+    // In memory where the machine has it: writing 100,000 files to a
+    // shared disk can take minutes, and the disk is not what is measured.
+    let dir = match Path::new("/dev/shm").is_dir() {
+        true => {
+            let path =
+                Path::new("/dev/shm").join(format!("mailwire-page-big-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&path);
+            TempDir(path)
+        }
+        false => TempDir::new("page-big"),
+    };
     let maildir = dir.0.join("mail");
     let began = Instant::now();
     fill(&maildir, BULK);
@@ -268,7 +278,9 @@ fn the_first_page_of_100000_messages_renders_in_under_2_s() {
     let began = Instant::now();
     let api = Api::start(&maildir, &["--http", "127.0.0.1:0"]);
     eprintln!("the server was ready in {:?}", began.elapsed());
+    let began = Instant::now();
     let said = run_browser(&api, "big", None);
+    eprintln!("the browser part took {:?}", began.elapsed());
     let ms: u64 = said
         .iter()
         .find_map(|l| l.strip_prefix("FIRSTPAGE "))
