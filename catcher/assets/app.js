@@ -139,7 +139,7 @@ function row(summary, index) {
     el('span', { class: 'snippet', text: summary.Snippet }));
   const meta = el('div', { class: 'meta' },
     el('div', { text: when(summary.Created), title: new Date(summary.Created).toString() }),
-    el('div', { text: (summary.Attachments ? `📎 ${summary.Attachments} · ` : '') + size(summary.Size) }));
+    el('div', { text: (summary.Attachments ? `${summary.Attachments} attachment${summary.Attachments === 1 ? '' : 's'} · ` : '') + size(summary.Size) }));
   const to = summary.To.map(shortAddress).join(', ');
   const node = el('a', {
     class: classes.join(' '),
@@ -382,7 +382,7 @@ async function openMessage(id) {
       download: part.FileName || `part-${part.PartID}`,
       class: 'attachment',
       title: `${part.ContentType}, ${size(part.Size)}`,
-    }, `📎 ${part.FileName || part.PartID} (${size(part.Size)})`))));
+    }, `${part.FileName || part.PartID} (${size(part.Size)})`))));
   $('download-raw').href = `/api/v1/message/${message.ID}/raw?dl=1`;
   $('download-raw').setAttribute('download', `${message.ID}.eml`);
   $('toggle-read').textContent = 'Mark unread';

@@ -158,7 +158,7 @@ Content-Transfer-Encoding: base64\r
 /// Runs the browser script in `mode` against `api`, answering its
 /// requests for mail; returns the lines it printed that were not
 /// requests.
-fn run_browser(api: &Api, mode: &str, screenshot: Option<&Path>) -> Vec<String> {
+fn run_browser(api: &Api, mode: &str, screenshots: Option<&Path>) -> Vec<String> {
     let mut command = Command::new("node");
     command
         .arg("tests/browser/page.mjs")
@@ -168,8 +168,8 @@ fn run_browser(api: &Api, mode: &str, screenshot: Option<&Path>) -> Vec<String> 
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
-    if let Some(path) = screenshot {
-        command.env("SCREENSHOT", path);
+    if let Some(path) = screenshots {
+        command.env("SCREENSHOTS", path);
     }
     let mut child = command.spawn().expect("start node");
     let mut stdin = child.stdin.take().expect("stdin");
@@ -234,8 +234,9 @@ fn the_page_in_chromium() {
     let _one = ONE_BROWSER.lock().unwrap_or_else(|e| e.into_inner());
     let dir = TempDir::new("page");
     let api = Api::start(&dir.0.join("mail"), &["--http", "127.0.0.1:0"]);
-    let screenshot = std::env::var_os("MAILWIRE_SCREENSHOT").map(PathBuf::from);
-    run_browser(&api, "full", screenshot.as_deref());
+    // MAILWIRE_SCREENSHOTS=DIR saves the README's pictures there.
+    let screenshots = std::env::var_os("MAILWIRE_SCREENSHOTS").map(PathBuf::from);
+    run_browser(&api, "full", screenshots.as_deref());
 }
 
 /// Fills `maildir/new` with `count` small messages, a millisecond apart.

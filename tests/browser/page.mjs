@@ -4,7 +4,8 @@
 // and waits for `SENT` on stdin. Logs go to stderr.
 //
 // Environment: MAILWIRE_URL (the page), MODE (`full` or `big`),
-// SCREENSHOT (optional: where to save a picture of the message view),
+// SCREENSHOTS (optional: a folder to save pictures of the list and of
+// the message view in, as list.png and message.png),
 // CHROMIUM (optional: the browser, /usr/bin/chromium by default).
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -47,6 +48,13 @@ const remoteHost = `127.0.0.1:${remote.address().port}`;
 
 /// The attachment the Rust test sends: 10240 octets, i % 256.
 const ATTACHMENT = Buffer.from(Array.from({ length: 10240 }, (_, i) => i % 256));
+
+async function screenshot(page, name) {
+  if (!process.env.SCREENSHOTS) return;
+  const path = `${process.env.SCREENSHOTS}/${name}`;
+  await page.screenshot({ path });
+  log(`screenshot: ${path}`);
+}
 
 async function until(what, check, timeout = 10_000) {
   const deadline = Date.now() + timeout;
@@ -135,6 +143,7 @@ async function full(page) {
   await until('counts', async () => (await page.textContent('#counts')) === '3 messages, 3 unread');
   assert.equal(await page.evaluate(() => window.noReload), true, 'still no reload');
   assert.equal(await page.title(), '(3) mailwire');
+  await screenshot(page, 'list.png');
 
   // Keyboard: down one row, open it.
   await page.locator('body').click({ position: { x: 5, y: 840 } });
@@ -180,10 +189,7 @@ async function full(page) {
   assert.match(s.linkRel, /\bnoopener\b/);
   await page.locator('#remote-banner').waitFor();
   log('sandbox, scripts, remote content blocked, links: ok');
-  if (process.env.SCREENSHOT) {
-    await page.screenshot({ path: process.env.SCREENSHOT });
-    log(`screenshot: ${process.env.SCREENSHOT}`);
-  }
+  await screenshot(page, 'message.png');
 
   // Asked for: the remote image loads; scripts still do not run.
   await page.click('#show-remote');
