@@ -11,7 +11,8 @@ const state = {
   page: null, // the last MessagesSummary shown
   selected: 0, // index of the selected row
   message: null, // the Message open in the view
-  tab: 'html',
+  tab: 'html', // the tab shown
+  preferredTab: 'html', // the tab the user last chose
   remoteAllowed: new Set(), // IDs whose remote content the user asked for
   total: 0,
   unread: 0,
@@ -392,8 +393,7 @@ async function openMessage(id) {
   $('raw-body').textContent = '';
   $('text-body').textContent = message.Text || '(This message has no text body.)';
   renderHtml();
-  showTab(message.HTML ? (state.tab === 'text' && message.Text ? 'text' : state.tab) : 'text');
-  if (!message.HTML && state.tab === 'html') showTab('text');
+  showTab(state.preferredTab === 'html' && !message.HTML ? 'text' : state.preferredTab);
   $('back').focus();
 }
 
@@ -644,7 +644,10 @@ function init() {
     renderHtml();
   });
   for (const button of document.querySelectorAll('.tabs button')) {
-    button.addEventListener('click', () => showTab(button.dataset.tab));
+    button.addEventListener('click', () => {
+      state.preferredTab = button.dataset.tab;
+      showTab(button.dataset.tab);
+    });
   }
   $('html-body').addEventListener('load', fitFrame);
   $('messages').addEventListener('focusin', (event) => {

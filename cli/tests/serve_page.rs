@@ -263,14 +263,12 @@ fn the_first_page_of_100000_messages_renders_in_under_2_s() {
     let _one = ONE_BROWSER.lock().unwrap_or_else(|e| e.into_inner());
     // In memory where the machine has it: writing 100,000 files to a
     // shared disk can take minutes, and the disk is not what is measured.
-    let dir = match Path::new("/dev/shm").is_dir() {
-        true => {
-            let path =
-                Path::new("/dev/shm").join(format!("mailwire-page-big-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&path);
-            TempDir(path)
-        }
-        false => TempDir::new("page-big"),
+    let dir = if Path::new("/dev/shm").is_dir() {
+        let path = Path::new("/dev/shm").join(format!("mailwire-page-big-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        TempDir(path)
+    } else {
+        TempDir::new("page-big")
     };
     let maildir = dir.0.join("mail");
     let began = Instant::now();
