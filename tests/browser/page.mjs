@@ -257,6 +257,14 @@ async function full(page) {
   await until('all again', async () => (await page.locator('.row').count()) === 3);
   log('search: ok');
 
+  // A message without HTML opens on its text.
+  await page.locator('.row', { hasText: 'Hello number one' }).click();
+  await page.locator('#subject', { hasText: 'Hello number one' }).waitFor();
+  assert.equal(await page.getAttribute('#tab-text', 'aria-selected'), 'true');
+  await page.locator('#text-body', { hasText: 'A plain message: Hello number one.' }).waitFor();
+  await page.keyboard.press('Escape');
+  await page.locator('#list-view').waitFor();
+
   // Delete one, from its view.
   await page.locator('.row', { hasText: 'Invoice 7 from Acme' }).click();
   await page.locator('#subject', { hasText: 'Invoice 7 from Acme' }).waitFor();
