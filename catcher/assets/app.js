@@ -517,6 +517,10 @@ function onEvent(event) {
     case 'delete': {
       const node = $('messages').querySelector(`[data-id="${data.ID}"]`);
       if (node) node.remove();
+      if (state.message && state.message.ID === data.ID && location.hash === `#view/${data.ID}`) {
+        showError(new Error('This message was deleted.'));
+        location.hash = '';
+      }
       reloadSoon();
       break;
     }

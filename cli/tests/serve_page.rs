@@ -158,7 +158,7 @@ Content-Transfer-Encoding: base64\r
 /// Runs the browser script in `mode` against `api`, answering its
 /// requests for mail; returns the lines it printed that were not
 /// requests.
-fn run_browser(api: &Api, mode: &str, screenshots: Option<&Path>) -> Vec<String> {
+fn run_browser(api: &Api, mode: &str, env: &[(&str, &str)]) -> Vec<String> {
     let mut command = Command::new("node");
     command
         .arg("tests/browser/page.mjs")
@@ -168,8 +168,8 @@ fn run_browser(api: &Api, mode: &str, screenshots: Option<&Path>) -> Vec<String>
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
-    if let Some(path) = screenshots {
-        command.env("SCREENSHOTS", path);
+    for (name, value) in env {
+        command.env(name, value);
     }
     let mut child = command.spawn().expect("start node");
     let mut stdin = child.stdin.take().expect("stdin");
@@ -235,8 +235,22 @@ fn the_page_in_chromium() {
     let dir = TempDir::new("page");
     let api = Api::start(&dir.0.join("mail"), &["--http", "127.0.0.1:0"]);
     // MAILWIRE_SCREENSHOTS=DIR saves the README's pictures there.
-    let screenshots = std::env::var_os("MAILWIRE_SCREENSHOTS").map(PathBuf::from);
-    run_browser(&api, "full", screenshots.as_deref());
+    match std::env::var("MAILWIRE_SCREENSHOTS") {
+        Ok(dir) => run_browser(&api, "full", &[("SCREENSHOTS", &dir)]),
+        Err(_) => run_browser(&api, "full", &[]),
+    };
+}
+
+#[test]
+fn the_page_behind_basic_auth() {
+    require_browser();
+    let _one = ONE_BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = TempDir::new("page-auth");
+    let api = Api::start(
+        &dir.0.join("mail"),
+        &["--http", "127.0.0.1:0", "--http-auth", "dev:secret"],
+    );
+    run_browser(&api, "auth", &[("AUTH", "dev:secret")]);
 }
 
 /// Fills `maildir/new` with `count` small messages, a millisecond apart.
@@ -278,7 +292,7 @@ fn the_first_page_of_100000_messages_renders_in_under_2_s() {
     let api = Api::start(&maildir, &["--http", "127.0.0.1:0"]);
     eprintln!("the server was ready in {:?}", began.elapsed());
     let began = Instant::now();
-    let said = run_browser(&api, "big", None);
+    let said = run_browser(&api, "big", &[]);
     eprintln!("the browser part took {:?}", began.elapsed());
     let ms: u64 = said
         .iter()

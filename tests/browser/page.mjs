@@ -3,7 +3,8 @@
 // this script asks it for mail with lines on stdout (`SEND <kind> ...`)
 // and waits for `SENT` on stdin. Logs go to stderr.
 //
-// Environment: MAILWIRE_URL (the page), MODE (`full` or `big`),
+// Environment: MAILWIRE_URL (the page), MODE (`full`, `big` or `auth`),
+// AUTH (`USER:PASS` for `auth`),
 // SCREENSHOTS (optional: a folder to save pictures of the list and of
 // the message view in, as list.png and message.png),
 // CHROMIUM (optional: the browser, /usr/bin/chromium by default).
@@ -75,12 +76,18 @@ const browser = await chromium.launch({
 });
 const errors = [];
 try {
-  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 860 } });
+  const options = { acceptDownloads: true, viewport: { width: 1280, height: 860 } };
+  if (process.env.AUTH) {
+    const [username, password] = process.env.AUTH.split(':');
+    options.httpCredentials = { username, password };
+  }
+  const context = await browser.newContext(options);
   const page = await context.newPage();
   page.setDefaultTimeout(10_000);
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('dialog', (dialog) => dialog.accept());
   if (MODE === 'big') await big(page);
+  else if (MODE === 'auth') await auth(page);
   else await full(page);
   assert.deepEqual(errors, [], 'the page threw no error');
 } finally {
@@ -116,6 +123,23 @@ async function big(page) {
   await page.locator('.row', { hasText: 'Arrived among many' }).first().waitFor({ timeout: 5000 });
   assert.equal(await page.evaluate(() => window.noReload), true, 'no reload');
   await until('count follows', async () => /100,001 messages/.test(await page.textContent('#counts')));
+}
+
+// ------------------------------------------------ behind --http-auth
+async function auth(page) {
+  const response = await page.goto(URL_);
+  assert.equal(response.status(), 200, 'the page with the credentials');
+  await page.locator('#live.on').waitFor();
+  assert.equal(await ask('SEND plain Behind a password'), 'SENT');
+  await page.locator('.row', { hasText: 'Behind a password' }).waitFor({ timeout: 5000 });
+  await page.locator('.row', { hasText: 'Behind a password' }).click();
+  await page.locator('#text-body', { hasText: 'A plain message: Behind a password.' }).waitFor();
+  const without = await page.evaluate(async (url) => {
+    // A request that carries other credentials is refused.
+    const r = await fetch(url, { headers: { Authorization: `Basic ${btoa('dev:wrong')}` } });
+    return r.status;
+  }, `${URL_}api/v1/messages`);
+  assert.equal(without, 401);
 }
 
 // ------------------------------------------------ everything the issue lists
