@@ -392,8 +392,11 @@ async function openMessage(id) {
   $('headers-table').replaceChildren();
   $('raw-body').textContent = '';
   $('text-body').textContent = message.Text || '(This message has no text body.)';
+  $('html-source').textContent = message.HTML || '(This message has no HTML body.)';
+  $('tab-source').hidden = !message.HTML;
   renderHtml();
-  showTab(state.preferredTab === 'html' && !message.HTML ? 'text' : state.preferredTab);
+  const needsHtml = state.preferredTab === 'html' || state.preferredTab === 'source';
+  showTab(needsHtml && !message.HTML ? 'text' : state.preferredTab);
   $('back').focus();
 }
 

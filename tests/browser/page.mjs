@@ -227,6 +227,8 @@ async function full(page) {
   log('remote content on request: ok');
 
   // Text, headers, raw source.
+  await page.click('#tab-source');
+  await page.locator('#html-source', { hasText: '<script>document.body.setAttribute' }).waitFor();
   await page.click('#tab-text');
   await page.locator('#text-body', { hasText: 'Hello from the newsletter, in plain text.' }).waitFor();
   await page.click('#tab-headers');
@@ -285,6 +287,7 @@ async function full(page) {
   await page.locator('.row', { hasText: 'Hello number one' }).click();
   await page.locator('#subject', { hasText: 'Hello number one' }).waitFor();
   assert.equal(await page.getAttribute('#tab-text', 'aria-selected'), 'true');
+  assert.ok(await page.locator('#tab-source').isHidden(), 'no HTML source tab without HTML');
   await page.locator('#text-body', { hasText: 'A plain message: Hello number one.' }).waitFor();
   await page.keyboard.press('Escape');
   await page.locator('#list-view').waitFor();
