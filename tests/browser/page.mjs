@@ -111,6 +111,11 @@ async function big(page) {
   await page.click('#next-page');
   await until('second page', async () => (await page.textContent('#range')).startsWith('51–100 of 100,000'));
   log(`next page in ${Date.now() - pagingBegan} ms`);
+  await page.keyboard.press('ArrowLeft');
+  await until('back a page with ←', async () => (await page.textContent('#range')).startsWith('1–50 of 100,000'));
+  await page.keyboard.press('ArrowRight');
+  await until('on a page with →', async () => (await page.textContent('#range')).startsWith('51–100 of 100,000'));
+  assert.equal(await page.locator('.row .subject').first().textContent(), 'Bulk message 99949', 'the 51st newest');
   const searchBegan = Date.now();
   await page.fill('#search', 'from:sender7@bulk.test');
   await page.press('#search', 'Enter');
@@ -300,6 +305,11 @@ async function full(page) {
   await page.keyboard.press('Escape');
   await until('one deleted', async () => (await page.locator('.row').count()) === 2);
   assert.equal(await page.locator('.row', { hasText: 'Invoice 7 from Acme' }).count(), 0);
+  // And one with the keyboard, from the list.
+  await page.locator('.row', { hasText: 'Hello number one' }).focus();
+  await page.keyboard.press('Delete');
+  await until('deleted with the Delete key', async () => (await page.locator('.row').count()) === 1);
+  assert.equal(await page.locator('.row', { hasText: 'Hello number one' }).count(), 0);
   log('delete one: ok');
 
   // Delete all.
