@@ -1,11 +1,13 @@
-//! The HTTP listener: Mailpit's API ([`api`]), its websocket ([`events`])
-//! and the guards in front of both ([`guard`]), served by axum on hyper
+//! The HTTP listener: Mailpit's API ([`api`]), its websocket ([`events`]),
+//! the web page ([`page`]) and the guards in front of them all
+//! ([`guard`]), served by axum on hyper
 //! (HTTP/1.1) on a thread of its own with a single-threaded tokio runtime,
 //! whatever runtime the SMTP side uses.
 
 pub mod api;
 pub mod events;
 pub mod guard;
+pub mod page;
 
 use std::io;
 use std::net::{SocketAddr, TcpListener};
@@ -112,6 +114,7 @@ impl HttpServer {
 pub fn router(index: Arc<Index>, guard: Arc<guard::Guard>) -> Router {
     api::routes()
         .merge(events::routes())
+        .merge(page::routes())
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn_with_state(guard, guard::check))
         .with_state(index)
