@@ -6,6 +6,7 @@
 //! HTTP under `/api/mailwire/v1/faults`.
 
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 use mailwire_driver::core::wire::reply::Reply;
 use mailwire_driver::server::Glob;
 use mailwire_driver::server::faults::{Fault, Match, Rule, Rules, Step};
@@ -21,7 +22,7 @@ pub struct FaultArgs {
     /// Fail on purpose (repeatable; the first rule that fires decides):
     /// `STEP [from:GLOB|to:GLOB] [N%] ACTION`. STEP is connect, ehlo,
     /// auth, mail, rcpt or data (the end of the data); ACTION is a reply
-    /// `CODE [X.Y.Z] [TEXT]` (4xx or 5xx), `delay DURATION` (then go on),
+    /// `CODE [X.Y.Z] [TEXT]` (4xx or 5xx), `delay DURATION` (500ms, 5s, 2m; then go on),
     /// or `disconnect` (hang up without a reply; at data, in the middle of
     /// the message). E.g. 'rcpt to:*@flaky.test 451 4.3.0 Try later',
     /// 'mail 25% 421', 'data to:slow@* delay 5s'.
@@ -96,7 +97,7 @@ pub fn parse_rule(text: &str) -> Result<Rule, String> {
     let fault = match rest.as_slice() {
         [] => return fail("the action is missing (a reply code, delay DURATION or disconnect)"),
         ["disconnect"] => Fault::Disconnect,
-        ["delay", duration] => Fault::Delay(parse_duration(duration)?),
+        ["delay", duration] => Fault::Delay(delay(duration)?),
         [code, more @ ..] => {
             let Ok(code) = code.parse::<u16>() else {
                 return fail("the action is a reply code, delay DURATION or disconnect");
@@ -121,6 +122,18 @@ pub fn parse_rule(text: &str) -> Result<Rule, String> {
         }
     };
     Ok(Rule::new(step, when, fault).with_probability(probability))
+}
+
+/// A delay: milliseconds (`500ms`), or a duration as `--max-age` takes
+/// it (`5s`, `2m`, a bare number of seconds).
+fn delay(text: &str) -> Result<Duration, String> {
+    match text.strip_suffix("ms") {
+        Some(ms) => ms
+            .parse::<u64>()
+            .map(Duration::from_millis)
+            .map_err(|_| format!("{text:?} is not a number of milliseconds")),
+        None => parse_duration(text),
+    }
 }
 
 /// Whether `word` looks like an enhanced status code (`4.3.0`).
@@ -282,8 +295,6 @@ pub fn seed() -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
 
     #[test]
@@ -309,6 +320,8 @@ mod tests {
         assert_eq!(rule.step, Step::Data);
         assert_eq!(rule.when, Match::Sender(Glob::new("bob@*")));
         assert_eq!(rule.fault, Fault::Delay(Duration::from_secs(5)));
+        let rule = parse_rule("rcpt delay 250ms").unwrap();
+        assert_eq!(rule.fault, Fault::Delay(Duration::from_millis(250)));
 
         assert_eq!(
             parse_rule("connect disconnect").unwrap().fault,
@@ -328,6 +341,7 @@ mod tests {
             "ehlo to:x@y 451",
             "mail to:x@y 451",
             "rcpt delay soon",
+            "rcpt delay 5xms",
             "rcpt hang-up",
         ] {
             let e = parse_rule(bad).unwrap_err();
