@@ -128,6 +128,10 @@ struct RecipientResult {
     accepted: bool,
     #[serde(rename = "Reply")]
     reply: Option<String>,
+    /// Whether its RCPT was refused (else it was not sent because of
+    /// the others).
+    #[serde(skip)]
+    refused: bool,
 }
 
 /// mailwire's release report.
@@ -214,8 +218,8 @@ fn refusals(report: &ReleaseReport) -> String {
         .iter()
         .filter(|r| !r.accepted)
         .map(|r| match &r.reply {
-            Some(reply) => format!("{} refused ({reply})", r.address),
-            None => format!("{} not sent", r.address),
+            Some(reply) if r.refused => format!("{} refused ({reply})", r.address),
+            _ => format!("{} not sent", r.address),
         })
         .collect();
     let mut text = format!("SMTP error: {}", refused.join("; "));
@@ -274,6 +278,7 @@ async fn release(state: &Releasing, id: &str, body: &[u8]) -> Result<ReleaseRepo
             address: r.path.mailbox().map_or_else(String::new, ToString::to_string),
             accepted: r.status == RecipientStatus::Sent,
             reply: r.reply.as_ref().map(ToString::to_string),
+            refused: r.status == RecipientStatus::Refused,
         })
         .collect();
     Ok(ReleaseReport {

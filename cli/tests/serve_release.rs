@@ -1,0 +1,221 @@
+//! Release: a message caught by one `mailwire serve` sent on, through
+//! Mailpit's `POST /api/v1/message/{ID}/release`, to a second `mailwire
+//! serve` (logging in with `--release-user`), over real sockets.
+
+mod api_support;
+
+use api_support::{Api, TempDir, ids, send};
+use serde_json::{Value, json};
+
+const MESSAGE: &str = "From: Alice <alice@example.org>\r
+To: Bob <bob@example.org>\r
+Bcc: hidden@example.org\r
+Subject: Release me\r
+Message-ID: <original-1@example.org>\r
+Date: Mon, 01 Jan 2024 10:00:00 +0000\r
+\r
+The words of the message.\r
+";
+
+/// The target: AUTH required (bob:pw), `refused@…` refused.
+fn target(dir: &TempDir) -> Api {
+    Api::start(
+        &dir.0.join("target"),
+        &[
+            "--http",
+            "127.0.0.1:0",
+            "--auth",
+            "bob:pw",
+            "--require-auth",
+            "--deny-recipient",
+            "refused@*",
+        ],
+    )
+}
+
+fn post(api: &Api, path: &str, body: &Value) -> (u16, String) {
+    let text = body.to_string();
+    let reply = api.request(
+        "POST",
+        path,
+        &[("Content-Type", "application/json")],
+        Some(text.as_bytes()),
+    );
+    (reply.status, reply.text())
+}
+
+fn raw_of(api: &Api, id: &str) -> String {
+    let reply = api.get(&format!("/api/v1/message/{id}/raw"));
+    assert_eq!(reply.status, 200);
+    reply.text()
+}
+
+fn count(raw: &str, header: &str) -> usize {
+    let head = raw.split("\r\n\r\n").next().unwrap_or_default();
+    head.lines()
+        .filter(|l| {
+            l.to_ascii_lowercase()
+                .starts_with(&format!("{}:", header.to_ascii_lowercase()))
+        })
+        .count()
+}
+
+#[test]
+fn a_released_copy_arrives_with_a_new_trace_header() {
+    let dir = TempDir::new("release");
+    let target = target(&dir);
+    let to = format!("127.0.0.1:{}", target.smtp.port());
+    let catcher = Api::start(
+        &dir.0.join("catcher"),
+        &[
+            "--http",
+            "127.0.0.1:0",
+            "--release-to",
+            &to,
+            "--release-user",
+            "bob",
+            "--release-password",
+            "pw",
+        ],
+    );
+    send(
+        catcher.smtp,
+        "alice@example.org",
+        &["bob@example.org", "hidden@example.org"],
+        MESSAGE,
+    );
+    let id = ids(&catcher.list(""))[0].clone();
+    let caught = raw_of(&catcher, &id);
+    assert_eq!(count(&caught, "Received"), 1);
+
+    // Mailpit's request shape; a name with the address is fine.
+    let (status, body) = post(
+        &catcher,
+        &format!("/api/v1/message/{id}/release"),
+        &json!({"To": ["Carol <carol@example.net>", "dave@example.net"]}),
+    );
+    assert_eq!((status, body.as_str()), (200, "ok"));
+    let arrived = ids(&target.list(""));
+    assert_eq!(arrived.len(), 1);
+    let copy = raw_of(&target, &arrived[0]);
+    // The catcher's trace header and the target's new one; the target's
+    // own envelope lines name the release recipients only.
+    assert_eq!(count(&copy, "Received"), 2, "{copy}");
+    assert!(copy.starts_with("Return-Path: <alice@example.org>\r\n"), "{copy}");
+    assert_eq!(count(&copy, "X-Envelope-To"), 2, "{copy}");
+    assert!(copy.contains("X-Envelope-To: <carol@example.net>\r\n"));
+    assert!(copy.contains("X-Envelope-To: <dave@example.net>\r\n"));
+    assert!(!copy.contains("hidden@example.org"), "{copy}");
+    assert!(!copy.contains("original-1@example.org"), "a new Message-ID");
+    assert_eq!(count(&copy, "Message-ID"), 1);
+    assert_eq!(count(&copy, "Date"), 1);
+    assert!(copy.contains("Subject: Release me\r\n"));
+    let body = |raw: &str| raw.split_once("\r\n\r\n").map(|(_, b)| b.to_owned());
+    assert_eq!(body(&copy), body(&caught), "the body travels unchanged");
+    assert!(copy.contains("\r\n\r\nThe words of the message.\r\n"));
+
+    // A refused recipient: 400 naming it, and nothing is sent (Mailpit's
+    // relay stops at the first refusal).
+    let (status, body) = post(
+        &catcher,
+        "/api/v1/message/latest/release",
+        &json!({"To": ["refused@example.net", "erin@example.net"]}),
+    );
+    assert_eq!(status, 400);
+    assert!(body.starts_with("SMTP error: "), "{body}");
+    assert!(body.contains("refused@example.net refused (550"), "{body}");
+    assert!(body.contains("erin@example.net not sent"), "{body}");
+    assert_eq!(ids(&target.list("")).len(), 1);
+
+    // mailwire's report: each recipient with its reply.
+    let reply = catcher.request(
+        "POST",
+        &format!("/api/mailwire/v1/message/{id}/release"),
+        &[("Content-Type", "application/json")],
+        Some(br#"{"To": ["refused@example.net", "frank@example.net"]}"#),
+    );
+    assert_eq!(reply.status, 200);
+    let report = reply.json();
+    assert_eq!(report["Sent"], false);
+    assert_eq!(report["Server"], to.as_str());
+    assert_eq!(report["Recipients"][0]["Address"], "refused@example.net");
+    assert_eq!(report["Recipients"][0]["Accepted"], false);
+    assert!(
+        report["Recipients"][0]["Reply"]
+            .as_str()
+            .unwrap()
+            .starts_with("550")
+    );
+    assert_eq!(report["Recipients"][1]["Address"], "frank@example.net");
+    assert_eq!(report["Recipients"][1]["Accepted"], false);
+
+    // Mailpit's refusals of the request itself.
+    for (body, want) in [
+        (json!({"To": []}), "No valid addresses found"),
+        (
+            json!({"To": ["not an address"]}),
+            "Invalid email address: not an address",
+        ),
+    ] {
+        assert_eq!(
+            post(&catcher, &format!("/api/v1/message/{id}/release"), &body),
+            (400, want.to_owned())
+        );
+    }
+    let (status, _) = post(
+        &catcher,
+        "/api/v1/message/aaaaaaaaaaaaaaaaaaaaaa/release",
+        &json!({"To": ["carol@example.net"]}),
+    );
+    assert_eq!(status, 404);
+    assert_eq!(ids(&target.list("")).len(), 1);
+}
+
+#[test]
+fn without_release_to_release_is_refused() {
+    let dir = TempDir::new("release-off");
+    let target = target(&dir);
+    let catcher = Api::start(&dir.0.join("catcher"), &["--http", "127.0.0.1:0"]);
+    send(catcher.smtp, "alice@example.org", &["bob@example.org"], MESSAGE);
+    let (status, body) = post(
+        &catcher,
+        "/api/v1/message/latest/release",
+        &json!({"To": ["carol@example.net"]}),
+    );
+    assert_eq!(status, 400);
+    assert_eq!(
+        body,
+        "Release is not configured: start mailwire serve with --release-to HOST:PORT"
+    );
+    assert!(ids(&target.list("")).is_empty());
+}
+
+#[test]
+fn a_wrong_password_is_reported() {
+    let dir = TempDir::new("release-auth");
+    let target = target(&dir);
+    let to = format!("127.0.0.1:{}", target.smtp.port());
+    let catcher = Api::start(
+        &dir.0.join("catcher"),
+        &[
+            "--http",
+            "127.0.0.1:0",
+            "--release-to",
+            &to,
+            "--release-user",
+            "bob",
+            "--release-password",
+            "wrong",
+        ],
+    );
+    send(catcher.smtp, "alice@example.org", &["bob@example.org"], MESSAGE);
+    let (status, body) = post(
+        &catcher,
+        "/api/v1/message/latest/release",
+        &json!({"To": ["carol@example.net"]}),
+    );
+    assert_eq!(status, 400);
+    assert!(body.starts_with("SMTP error: "), "{body}");
+    assert!(body.contains("535"), "{body}");
+    assert!(ids(&target.list("")).is_empty());
+}
