@@ -77,7 +77,9 @@ fn attempt(from: &str, to: &[&str]) -> Value {
 }
 
 fn code(reply: &Value) -> u64 {
-    reply[0].as_u64().unwrap_or_else(|| panic!("no reply code in {reply}"))
+    reply[0]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no reply code in {reply}"))
 }
 
 fn total(api: &Api) -> u64 {
@@ -213,7 +215,10 @@ fn a_disconnect_in_the_data_stores_nothing_and_the_client_sees_the_drop() {
     let (_dir, api) = start("chaos-cut", &["--fault", "data to:cut@* disconnect"]);
     for to in ["disconnect-data@example.org", "cut@example.org"] {
         let mut raw = Raw::connect(api.smtp);
-        assert!(raw.command("MAIL FROM:<app@example.org>").starts_with("250"));
+        assert!(
+            raw.command("MAIL FROM:<app@example.org>")
+                .starts_with("250")
+        );
         assert!(raw.command(&format!("RCPT TO:<{to}>")).starts_with("250"));
         assert!(raw.command("DATA").starts_with("354"));
         // The server hangs up while the message is coming: writing the
@@ -236,9 +241,31 @@ fn a_disconnect_in_the_data_stores_nothing_and_the_client_sees_the_drop() {
     for folder in ["new", "cur", "tmp"] {
         assert!(names(&api.maildir, folder).is_empty(), "{folder}");
     }
+    // After the whole message, before its reply: the client cannot know
+    // whether it was delivered; it was not.
+    let mut raw = Raw::connect(api.smtp);
+    assert!(
+        raw.command("MAIL FROM:<app@example.org>")
+            .starts_with("250")
+    );
+    assert!(
+        raw.command("RCPT TO:<disconnect-after-data@example.org>")
+            .starts_with("250")
+    );
+    assert!(raw.command("DATA").starts_with("354"));
+    let whole = "Subject: whole\r\n\r\n".to_owned() + &"more words\r\n".repeat(20_000);
+    raw.writer
+        .write_all(whole.as_bytes())
+        .expect("the whole message is read");
+    assert_eq!(raw.command("."), "", "no reply to the end of the data");
+    assert_eq!(total(&api), 0);
+    assert!(names(&api.maildir, "new").is_empty());
     // A disconnect at RCPT: no reply at all.
     let mut raw = Raw::connect(api.smtp);
-    assert!(raw.command("MAIL FROM:<app@example.org>").starts_with("250"));
+    assert!(
+        raw.command("MAIL FROM:<app@example.org>")
+            .starts_with("250")
+    );
     assert_eq!(raw.command("RCPT TO:<disconnect@example.org>"), "");
 }
 
@@ -246,14 +273,20 @@ fn a_disconnect_in_the_data_stores_nothing_and_the_client_sees_the_drop() {
 fn a_delay_holds_the_reply_back() {
     let (_dir, api) = start("chaos-delay", &["--fault", "rcpt to:slow@* delay 1500ms"]);
     let mut raw = Raw::connect(api.smtp);
-    assert!(raw.command("MAIL FROM:<app@example.org>").starts_with("250"));
+    assert!(
+        raw.command("MAIL FROM:<app@example.org>")
+            .starts_with("250")
+    );
     let started = Instant::now();
     assert!(raw.command("RCPT TO:<slow@example.org>").starts_with("250"));
     let slow = started.elapsed();
     assert!(slow >= Duration::from_millis(1500), "{slow:?}");
     // The delay is per rule: another recipient is not held back by it.
     let started = Instant::now();
-    assert!(raw.command("RCPT TO:<quick@example.org>").starts_with("250"));
+    assert!(
+        raw.command("RCPT TO:<quick@example.org>")
+            .starts_with("250")
+    );
     assert!(started.elapsed() < slow, "{:?}", started.elapsed());
 }
 
@@ -423,7 +456,12 @@ fn mailwire_rules_over_http_change_what_clients_see_and_back() {
     assert_eq!(status, 400);
     assert!(body.starts_with("fault rule \"rcpt sometimes\""), "{body}");
     // And back: no rules.
-    let (status, _, _) = call(&api, "PUT", "/api/mailwire/v1/faults", &json!({"Rules": []}));
+    let (status, _, _) = call(
+        &api,
+        "PUT",
+        "/api/mailwire/v1/faults",
+        &json!({"Rules": []}),
+    );
     assert_eq!(status, 200);
     let ran = swaks(
         api.smtp.port(),

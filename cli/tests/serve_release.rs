@@ -101,7 +101,10 @@ fn a_released_copy_arrives_with_a_new_trace_header() {
     // The catcher's trace header and the target's new one; the target's
     // own envelope lines name the release recipients only.
     assert_eq!(count(&copy, "Received"), 2, "{copy}");
-    assert!(copy.starts_with("Return-Path: <alice@example.org>\r\n"), "{copy}");
+    assert!(
+        copy.starts_with("Return-Path: <alice@example.org>\r\n"),
+        "{copy}"
+    );
     assert_eq!(count(&copy, "X-Envelope-To"), 2, "{copy}");
     assert!(copy.contains("X-Envelope-To: <carol@example.net>\r\n"));
     assert!(copy.contains("X-Envelope-To: <dave@example.net>\r\n"));
@@ -176,7 +179,12 @@ fn without_release_to_release_is_refused() {
     let dir = TempDir::new("release-off");
     let target = target(&dir);
     let catcher = Api::start(&dir.0.join("catcher"), &["--http", "127.0.0.1:0"]);
-    send(catcher.smtp, "alice@example.org", &["bob@example.org"], MESSAGE);
+    send(
+        catcher.smtp,
+        "alice@example.org",
+        &["bob@example.org"],
+        MESSAGE,
+    );
     let (status, body) = post(
         &catcher,
         "/api/v1/message/latest/release",
@@ -208,7 +216,12 @@ fn a_wrong_password_is_reported() {
             "wrong",
         ],
     );
-    send(catcher.smtp, "alice@example.org", &["bob@example.org"], MESSAGE);
+    send(
+        catcher.smtp,
+        "alice@example.org",
+        &["bob@example.org"],
+        MESSAGE,
+    );
     let (status, body) = post(
         &catcher,
         "/api/v1/message/latest/release",

@@ -22,14 +22,15 @@ use super::faults::FaultSet;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Trigger {
     /// The reply code, 400 to 599 (0 in a request: the default).
-    #[serde(rename = "ErrorCode", alias = "errorCode", alias = "errorcode", default)]
-    pub error_code: i64,
-    /// The chance in percent, 0 (off) to 100.
     #[serde(
-        rename = "Probability",
-        alias = "probability",
+        rename = "ErrorCode",
+        alias = "errorCode",
+        alias = "errorcode",
         default
     )]
+    pub error_code: i64,
+    /// The chance in percent, 0 (off) to 100.
+    #[serde(rename = "Probability", alias = "probability", default)]
     pub probability: i64,
 }
 
@@ -139,9 +140,8 @@ impl Chaos {
                 .map_err(|e| format!("error code {code} is not a reply code: {e}"))?;
             #[allow(clippy::cast_precision_loss)]
             let chance = trigger.probability as f64 / 100.0;
-            rules.push(
-                Rule::new(step, Match::Always, Fault::Reply(reply)).with_probability(chance),
-            );
+            rules
+                .push(Rule::new(step, Match::Always, Fault::Reply(reply)).with_probability(chance));
         }
         let mut held = self.triggers.lock().unwrap_or_else(PoisonError::into_inner);
         self.rules.set(rules);

@@ -5,11 +5,11 @@
 //! (`--fault 'rcpt 10% 451'`). The rules can be read and replaced over
 //! HTTP under `/api/mailwire/v1/faults`.
 
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 use mailwire_driver::core::wire::reply::Reply;
 use mailwire_driver::server::Glob;
 use mailwire_driver::server::faults::{Fault, Match, Rule, Rules, Step};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use crate::common::duration::parse_duration;
 
@@ -23,14 +23,15 @@ pub struct FaultArgs {
     /// `STEP [from:GLOB|to:GLOB] [N%] ACTION`. STEP is connect, ehlo,
     /// auth, mail, rcpt or data (the end of the data); ACTION is a reply
     /// `CODE [X.Y.Z] [TEXT]` (4xx or 5xx), `delay DURATION` (500ms, 5s, 2m; then go on),
-    /// or `disconnect` (hang up without a reply; at data, in the middle of
-    /// the message). E.g. 'rcpt to:*@flaky.test 451 4.3.0 Try later',
+    /// `disconnect` (hang up without a reply; at data, in the middle of
+    /// the message) or, at data, `disconnect-after-data` (hang up once the
+    /// whole message has arrived, before its reply). E.g. 'rcpt to:*@flaky.test 451 4.3.0 Try later',
     /// 'mail 25% 421', 'data to:slow@* delay 5s'.
     #[arg(long = "fault", value_name = "RULE", value_parser = parse_fault)]
     pub faults: Vec<FaultText>,
     /// Do not fail on purpose for the built-in addresses (tempfail@…,
     /// permfail@…, tempfail-data@…, permfail-data@…, disconnect@…,
-    /// disconnect-data@… at any domain).
+    /// disconnect-data@…, disconnect-after-data@… at any domain).
     #[arg(long)]
     pub no_failing_addresses: bool,
 }
@@ -97,6 +98,10 @@ pub fn parse_rule(text: &str) -> Result<Rule, String> {
     let fault = match rest.as_slice() {
         [] => return fail("the action is missing (a reply code, delay DURATION or disconnect)"),
         ["disconnect"] => Fault::Disconnect,
+        ["disconnect-after-data"] if step == Step::Data => Fault::DisconnectAfterData,
+        ["disconnect-after-data"] => {
+            return fail("disconnect-after-data only applies at data");
+        }
         ["delay", duration] => Fault::Delay(delay(duration)?),
         [code, more @ ..] => {
             let Ok(code) = code.parse::<u16>() else {
@@ -157,6 +162,7 @@ fn is_enhanced(word: &str) -> bool {
 /// | `permfail-data`   | `554 5.6.0` after the message data                |
 /// | `disconnect`      | the connection dropped instead of the MAIL / RCPT reply |
 /// | `disconnect-data` | the connection dropped in the middle of the data  |
+/// | `disconnect-after-data` | the connection dropped after the whole message, before its reply |
 #[must_use]
 pub fn failing_addresses() -> Vec<Rule> {
     let refuse = |code, enhanced, text| Fault::Reply(reply(code, enhanced, text));
@@ -174,13 +180,22 @@ pub fn failing_addresses() -> Vec<Rule> {
     let data = [
         (
             "tempfail-data",
-            refuse(451, "4.3.0", "Temporary failure on purpose (tempfail-data@)"),
+            refuse(
+                451,
+                "4.3.0",
+                "Temporary failure on purpose (tempfail-data@)",
+            ),
         ),
         (
             "permfail-data",
-            refuse(554, "5.6.0", "Permanent failure on purpose (permfail-data@)"),
+            refuse(
+                554,
+                "5.6.0",
+                "Permanent failure on purpose (permfail-data@)",
+            ),
         ),
         ("disconnect-data", Fault::Disconnect),
+        ("disconnect-after-data", Fault::DisconnectAfterData),
     ];
     let mut rules = Vec::new();
     for (local, fault) in envelope {
@@ -343,9 +358,13 @@ mod tests {
             "rcpt delay soon",
             "rcpt delay 5xms",
             "rcpt hang-up",
+            "rcpt disconnect-after-data",
         ] {
             let e = parse_rule(bad).unwrap_err();
-            assert!(e.starts_with("fault rule") || e.contains("duration"), "{bad}: {e}");
+            assert!(
+                e.starts_with("fault rule") || e.contains("duration"),
+                "{bad}: {e}"
+            );
         }
     }
 

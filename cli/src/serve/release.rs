@@ -275,7 +275,10 @@ async fn release(state: &Releasing, id: &str, body: &[u8]) -> Result<ReleaseRepo
         .recipients
         .iter()
         .map(|r| RecipientResult {
-            address: r.path.mailbox().map_or_else(String::new, ToString::to_string),
+            address: r
+                .path
+                .mailbox()
+                .map_or_else(String::new, ToString::to_string),
             accepted: r.status == RecipientStatus::Sent,
             reply: r.reply.as_ref().map(ToString::to_string),
             refused: r.status == RecipientStatus::Refused,
@@ -316,10 +319,11 @@ fn without_headers(message: &[u8], names: &[&str]) -> Vec<u8> {
         }
         let continuation = line.first().is_some_and(|b| *b == b' ' || *b == b'\t');
         if !continuation {
-            let name = line
-                .iter()
-                .position(|b| *b == b':')
-                .map(|i| String::from_utf8_lossy(&line[..i]).trim().to_ascii_lowercase());
+            let name = line.iter().position(|b| *b == b':').map(|i| {
+                String::from_utf8_lossy(&line[..i])
+                    .trim()
+                    .to_ascii_lowercase()
+            });
             dropping = name.is_some_and(|n| names.contains(&n.as_str()));
         }
         if !dropping {
@@ -362,7 +366,11 @@ mod tests {
             release_password: None,
             release_ca_file: None,
         };
-        assert!(Release::from_args(&args("127.0.0.1:2526")).unwrap().is_some());
+        assert!(
+            Release::from_args(&args("127.0.0.1:2526"))
+                .unwrap()
+                .is_some()
+        );
         assert!(Release::from_args(&args("[::1]:25")).unwrap().is_some());
         for bad in ["localhost", "localhost:", ":25", "host:99999"] {
             let e = Release::from_args(&args(bad)).unwrap_err();
