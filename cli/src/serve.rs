@@ -75,7 +75,18 @@ Examples:
   mailwire serve --reject-recipient '*@spam.example' --allow-host 10.0.0.0/8 --listen 0.0.0.0:2525
       refuse some recipients, accept connections from 10/8 only
   mailwire serve --discard --runtime smol --max-connections 500
-      a sink for load tests";
+      a sink for load tests
+  mailwire serve --fault 'rcpt to:*@flaky.test 451 4.3.0 Try later' --fault 'data 5% disconnect'
+      fail on purpose: that domain always, one message in twenty cut off
+
+Failing on purpose: unless --no-failing-addresses is given, tempfail@… and
+permfail@… (any domain) get 451 4.3.0 and 550 5.7.1 at MAIL or RCPT,
+tempfail-data@… and permfail-data@… get 451 4.3.0 and 554 5.6.0 after the
+message, disconnect@… drops the connection instead of the MAIL or RCPT
+reply, disconnect-data@… in the middle of the message and
+disconnect-after-data@… after it, before its reply. With --http, Mailpit's
+GET/PUT /api/v1/chaos is always on, and GET/PUT /api/mailwire/v1/faults
+reads and replaces the --fault rules.";
 
 /// Options of `mailwire serve`.
 #[derive(Debug, clap::Args)]
