@@ -504,3 +504,32 @@ fn any_user_and_password_with_plain_login_and_cram_md5() {
     }
     assert_eq!(total(&api), 6);
 }
+
+#[test]
+fn mailwire_send_sees_each_failure_as_it_is() {
+    let (_dir, api) = start("chaos-send", &[]);
+    let server = api.smtp.to_string();
+    let send = |to: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_mailwire"))
+            .args(["send", "--server", &server, "--from", "app@example.org"])
+            .args(["--to", to, "--subject", "hi", "--body", "hello", "--json"])
+            .output()
+            .expect("run mailwire send");
+        let report: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        (out.status.code(), report)
+    };
+    let (status, report) = send("tempfail@example.org");
+    assert_eq!(status, Some(3), "{report}");
+    assert_eq!(report["recipients"][0]["code"], 451);
+    let (status, report) = send("permfail-data@example.org");
+    assert_eq!(status, Some(3), "{report}");
+    assert_eq!(report["reply"]["code"], 554);
+    // Hung up after the message: the sender cannot know.
+    let (status, report) = send("disconnect-after-data@example.org");
+    assert_eq!(status, Some(4), "{report}");
+    assert_eq!(report["outcome"], "unknown");
+    let (status, report) = send("bob@example.org");
+    assert_eq!(status, Some(0), "{report}");
+    assert_eq!(total(&api), 1);
+}
