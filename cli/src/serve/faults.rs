@@ -102,7 +102,10 @@ pub fn parse_rule(text: &str) -> Result<Rule, String> {
         ["disconnect-after-data"] => {
             return fail("disconnect-after-data only applies at data");
         }
-        ["delay", duration] => Fault::Delay(delay(duration)?),
+        ["delay", duration] => match delay(duration) {
+            Ok(d) => Fault::Delay(d),
+            Err(why) => return fail(&why),
+        },
         [code, more @ ..] => {
             let Ok(code) = code.parse::<u16>() else {
                 return fail("the action is a reply code, delay DURATION or disconnect");
