@@ -1,8 +1,11 @@
 //! Release: a message caught by one `mailwire serve` sent on, through
 //! Mailpit's `POST /api/v1/message/{ID}/release`, to a second `mailwire
-//! serve` (logging in with `--release-user`), over real sockets.
+//! serve` (logging in with `--release-user`, over STARTTLS verified
+//! against a private authority) and to Postfix's smtp-sink, over real
+//! sockets.
 
 mod api_support;
+mod relay_support;
 
 use api_support::{Api, TempDir, ids, send};
 use serde_json::{Value, json};
@@ -231,4 +234,116 @@ fn a_wrong_password_is_reported() {
     assert!(body.starts_with("SMTP error: "), "{body}");
     assert!(body.contains("535"), "{body}");
     assert!(ids(&target.list("")).is_empty());
+}
+
+#[test]
+fn release_over_verified_starttls_with_a_private_authority() {
+    let dir = TempDir::new("release-tls");
+    let pki = mailwire_tests::certs::TestPki::localhost();
+    let write = |name: &str, text: &str| {
+        let path = dir.0.join(name);
+        std::fs::write(&path, text).expect("write PEM");
+        path.to_string_lossy().into_owned()
+    };
+    let (cert, key, ca) = (
+        write("chain.pem", &pki.server_chain_pem),
+        write("key.pem", &pki.server_key_pem),
+        write("ca.pem", &pki.ca_pem),
+    );
+    let target = Api::start(
+        &dir.0.join("target"),
+        &[
+            "--http",
+            "127.0.0.1:0",
+            "--tls-cert",
+            &cert,
+            "--tls-key",
+            &key,
+            "--require-tls",
+            "--auth",
+            "bob:pw",
+            "--require-auth",
+        ],
+    );
+    let to = format!("127.0.0.1:{}", target.smtp.port());
+    let release = |ca_file: Option<&str>| {
+        let mut args = vec![
+            "--http",
+            "127.0.0.1:0",
+            "--release-to",
+            &to,
+            "--release-tls",
+            "--release-user",
+            "bob",
+            "--release-password",
+            "pw",
+        ];
+        if let Some(ca) = ca_file {
+            args.extend(["--release-ca-file", ca]);
+        }
+        let label = if ca_file.is_some() {
+            "with-ca"
+        } else {
+            "web-roots"
+        };
+        let catcher = Api::start(&dir.0.join(label), &args);
+        send(
+            catcher.smtp,
+            "alice@example.org",
+            &["bob@example.org"],
+            MESSAGE,
+        );
+        post(
+            &catcher,
+            "/api/v1/message/latest/release",
+            &json!({"To": ["carol@example.net"]}),
+        )
+    };
+    assert_eq!(release(Some(&ca)), (200, "ok".to_owned()));
+    assert_eq!(ids(&target.list("")).len(), 1);
+    let copy = raw_of(&target, &ids(&target.list(""))[0]);
+    assert!(copy.contains("with ESMTPSA"), "TLS and AUTH: {copy}");
+    // The certificate does not verify against the web's roots: refused,
+    // nothing sent.
+    let (status, body) = release(None);
+    assert_eq!(status, 400);
+    assert!(body.starts_with("SMTP error: "), "{body}");
+    assert_eq!(ids(&target.list("")).len(), 1);
+}
+
+#[test]
+fn release_into_postfix_smtp_sink() {
+    let sink = relay_support::Sink::start();
+    let dir = TempDir::new("release-sink");
+    let to = format!("127.0.0.1:{}", sink.port);
+    let catcher = Api::start(
+        &dir.0.join("catcher"),
+        &["--http", "127.0.0.1:0", "--release-to", &to],
+    );
+    send(
+        catcher.smtp,
+        "alice@example.org",
+        &["bob@example.org"],
+        MESSAGE,
+    );
+    let (status, body) = post(
+        &catcher,
+        "/api/v1/message/latest/release",
+        &json!({"To": ["carol@example.net", "dave@example.net"]}),
+    );
+    assert_eq!((status, body.as_str()), (200, "ok"));
+    relay_support::wait_until(
+        "smtp-sink's dump",
+        std::time::Duration::from_secs(10),
+        || !sink.dumps().is_empty(),
+    );
+    let dumps = sink.dumps();
+    assert_eq!(dumps.len(), 1, "{dumps:?}");
+    let dump = &dumps[0];
+    assert!(dump.contains("X-Mail-Args: <alice@example.org>"), "{dump}");
+    assert!(dump.contains("X-Rcpt-Args: <carol@example.net>"), "{dump}");
+    assert!(dump.contains("X-Rcpt-Args: <dave@example.net>"), "{dump}");
+    assert!(dump.contains("Subject: Release me"), "{dump}");
+    assert!(!dump.contains("hidden@example.org"), "{dump}");
+    assert!(!dump.contains("X-Envelope-To"), "{dump}");
 }
