@@ -220,6 +220,11 @@ pub struct Args {
     /// always on.
     #[arg(long)]
     pub enable_chaos: bool,
+    /// Mailpit's chaos triggers at start, as Mailpit takes them:
+    /// `Sender:451:10,Recipient:550:5,Authentication:535:50` (KEY:CODE:PERCENT;
+    /// triggers not named stay off). PUT /api/v1/chaos changes them.
+    #[arg(long, value_name = "TRIGGERS", value_parser = chaos::parse_triggers)]
+    pub chaos_triggers: Option<chaos::Triggers>,
     /// Failures on purpose.
     #[command(flatten)]
     pub faults: faults::FaultArgs,
@@ -456,7 +461,13 @@ fn plan(args: &Args) -> Result<Plan, String> {
             index,
         }),
         faults: Arc::new(faults::FaultSet::new(&args.faults, faults::seed())),
-        chaos: Arc::new(chaos::Chaos::new(faults::seed().rotate_left(17))),
+        chaos: {
+            let chaos = chaos::Chaos::new(faults::seed().rotate_left(17));
+            if let Some(triggers) = args.chaos_triggers {
+                chaos.set(triggers)?;
+            }
+            Arc::new(chaos)
+        },
     })
 }
 

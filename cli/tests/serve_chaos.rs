@@ -533,3 +533,39 @@ fn mailwire_send_sees_each_failure_as_it_is() {
     assert_eq!(status, Some(0), "{report}");
     assert_eq!(total(&api), 1);
 }
+
+#[test]
+fn mailpit_chaos_triggers_at_start() {
+    let (_dir, api) = start(
+        "chaos-flag",
+        &["--chaos-triggers", "Sender:421:0,Recipient:550:100"],
+    );
+    assert_eq!(
+        api.get("/api/v1/chaos").json(),
+        json!({
+            "Sender": {"ErrorCode": 421, "Probability": 0},
+            "Recipient": {"ErrorCode": 550, "Probability": 100},
+            "Authentication": {"ErrorCode": 535, "Probability": 0},
+        })
+    );
+    let results = smtplib(
+        api.smtp,
+        &json!([attempt("app@example.org", &["bob@example.org"])]),
+    );
+    assert_eq!(code(&results[0]["mail"]), 250);
+    assert_eq!(code(&results[0]["rcpt"][0]), 550, "{}", results[0]);
+    // A bad trigger stops the start with Mailpit's sentence.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mailwire"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--chaos-triggers",
+            "Sender:451",
+        ])
+        .output()
+        .expect("run mailwire serve");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("invalid argument: Sender:451"), "{stderr}");
+}

@@ -150,6 +150,51 @@ impl Chaos {
     }
 }
 
+/// Parses Mailpit's `--chaos-triggers`: comma-separated
+/// `KEY:CODE:PROBABILITY`, KEY being `Sender`, `Recipient` or
+/// `Authentication` (any case; also `Recipients`, `Auth`), e.g.
+/// `Sender:451:10,Recipient:550:5`. Triggers not named keep their
+/// defaults.
+///
+/// # Errors
+///
+/// Mailpit's sentences: `invalid argument: …`, an unknown key, a code or
+/// probability out of range.
+pub fn parse_triggers(text: &str) -> Result<Triggers, String> {
+    let mut triggers = Triggers::defaults();
+    for part in text.split(',').map(str::trim) {
+        let invalid = || format!("invalid argument: {part}");
+        let mut fields = part.split(':');
+        let (Some(key), Some(code), Some(chance), None) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            return Err(invalid());
+        };
+        if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric()) || code.len() != 3 {
+            return Err(invalid());
+        }
+        let error_code = code.parse::<i64>().map_err(|_| invalid())?;
+        let probability = chance.parse::<i64>().map_err(|_| invalid())?;
+        if !(400..=599).contains(&error_code) {
+            return Err("error code must be between 400 and 599".into());
+        }
+        if !(0..=100).contains(&probability) {
+            return Err("probability must be between 0 and 100".into());
+        }
+        let trigger = Trigger {
+            error_code,
+            probability,
+        };
+        match key.to_ascii_lowercase().as_str() {
+            "sender" => triggers.sender = trigger,
+            "recipient" | "recipients" => triggers.recipient = trigger,
+            "auth" | "authentication" => triggers.authentication = trigger,
+            _ => return Err(format!("unknown key {key}")),
+        }
+    }
+    Ok(triggers)
+}
+
 /// What the HTTP routes of this module change.
 #[derive(Debug, Clone)]
 struct Knobs {
@@ -240,6 +285,30 @@ async fn put_faults(State(knobs): State<Knobs>, body: Bytes) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mailpit_chaos_triggers_flag() {
+        let t = parse_triggers("Sender:421:10, recipients:550:5").unwrap();
+        assert_eq!((t.sender.error_code, t.sender.probability), (421, 10));
+        assert_eq!((t.recipient.error_code, t.recipient.probability), (550, 5));
+        assert_eq!(t.authentication, Triggers::defaults().authentication);
+        assert_eq!(
+            parse_triggers("Sender:451").unwrap_err(),
+            "invalid argument: Sender:451"
+        );
+        assert_eq!(
+            parse_triggers("Sender:451:5.5").unwrap_err(),
+            "invalid argument: Sender:451:5.5"
+        );
+        assert_eq!(
+            parse_triggers("Helo:451:5").unwrap_err(),
+            "unknown key Helo"
+        );
+        assert_eq!(
+            parse_triggers("Auth:350:5").unwrap_err(),
+            "error code must be between 400 and 599"
+        );
+    }
 
     #[test]
     fn mailpit_defaults_and_limits() {
