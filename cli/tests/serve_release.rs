@@ -347,3 +347,63 @@ fn release_into_postfix_smtp_sink() {
     assert!(!dump.contains("hidden@example.org"), "{dump}");
     assert!(!dump.contains("X-Envelope-To"), "{dump}");
 }
+
+#[test]
+fn release_and_chaos_are_behind_the_api_guards() {
+    let dir = TempDir::new("release-guard");
+    let target = target(&dir);
+    let to = format!("127.0.0.1:{}", target.smtp.port());
+    let catcher = Api::start(
+        &dir.0.join("catcher"),
+        &[
+            "--http",
+            "127.0.0.1:0",
+            "--release-to",
+            &to,
+            "--auth",
+            "bob:pw",
+        ],
+    );
+    send(
+        catcher.smtp,
+        "alice@example.org",
+        &["bob@example.org"],
+        MESSAGE,
+    );
+    let body = br#"{"To": ["carol@example.net"]}"#;
+    let chaos = br#"{"Sender": {"ErrorCode": 451, "Probability": 100}}"#;
+    for (method, path, body) in [
+        ("POST", "/api/v1/message/latest/release", &body[..]),
+        ("POST", "/api/mailwire/v1/message/latest/release", &body[..]),
+        ("PUT", "/api/v1/chaos", &chaos[..]),
+        (
+            "PUT",
+            "/api/mailwire/v1/faults",
+            br#"{"Rules": ["mail 550"]}"#,
+        ),
+    ] {
+        // A web page elsewhere cannot release or change anything…
+        let cross = catcher.request(
+            method,
+            path,
+            &[
+                ("Content-Type", "application/json"),
+                ("Origin", "http://evil.example"),
+            ],
+            Some(body),
+        );
+        assert_eq!(cross.status, 403, "{method} {path}");
+        // …nor with a form-like body.
+        let plain = catcher.request(method, path, &[("Content-Type", "text/plain")], Some(body));
+        assert_eq!(plain.status, 415, "{method} {path}");
+    }
+    assert!(ids(&target.list("")).is_empty());
+    assert_eq!(
+        catcher.get("/api/v1/chaos").json()["Sender"]["Probability"],
+        0
+    );
+    assert_eq!(
+        catcher.get("/api/mailwire/v1/faults").json()["Rules"],
+        json!([])
+    );
+}
