@@ -276,8 +276,11 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    if release.is_some() && plan.catcher.index.is_none() {
-        eprintln!("mailwire serve: --release-to needs --http (and a Maildir)");
+    // HTTP runs where --http says, or on its default address when no
+    // address at all is given.
+    let http_runs = args.web.http.is_some() || !smtp_given(&args);
+    if release.is_some() && (!http_runs || plan.catcher.index.is_none()) {
+        eprintln!("mailwire serve: --release-to needs the HTTP API: give --http ADDR");
         return ExitCode::from(1);
     }
     if let Some(index) = &plan.catcher.index

@@ -202,6 +202,22 @@ fn without_release_to_release_is_refused() {
 }
 
 #[test]
+fn release_to_without_http_is_refused_at_start() {
+    let dir = TempDir::new("release-nohttp");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mailwire"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--max-messages", "5"])
+        .args(["--release-to", "127.0.0.1:25", "--maildir"])
+        .arg(dir.0.join("mail"))
+        .output()
+        .expect("run mailwire serve");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "mailwire serve: --release-to needs the HTTP API: give --http ADDR\n"
+    );
+}
+
+#[test]
 fn a_wrong_password_is_reported() {
     let dir = TempDir::new("release-auth");
     let target = target(&dir);
