@@ -66,6 +66,21 @@ impl HttpServer {
     /// The address cannot be bound, or the thread or runtime cannot be
     /// started: the message says which.
     pub fn start(index: Arc<Index>, options: &HttpOptions) -> io::Result<HttpServer> {
+        HttpServer::start_with(index, options, Router::new())
+    }
+
+    /// As [`start`](Self::start), also serving the routes of `more`
+    /// (an application's own, such as `mailwire serve`'s chaos and release
+    /// endpoints) behind the same guards.
+    ///
+    /// # Errors
+    ///
+    /// As [`start`](Self::start).
+    pub fn start_with(
+        index: Arc<Index>,
+        options: &HttpOptions,
+        more: Router,
+    ) -> io::Result<HttpServer> {
         let listener = TcpListener::bind(options.addr).map_err(|e| {
             let why = if e.kind() == io::ErrorKind::AddrInUse {
                 "the address is already in use (is another server running on it?)".to_owned()
@@ -96,7 +111,7 @@ impl HttpServer {
                         }
                     };
                     tokio::spawn(send_stats(index.clone()));
-                    let app = router(index, guard);
+                    let app = router_with(index, guard, more);
                     serve(listener, app, tls).await;
                 });
             })?;
@@ -112,12 +127,18 @@ impl HttpServer {
 
 /// Every route, behind the guards.
 pub fn router(index: Arc<Index>, guard: Arc<guard::Guard>) -> Router {
+    router_with(index, guard, Router::new())
+}
+
+/// Every route and those of `more`, behind the guards.
+pub fn router_with(index: Arc<Index>, guard: Arc<guard::Guard>, more: Router) -> Router {
     api::routes()
         .merge(events::routes())
         .merge(page::routes())
+        .with_state(index)
+        .merge(more)
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn_with_state(guard, guard::check))
-        .with_state(index)
 }
 
 /// Accepts connections and serves each on its own task (HTTP/1.1 with

@@ -3,8 +3,11 @@
 //! command line, stores every accepted message in a Maildir and prints one
 //! line (or JSON object) per message.
 
+pub mod chaos;
+pub mod faults;
 pub mod handler;
 pub mod maildir;
+pub mod release;
 pub mod text;
 mod threads;
 pub mod web;
@@ -17,6 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mailwire_driver::core::sasl::Mechanism;
+use mailwire_driver::server::faults::Faults;
 use mailwire_driver::server::{RunningServer, Server, ServerOptions, Shared};
 use mailwire_driver::{Runtime, ServerTls};
 
@@ -71,7 +75,18 @@ Examples:
   mailwire serve --reject-recipient '*@spam.example' --allow-host 10.0.0.0/8 --listen 0.0.0.0:2525
       refuse some recipients, accept connections from 10/8 only
   mailwire serve --discard --runtime smol --max-connections 500
-      a sink for load tests";
+      a sink for load tests
+  mailwire serve --fault 'rcpt to:*@flaky.test 451 4.3.0 Try later' --fault 'data 5% disconnect'
+      fail on purpose: that domain always, one message in twenty cut off
+
+Failing on purpose: unless --no-failing-addresses is given, tempfail@… and
+permfail@… (any domain) get 451 4.3.0 and 550 5.7.1 at MAIL or RCPT,
+tempfail-data@… and permfail-data@… get 451 4.3.0 and 554 5.6.0 after the
+message, disconnect@… drops the connection instead of the MAIL or RCPT
+reply, disconnect-data@… in the middle of the message and
+disconnect-after-data@… after it, before its reply. With --http, Mailpit's
+GET/PUT /api/v1/chaos is always on, and GET/PUT /api/mailwire/v1/faults
+reads and replaces the --fault rules.";
 
 /// Options of `mailwire serve`.
 #[derive(Debug, clap::Args)]
@@ -203,6 +218,26 @@ pub struct Args {
     /// Mailpit's API over HTTP, and pruning.
     #[command(flatten)]
     pub web: web::WebArgs,
+    /// Accept any user name and password for AUTH (PLAIN, LOGIN and
+    /// CRAM-MD5 are offered; Mailpit's --smtp-auth-accept-any), so that
+    /// applications configured with real credentials send unchanged.
+    #[arg(long, alias = "smtp-auth-accept-any")]
+    pub auth_accept_any: bool,
+    /// Accepted for Mailpit compatibility and ignored: /api/v1/chaos is
+    /// always on.
+    #[arg(long)]
+    pub enable_chaos: bool,
+    /// Mailpit's chaos triggers at start, as Mailpit takes them:
+    /// `Sender:451:10,Recipient:550:5,Authentication:535:50` (KEY:CODE:PERCENT;
+    /// triggers not named stay off). PUT /api/v1/chaos changes them.
+    #[arg(long, value_name = "TRIGGERS", value_parser = chaos::parse_triggers)]
+    pub chaos_triggers: Option<chaos::Triggers>,
+    /// Failures on purpose.
+    #[command(flatten)]
+    pub faults: faults::FaultArgs,
+    /// Releasing caught messages to a real server.
+    #[command(flatten)]
+    pub release: release::ReleaseArgs,
 }
 
 /// A listen address: `IP:PORT`, `[IPv6]:PORT`, or `HOST:PORT` (the
@@ -225,6 +260,10 @@ struct Plan {
     starttls: Arc<ServerOptions>,
     implicit: Option<Arc<ServerOptions>>,
     catcher: Arc<Catcher>,
+    /// mailwire's fault rules (`--fault`, the failing addresses).
+    faults: Arc<faults::FaultSet>,
+    /// Mailpit's chaos triggers.
+    chaos: Arc<chaos::Chaos>,
 }
 
 /// Runs `mailwire serve`.
@@ -237,8 +276,28 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let release = match release::Release::from_args(&args.release) {
+        Ok(release) => release,
+        Err(message) => {
+            eprintln!("mailwire serve: {message}");
+            return ExitCode::from(1);
+        }
+    };
+    // HTTP runs where --http says, or on its default address when no
+    // address at all is given.
+    let http_runs = args.web.http.is_some() || !smtp_given(&args);
+    if release.is_some() && (!http_runs || plan.catcher.index.is_none()) {
+        eprintln!("mailwire serve: --release-to needs the HTTP API: give --http ADDR");
+        return ExitCode::from(1);
+    }
     if let Some(index) = &plan.catcher.index
-        && let Err(message) = web::start(&args.web, index, smtp_given(&args))
+        && let Err(message) = web::start(
+            &args.web,
+            index,
+            smtp_given(&args),
+            chaos::routes(plan.chaos.clone(), plan.faults.clone())
+                .merge(release::routes(index.clone(), release)),
+        )
     {
         eprintln!("mailwire serve: {message}");
         return ExitCode::from(1);
@@ -314,7 +373,10 @@ fn plan(args: &Args) -> Result<Plan, String> {
     if mailwire_driver::core::wire::address::Domain::parse(hostname.as_bytes()).is_err() {
         return Err(format!("--hostname {hostname:?}: not a valid host name"));
     }
-    let users = Users::parse(&args.auth)?;
+    let mut users = Users::parse(&args.auth)?;
+    if args.auth_accept_any {
+        users = users.accepting_any();
+    }
     let tls = if args.tls_self_signed {
         Some(self_signed(&hostname)?)
     } else if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
@@ -409,6 +471,14 @@ fn plan(args: &Args) -> Result<Plan, String> {
             policy: Policy::new(&args.policy)?,
             index,
         }),
+        faults: Arc::new(faults::FaultSet::new(&args.faults, faults::seed())),
+        chaos: {
+            let chaos = chaos::Chaos::new(faults::seed().rotate_left(17));
+            if let Some(triggers) = args.chaos_triggers {
+                chaos.set(triggers)?;
+            }
+            Arc::new(chaos)
+        },
     })
 }
 
@@ -533,7 +603,18 @@ where
         );
     for (addr, options, implicit) in kinds {
         let listener = bind(addr).await.map_err(|e| listen_error(addr, &e))?;
-        let r = Server::with_shared(options, Arc::new(Shared(plan.catcher.clone())))
+        // Mailpit's chaos first, then mailwire's own rules, around the
+        // catcher.
+        let factory = Faults::new(
+            Faults::new(
+                Shared(plan.catcher.clone()),
+                plan.faults.rules().clone(),
+                runtime.clone(),
+            ),
+            plan.chaos.rules().clone(),
+            runtime.clone(),
+        );
+        let r = Server::with_shared(options, Arc::new(factory))
             .listen(runtime.clone(), listener)
             .map_err(|e| listen_error(addr, &e))?;
         let bound = r.local_addr();

@@ -98,11 +98,12 @@ impl TestServerBuilder {
         self
     }
 
-    /// Offers AUTH PLAIN and LOGIN, also without TLS, and accepts any
-    /// user name with any password.
+    /// Offers AUTH PLAIN, LOGIN and CRAM-MD5, also without TLS, and
+    /// accepts any user name with any password (any CRAM-MD5 digest).
     pub fn auth_any(mut self) -> Self {
         self.logins = Logins::Any;
-        self.options.config_mut().auth_mechanisms = vec![Mechanism::Plain, Mechanism::Login];
+        self.options.config_mut().auth_mechanisms =
+            vec![Mechanism::CramMd5, Mechanism::Plain, Mechanism::Login];
         self.options.config_mut().allow_plaintext_auth = true;
         self
     }

@@ -16,7 +16,7 @@ pub(crate) enum Logins {
     /// No AUTH offered.
     #[default]
     None,
-    /// Any user name with any password (PLAIN and LOGIN).
+    /// Any user name with any password (PLAIN, LOGIN, CRAM-MD5).
     Any,
     /// These users with these passwords (every mechanism).
     Users(Vec<(String, String)>),
@@ -26,7 +26,7 @@ impl Logins {
     fn check(&self, check: &AuthCheck) -> HookResult<Option<StoredSecret>> {
         let refused = || HookError::refuse(535, "5.7.8", "Authentication credentials invalid");
         match (self, check) {
-            (Logins::Any, AuthCheck::NeedSecret { .. }) => Ok(None),
+            (Logins::Any, AuthCheck::NeedSecret { .. }) => Ok(Some(StoredSecret::AnyProof)),
             (Logins::Any, _) => Ok(None),
             (
                 Logins::Users(users),

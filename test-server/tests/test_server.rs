@@ -159,6 +159,11 @@ fn any_credentials_when_asked() {
             .await
             .unwrap();
         assert!(sent.outcome.is_sent());
+        // The strongest mechanism offered, its digest never checked.
+        assert_eq!(
+            client.authenticated(),
+            Some(mailwire_smol::core::sasl::Mechanism::CramMd5)
+        );
         client.quit().await;
     });
     let caught = server.wait_for(1, Duration::from_secs(5)).unwrap();

@@ -4,9 +4,13 @@ use mailwire_driver::core::sasl::StoredSecret;
 use mailwire_driver::core::server::AuthCheck;
 use mailwire_driver::server::{HookError, HookResult};
 
-/// The users given with `--auth USER:PASS`.
+/// The users given with `--auth USER:PASS`, or any user at all
+/// (`--auth-accept-any`).
 #[derive(Debug, Clone, Default)]
-pub struct Users(Vec<(String, String)>);
+pub struct Users {
+    list: Vec<(String, String)>,
+    any: bool,
+}
 
 impl Users {
     /// Parses `USER:PASS` entries (the password may contain `:`).
@@ -24,19 +28,28 @@ impl Users {
                 _ => Err(format!("--auth {entry:?}: expected USER:PASS")),
             })
             .collect::<Result<_, _>>()
-            .map(Users)
+            .map(|list| Users { list, any: false })
+    }
+
+    /// The same users, and besides them any user name with any password
+    /// (CRAM-MD5's digest is not checked either): applications configured
+    /// with real credentials log in unchanged.
+    #[must_use]
+    pub fn accepting_any(mut self) -> Users {
+        self.any = true;
+        self
     }
 
     /// Whether no user was given (AUTH is off).
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.list.is_empty() && !self.any
     }
 
     /// The password of `user`.
     #[must_use]
     pub fn password_of(&self, user: &str) -> Option<&str> {
-        self.0
+        self.list
             .iter()
             .find(|(u, _)| u == user)
             .map(|(_, p)| p.as_str())
@@ -47,6 +60,12 @@ impl Users {
     /// a user may only act as itself. Anything else is 535 5.7.8.
     pub fn authenticate(&self, check: &AuthCheck) -> HookResult<Option<StoredSecret>> {
         let invalid = || HookError::refuse(535, "5.7.8", "Authentication credentials invalid");
+        if self.any {
+            return match check {
+                AuthCheck::NeedSecret { .. } => Ok(Some(StoredSecret::AnyProof)),
+                _ => Ok(None),
+            };
+        }
         match check {
             AuthCheck::VerifyPassword {
                 authzid,

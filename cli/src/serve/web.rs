@@ -95,14 +95,20 @@ pub fn index(
     Ok(Some(Arc::new(index)))
 }
 
-/// Starts following the Maildir and, when asked for, the HTTP side;
+/// Starts following the Maildir and, when asked for, the HTTP side
+/// (with the routes of `more` besides Mailpit's API);
 /// prints `web interface on http://ADDR/` once it listens.
 ///
 /// # Errors
 ///
 /// A sentence: the address cannot be bound, or the Maildir cannot be
 /// watched.
-pub fn start(web: &WebArgs, index: &Arc<Index>, smtp_given: bool) -> Result<(), String> {
+pub fn start(
+    web: &WebArgs,
+    index: &Arc<Index>,
+    smtp_given: bool,
+    more: axum::Router,
+) -> Result<(), String> {
     watch::start(index.clone(), web.limits())
         .map_err(|e| format!("cannot follow the Maildir {}: {e}", index.root().display()))?;
     let Some(addr) = web.address(smtp_given) else {
@@ -123,7 +129,8 @@ pub fn start(web: &WebArgs, index: &Arc<Index>, smtp_given: bool) -> Result<(), 
         hosts: web.http_host.clone(),
         tls,
     };
-    let server = HttpServer::start(index.clone(), &options).map_err(|e| e.to_string())?;
+    let server =
+        HttpServer::start_with(index.clone(), &options, more).map_err(|e| e.to_string())?;
     let bound = server.local_addr();
     if !bound.ip().is_loopback() && web.http_auth.is_none() {
         eprintln!(

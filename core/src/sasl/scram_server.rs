@@ -95,6 +95,7 @@ impl Server {
         };
         let credentials = match secret {
             StoredSecret::Scram(credentials) => credentials,
+            StoredSecret::AnyProof => return Err(SaslError::UnsuitableSecret),
             StoredSecret::Password(password) => {
                 // A stable per-user salt: the same name sees the same salt.
                 let salt = hmac_sha256(

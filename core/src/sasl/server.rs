@@ -96,6 +96,11 @@ pub enum StoredSecret {
     Password(SecretString),
     /// SCRAM-SHA-256 credentials: serve SCRAM-SHA-256 only.
     Scram(ScramCredentials),
+    /// Whatever proof the client gives is accepted: for a test server or
+    /// catcher that takes any user name and password. Serves CRAM-MD5
+    /// (PLAIN and LOGIN never ask for a secret); DIGEST-MD5 and SCRAM-SHA-256
+    /// must prove the server knows the password, so they fail with it.
+    AnyProof,
 }
 
 impl StoredSecret {

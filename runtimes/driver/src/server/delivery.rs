@@ -36,6 +36,10 @@ pub(crate) mod sealed {
         fn whole(envelope: Envelope, data: Vec<u8>) -> Option<Self>;
         /// Builds a streamed message; `None` for the whole kinds.
         fn stream(envelope: Envelope, body: BodyReader) -> Option<Self>;
+        /// The body still to be read, for the streaming kind.
+        fn into_body(self) -> Option<BodyReader> {
+            None
+        }
     }
 }
 
@@ -102,6 +106,10 @@ impl sealed::Sealed for MailStream {
 
     fn stream(envelope: Envelope, body: BodyReader) -> Option<Self> {
         Some(MailStream { envelope, body })
+    }
+
+    fn into_body(self) -> Option<BodyReader> {
+        Some(self.body)
     }
 }
 

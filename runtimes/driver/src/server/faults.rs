@@ -15,6 +15,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::context::Context;
+use super::delivery::sealed;
 use super::error::{HookError, HookResult};
 use super::glob::Glob;
 use super::session::{Session, SessionEnd, SessionFactory};
@@ -64,6 +65,11 @@ pub enum Fault {
     /// is cut off in the middle of the data, the others once the whole
     /// message has arrived, before its reply.
     Disconnect,
+    /// At [`Step::Data`]: drop the connection once the whole message has
+    /// arrived, before the reply to its end, for every kind of session —
+    /// the client cannot know whether the message was delivered (it was
+    /// not). At the other steps, the same as [`Fault::Disconnect`].
+    DisconnectAfterData,
 }
 
 /// One rule: at `step`, when `when` matches (and the dice agree, for a
@@ -254,7 +260,7 @@ pub struct Faulty<S, R> {
 async fn apply<R: Runtime, T>(runtime: &R, fault: Option<Fault>) -> Option<HookResult<T>> {
     match fault? {
         Fault::Reply(reply) => Some(Err(HookError::Reply(reply))),
-        Fault::Disconnect => Some(Err(HookError::Disconnect)),
+        Fault::Disconnect | Fault::DisconnectAfterData => Some(Err(HookError::Disconnect)),
         Fault::Delay(d) => {
             runtime.sleep_until(runtime.now() + d).await;
             None
@@ -347,13 +353,18 @@ impl<S: Session, R: Runtime> Session for Faulty<S, R> {
             .as_ref()
             .map(|t| t.recipients.iter().map(|r| bare_forward(&r.to)).collect())
             .unwrap_or_default();
-        if let Some(answer) = apply(
-            &self.runtime,
-            self.rules
-                .fire(Step::Data, sender(ctx).as_deref(), &recipients),
-        )
-        .await
-        {
+        let fault = self
+            .rules
+            .fire(Step::Data, sender(ctx).as_deref(), &recipients);
+        if fault == Some(Fault::DisconnectAfterData) {
+            // Read a streamed body to its end first (the others arrived
+            // whole), then hang up without a reply.
+            if let Some(mut body) = sealed::Sealed::into_body(message) {
+                while let Ok(Some(_)) = body.next_chunk().await {}
+            }
+            return Err(HookError::Disconnect);
+        }
+        if let Some(answer) = apply(&self.runtime, fault).await {
             // The message is not delivered: a streamed body is dropped
             // unread, which the session's reader never sees as whole.
             drop(message);
@@ -376,5 +387,75 @@ impl<S: Session, R: Runtime> Session for Faulty<S, R> {
             rules: self.rules.clone(),
             runtime: self.runtime.clone(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refuse(code: u16) -> Fault {
+        let enhanced = format!("{}.0.0", code / 100);
+        Fault::Reply(Reply::simple(code, &enhanced, "no").unwrap())
+    }
+
+    #[test]
+    fn rules_match_by_step_sender_and_recipient_in_order() {
+        let rules = Rules::new(1);
+        rules.add(Rule::new(
+            Step::Rcpt,
+            Match::Recipient(Glob::new("tempfail@*")),
+            refuse(451),
+        ));
+        rules.add(Rule::new(
+            Step::Rcpt,
+            Match::Sender(Glob::new("*@blocked.test")),
+            refuse(550),
+        ));
+        rules.add(Rule::new(Step::Rcpt, Match::Always, refuse(452)));
+        let to = |r: &str| vec![r.to_owned()];
+        assert_eq!(
+            rules.fire(Step::Rcpt, Some("a@x"), &to("TempFail@y")),
+            Some(refuse(451))
+        );
+        assert_eq!(
+            rules.fire(Step::Rcpt, Some("a@blocked.test"), &to("tempfail@y")),
+            Some(refuse(451)),
+            "the first rule that fires decides"
+        );
+        assert_eq!(
+            rules.fire(Step::Rcpt, Some("a@blocked.test"), &to("b@y")),
+            Some(refuse(550))
+        );
+        assert_eq!(
+            rules.fire(Step::Rcpt, Some("a@x"), &to("b@y")),
+            Some(refuse(452))
+        );
+        assert_eq!(rules.fire(Step::Mail, Some("a@blocked.test"), &[]), None);
+        rules.set(Vec::new());
+        assert_eq!(rules.fire(Step::Rcpt, Some("a@x"), &to("tempfail@y")), None);
+    }
+
+    #[test]
+    fn chances_are_drawn_from_the_seed() {
+        let draws = |seed| {
+            let rules = Rules::new(seed);
+            rules
+                .add(Rule::new(Step::Mail, Match::Always, Fault::Disconnect).with_probability(0.5));
+            (0..200)
+                .map(|_| rules.fire(Step::Mail, None, &[]).is_some())
+                .collect::<Vec<bool>>()
+        };
+        assert_eq!(draws(7), draws(7), "the same seed, the same faults");
+        let fired = draws(7).iter().filter(|f| **f).count();
+        assert!((50..=150).contains(&fired), "{fired} of 200");
+        for (p, expected) in [(0.0, 0), (1.0, 200), (f64::NAN, 0), (7.0, 200)] {
+            let rules = Rules::new(3);
+            rules.add(Rule::new(Step::Mail, Match::Always, Fault::Disconnect).with_probability(p));
+            let n = (0..200)
+                .filter(|_| rules.fire(Step::Mail, None, &[]).is_some())
+                .count();
+            assert_eq!(n, expected, "p = {p}");
+        }
     }
 }
