@@ -500,7 +500,7 @@ mod tests {
             .unwrap();
         let entry = read_entry(&dir, &id).unwrap().unwrap();
         assert_eq!(entry.state.recipients[0].status, RecipientStatus::Pending);
-        assert_eq!(entry.size, 19);
+        assert_eq!(entry.size, 18);
         let mut state = entry.state.clone();
         state.recipients[0].status = RecipientStatus::Delivered;
         smol::block_on(spool.record(&id, &state)).unwrap();
