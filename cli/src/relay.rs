@@ -4,7 +4,9 @@
 //! * Per recipient: each client session gets its own session with the
 //!   first smarthost that answers, opened at MAIL; every MAIL and RCPT is
 //!   answered with the smarthost's own verdict, and the message streams
-//!   through to its final reply (see [`session`]). There is no queue.
+//!   through to its final reply (see [`session`]). With `--queue DIR` it
+//!   stores and forwards instead (see [`queued`] and the `mailwire-queue`
+//!   crate).
 //! * Nothing is lost: the client gets `250` only when the smarthost
 //!   accepted the message; an outage is always `4xx`.
 //! * Never an open relay: only `127.0.0.0/8` and `::1` may relay unless
@@ -56,6 +58,11 @@ Examples:
   # Clients elsewhere must authenticate:
   mailwire relay --listen 0.0.0.0:2525 --auth alice:wonderland --require-auth \\
       --smarthost mail.example.org
+
+  # Store and forward: 250 once queued on disk, retries, DSNs
+  # (inspect with `mailwire queue list --queue /var/spool/mailwire`):
+  mailwire relay --smarthost mail.example.org --queue /var/spool/mailwire \\
+      --retry-schedule 1m,5m,30m,1h --max-queue-age 5d
 
   # Mail for one domain only, from one sender domain, never from a subnet:
   mailwire relay --smarthost mail.example.org --allow-recipient '*@example.org' \
@@ -301,6 +308,12 @@ async fn run_queued(args: Args, plan: Plan, dir: std::path::PathBuf) -> ExitCode
     signals.wait().await;
     eprintln!("mailwire relay: stopping");
     running.stop(Duration::from_secs(30)).await;
+    let unfinished = shared.queue.stop(Duration::from_secs(30)).await;
+    if unfinished > 0 {
+        eprintln!(
+            "mailwire relay: queue: {unfinished} deliveries still under way at the stop; they are tried again at the next start"
+        );
+    }
     let duplicates = shared.queue.possible_duplicates();
     if duplicates > 0 {
         eprintln!("mailwire relay: queue: possible duplicates since start: {duplicates}");

@@ -17,7 +17,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use futures_lite::future;
@@ -70,6 +70,14 @@ pub struct Queue<S: QueueStore> {
     store: Arc<S>,
     wake: smol::channel::Sender<Wake>,
     possible_duplicates: Arc<AtomicU64>,
+    workers: Arc<Workers>,
+}
+
+/// What [`Queue::stop`] needs to know of the workers.
+#[derive(Default)]
+struct Workers {
+    stopping: AtomicBool,
+    busy: AtomicUsize,
 }
 
 impl<S: QueueStore> Queue<S> {
@@ -96,6 +104,7 @@ impl<S: QueueStore> Queue<S> {
             (settings.log)(&format!("{} messages in the queue at start", due.len()));
         }
         let possible_duplicates = Arc::new(AtomicU64::new(0));
+        let workers = Arc::new(Workers::default());
         for _ in 0..settings.workers.max(1) {
             let worker = Worker {
                 store: store.clone(),
@@ -107,6 +116,7 @@ impl<S: QueueStore> Queue<S> {
                 ),
                 wake: wake.clone(),
                 possible_duplicates: possible_duplicates.clone(),
+                workers: workers.clone(),
             };
             let jobs = jobs.clone();
             runtime.spawn(worker.run(jobs));
@@ -127,7 +137,24 @@ impl<S: QueueStore> Queue<S> {
             store,
             wake,
             possible_duplicates,
+            workers,
         })
+    }
+
+    /// Stops delivering: no attempt starts any more, and this waits (at
+    /// most `grace`) for the attempts under way to be recorded, so that a
+    /// stop does not leave a delivered recipient unrecorded. Returns the
+    /// number still under way when the grace ran out.
+    pub async fn stop(&self, grace: Duration) -> usize {
+        self.workers.stopping.store(true, Ordering::SeqCst);
+        let deadline = std::time::Instant::now() + grace;
+        loop {
+            let busy = self.workers.busy.load(Ordering::SeqCst);
+            if busy == 0 || std::time::Instant::now() >= deadline {
+                return busy;
+            }
+            smol::Timer::after(Duration::from_millis(20)).await;
+        }
     }
 
     /// Queues an accepted message; returns once it is durable (give the
@@ -272,13 +299,22 @@ struct Worker<S: QueueStore, R: Runtime> {
     delivery: Delivery<R>,
     wake: smol::channel::Sender<Wake>,
     possible_duplicates: Arc<AtomicU64>,
+    workers: Arc<Workers>,
 }
 
 impl<S: QueueStore, R: Runtime> Worker<S, R> {
     async fn run(mut self, jobs: smol::channel::Receiver<QueueId>) {
         while let Ok(id) = jobs.recv().await {
+            self.workers.busy.fetch_add(1, Ordering::SeqCst);
+            if self.workers.stopping.load(Ordering::SeqCst) {
+                // Stopping: the entry stays in the store for the next start.
+                self.workers.busy.fetch_sub(1, Ordering::SeqCst);
+                self.delivery.close().await;
+                return;
+            }
             // Keep the connection only while there is more to do at once.
             let next = self.handle(&id).await;
+            self.workers.busy.fetch_sub(1, Ordering::SeqCst);
             if jobs.is_empty() {
                 self.delivery.close().await;
             }
@@ -316,6 +352,30 @@ impl<S: QueueStore, R: Runtime> Worker<S, R> {
                 }
             };
             self.deliver(&mut entry, &message, now).await;
+            if entry.state.is_done()
+                && !entry
+                    .state
+                    .recipients
+                    .iter()
+                    .any(|r| r.status == RecipientStatus::Failed)
+            {
+                // Delivered to every recipient: the durable removal is the
+                // record (one flush instead of two).
+                return match self.store.remove(id).await {
+                    Ok(()) => {
+                        self.log(&format!("{id}: removed"));
+                        None
+                    }
+                    Err(e) => {
+                        self.log(&format!("{id}: cannot remove the entry: {e}"));
+                        // Recorded instead: the next turn only removes it.
+                        if let Err(e) = self.store.record(id, &entry.state).await {
+                            self.log(&format!("{id}: cannot record the attempt: {e}"));
+                        }
+                        Some(unix_ms(SystemTime::now()) + 60_000)
+                    }
+                };
+            }
             if let Err(e) = self.store.record(id, &entry.state).await {
                 // Not recorded: the next turn tries again what this one
                 // did (a recipient delivered now may get it twice).
