@@ -39,6 +39,7 @@ class Handler:
         if state["data"] <= rules.get("data_451", 0):
             return "451 4.3.0 Try again later"
         data = envelope.original_content or envelope.content
+        drop = state["data"] <= rules.get("data_drop", 0)
         m = re.search(rb"(?im)^Message-ID:\s*(\S+)", data)
         mid = m.group(1).decode() if m else None
         state["n"] += 1
@@ -48,6 +49,10 @@ class Handler:
         with open(log, "a") as f:
             for r in envelope.rcpt_tos:
                 f.write(json.dumps({"mid": mid, "rcpt": r, "from": envelope.mail_from, "file": name}) + "\n")
+        if drop:
+            # Taken, but the reply never comes: the connection breaks.
+            server.transport.abort()
+            return "250 2.0.0 OK"
         return "250 2.0.0 OK"
 async def main():
     loop = asyncio.get_running_loop()
@@ -543,4 +548,28 @@ fn known_smarthost_limits_are_refused_at_acceptance() {
     );
     assert_eq!(r.0, 554, "{r:?}");
     assert_eq!(queued(&spool.0), 0);
+}
+
+/// The one documented duplicate: the smarthost takes the message but the
+/// connection breaks before its reply. The queue tries again (a second
+/// copy arrives), and the count shows in `queue list --json` meanwhile and
+/// in the relay's log.
+#[test]
+fn a_lost_reply_is_the_counted_duplicate() {
+    let port = free_port();
+    let smarthost = Scripted::start(port, r#"{"data_drop": 1}"#);
+    let spool = TempDir::new("spool");
+    let relay = start_relay(&spool.0, port, &["--retry-schedule", "3s"]);
+    let mut smtp = hello(relay.addr);
+    assert_eq!(smtp.mail("a@example.org", &["b@example.org"], &message("u1")).0, 250);
+    wait_until("the first copy", Duration::from_secs(10), || smarthost.arrivals().len() == 1);
+    wait_until("the count in queue list", Duration::from_secs(10), || {
+        list_json(&spool.0)["possible_duplicates"].as_u64() == Some(1)
+    });
+    wait_until("the second copy", Duration::from_secs(20), || {
+        smarthost.arrivals().len() == 2 && queued(&spool.0) == 0
+    });
+    let log = relay.log();
+    assert!(log.contains("possible duplicates since start: 1"), "{log}");
+    assert!(log.contains("attempt=2, status=sent"), "{log}");
 }
