@@ -573,3 +573,61 @@ fn a_lost_reply_is_the_counted_duplicate() {
     assert!(log.contains("possible duplicates since start: 1"), "{log}");
     assert!(log.contains("attempt=2, status=sent"), "{log}");
 }
+
+/// The smarthost was unknown at acceptance (down) and turns out not to
+/// take 8BITMIME (Postfix's smtp-sink `-8`): the recipient gets a DSN
+/// (RET=HDRS: the header only, so the report itself is 7-bit), the
+/// message is never sent altered.
+#[test]
+fn what_the_smarthost_cannot_take_at_delivery_gets_a_dsn() {
+    require(&["test", "-x", "/usr/sbin/smtp-sink"], "Postfix smtp-sink");
+    let port = free_port();
+    let spool = TempDir::new("spool");
+    let relay = start_relay(&spool.0, port, &["--retry-schedule", "1s"]);
+    let mut smtp = hello(relay.addr);
+    assert_eq!(smtp.cmd("MAIL FROM:<sender@example.org> BODY=8BITMIME RET=HDRS").0, 250);
+    assert_eq!(smtp.cmd("RCPT TO:<b@example.org>").0, 250);
+    assert_eq!(smtp.cmd("DATA").0, 354);
+    smtp.send("Subject: 8bit\r\n\r\nGr\u{fc}\u{df}e\r\n.");
+    assert_eq!(smtp.reply().0, 250);
+
+    let dump = TempDir::new("sink8");
+    let _ = Command::new("chmod").args(["0777", &dump.0.to_string_lossy()]).status();
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+    let mut sink = Command::new("/usr/sbin/smtp-sink");
+    if root {
+        sink.args(["-u", "nobody"]);
+    }
+    let _sink = Guard(
+        sink.args(["-8", "-d"])
+            .arg(format!("{}/m.", dump.0.display()))
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("10")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("smtp-sink"),
+    );
+    let dumps = || -> Vec<String> {
+        std::fs::read_dir(&dump.0)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|e| e.file_name().to_string_lossy().starts_with("m."))
+                    .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    wait_until("the DSN at the sink", Duration::from_secs(30), || {
+        dumps().iter().any(|d| d.contains("Status: 5.6.3"))
+    });
+    wait_until("the queue empty", Duration::from_secs(10), || queued(&spool.0) == 0);
+    let all = dumps();
+    assert_eq!(all.len(), 1, "only the DSN: {all:?}");
+    assert!(all[0].contains("text/rfc822-headers") && !all[0].contains("Gr\u{fc}"), "{}", all[0]);
+    assert!(relay.log().contains("status=bounced (554 5.6.3"));
+}
