@@ -561,8 +561,14 @@ fn a_lost_reply_is_the_counted_duplicate() {
     let spool = TempDir::new("spool");
     let relay = start_relay(&spool.0, port, &["--retry-schedule", "3s"]);
     let mut smtp = hello(relay.addr);
-    assert_eq!(smtp.mail("a@example.org", &["b@example.org"], &message("u1")).0, 250);
-    wait_until("the first copy", Duration::from_secs(10), || smarthost.arrivals().len() == 1);
+    assert_eq!(
+        smtp.mail("a@example.org", &["b@example.org"], &message("u1"))
+            .0,
+        250
+    );
+    wait_until("the first copy", Duration::from_secs(10), || {
+        smarthost.arrivals().len() == 1
+    });
     wait_until("the count in queue list", Duration::from_secs(10), || {
         list_json(&spool.0)["possible_duplicates"].as_u64() == Some(1)
     });
@@ -585,14 +591,20 @@ fn what_the_smarthost_cannot_take_at_delivery_gets_a_dsn() {
     let spool = TempDir::new("spool");
     let relay = start_relay(&spool.0, port, &["--retry-schedule", "1s"]);
     let mut smtp = hello(relay.addr);
-    assert_eq!(smtp.cmd("MAIL FROM:<sender@example.org> BODY=8BITMIME RET=HDRS").0, 250);
+    assert_eq!(
+        smtp.cmd("MAIL FROM:<sender@example.org> BODY=8BITMIME RET=HDRS")
+            .0,
+        250
+    );
     assert_eq!(smtp.cmd("RCPT TO:<b@example.org>").0, 250);
     assert_eq!(smtp.cmd("DATA").0, 354);
     smtp.send("Subject: 8bit\r\n\r\nGr\u{fc}\u{df}e\r\n.");
     assert_eq!(smtp.reply().0, 250);
 
     let dump = TempDir::new("sink8");
-    let _ = Command::new("chmod").args(["0777", &dump.0.to_string_lossy()]).status();
+    let _ = Command::new("chmod")
+        .args(["0777", &dump.0.to_string_lossy()])
+        .status();
     let root = Command::new("id")
         .arg("-u")
         .output()
@@ -625,9 +637,15 @@ fn what_the_smarthost_cannot_take_at_delivery_gets_a_dsn() {
     wait_until("the DSN at the sink", Duration::from_secs(30), || {
         dumps().iter().any(|d| d.contains("Status: 5.6.3"))
     });
-    wait_until("the queue empty", Duration::from_secs(10), || queued(&spool.0) == 0);
+    wait_until("the queue empty", Duration::from_secs(10), || {
+        queued(&spool.0) == 0
+    });
     let all = dumps();
     assert_eq!(all.len(), 1, "only the DSN: {all:?}");
-    assert!(all[0].contains("text/rfc822-headers") && !all[0].contains("Gr\u{fc}"), "{}", all[0]);
+    assert!(
+        all[0].contains("text/rfc822-headers") && !all[0].contains("Gr\u{fc}"),
+        "{}",
+        all[0]
+    );
     assert!(relay.log().contains("status=bounced (554 5.6.3"));
 }

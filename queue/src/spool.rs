@@ -13,8 +13,9 @@
 //! Every write is crash-safe: the file is written in `tmp/`, made durable,
 //! renamed into `queue/`, and `queue/` is made durable, before the caller
 //! is answered. The work runs on one writer thread; with group commit
-//! (the default) every change waiting shares one `syncfs` and one fsync
-//! of `queue/`, so many sessions' messages cost two disk flushes. A new
+//! (the default) the files of every change waiting are flushed at once
+//! (on a few threads: the file system merges them into few journal
+//! commits), then renamed, then `queue/` is flushed once. A new
 //! message's `.msg` is renamed before its `.env`: an entry exists once its
 //! `.env` does, and what a crash leaves half-made (a `.msg` or `.state`
 //! without `.env`, an `.env` without `.msg`, a file in `tmp/`) was never
@@ -33,11 +34,15 @@ use crate::store::{QueueError, QueueStore};
 /// Most changes one group commit takes.
 const MAX_BATCH: usize = 1024;
 
+/// Writer threads: while one flushes its batch, the next gathers one (the
+/// entries of different batches are independent).
+const WRITERS: usize = 4;
+
 /// How changes are made durable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SpoolSync {
-    /// Group commit: one `syncfs` and one fsync of `queue/` for every
-    /// change waiting.
+    /// Group commit: the files of every change waiting flushed together,
+    /// then one fsync of `queue/`.
     Group,
     /// No flush (a crash can lose acknowledged mail; for tests and load
     /// runs only).
@@ -317,24 +322,34 @@ fn recover(root: &Path) -> io::Result<()> {
 
 /// Starts the writer thread of the spool at `root`.
 fn start_writer(root: &Path, sync: SpoolSync) -> io::Result<std::sync::mpsc::Sender<Job>> {
-    let fs = File::open(root)?;
-    let root = root.to_path_buf();
-    let queue_dir = File::open(root.join("queue"))?;
     let (tx, rx) = std::sync::mpsc::channel::<Job>();
-    std::thread::Builder::new()
-        .name("mailwire-spool".into())
-        .spawn(move || {
-            while let Ok(first) = rx.recv() {
-                let mut batch = vec![first];
-                while batch.len() < MAX_BATCH {
-                    match rx.try_recv() {
-                        Ok(job) => batch.push(job),
-                        Err(_) => break,
-                    }
+    let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+    for n in 0..WRITERS {
+        let root = root.to_path_buf();
+        let queue_dir = File::open(root.join("queue"))?;
+        let rx = rx.clone();
+        std::thread::Builder::new()
+            .name(format!("mailwire-spool-{n}"))
+            .spawn(move || {
+                loop {
+                    // One writer gathers a batch while the others flush
+                    // theirs.
+                    let batch = {
+                        let Ok(rx) = rx.lock() else { return };
+                        let Ok(first) = rx.recv() else { return };
+                        let mut batch = vec![first];
+                        while batch.len() < MAX_BATCH {
+                            match rx.try_recv() {
+                                Ok(job) => batch.push(job),
+                                Err(_) => break,
+                            }
+                        }
+                        batch
+                    };
+                    commit(&root, &queue_dir, sync, batch);
                 }
-                commit(&root, &fs, &queue_dir, sync, batch);
-            }
-        })?;
+            })?;
+    }
     Ok(tx)
 }
 
@@ -357,9 +372,9 @@ impl Drop for Staged {
 
 /// One group commit: write every file in `tmp/`, flush once, rename (and
 /// remove), flush `queue/` once, answer each job.
-fn commit(root: &Path, fs: &File, queue_dir: &File, sync: SpoolSync, batch: Vec<Job>) {
+fn commit(root: &Path, queue_dir: &File, sync: SpoolSync, batch: Vec<Job>) {
     let mut staged = Vec::with_capacity(batch.len());
-    let mut wrote = false;
+    let mut opened: Vec<io::Result<File>> = Vec::new();
     for job in batch {
         match job.change {
             Change::Write(files, state_of) => {
@@ -374,6 +389,11 @@ fn commit(root: &Path, fs: &File, queue_dir: &File, sync: SpoolSync, batch: Vec<
                     let tmp = root.join("tmp").join(&name);
                     let result = write_new(&tmp, &bytes);
                     s.files.push((tmp, root.join("queue").join(&name)));
+                    if let Ok(file) = &result
+                        && sync == SpoolSync::Group
+                    {
+                        opened.push(file.try_clone());
+                    }
                     if let Err(e) = result {
                         error = Some(failed(&format!("cannot write {name}"), &e));
                         break;
@@ -383,10 +403,7 @@ fn commit(root: &Path, fs: &File, queue_dir: &File, sync: SpoolSync, batch: Vec<
                     Some(e) => {
                         let _ = s.done.try_send(Err(e));
                     }
-                    None => {
-                        wrote = true;
-                        staged.push(s);
-                    }
+                    None => staged.push(s),
                 }
             }
             Change::Remove(id) => staged.push(Staged {
@@ -397,11 +414,7 @@ fn commit(root: &Path, fs: &File, queue_dir: &File, sync: SpoolSync, batch: Vec<
             }),
         }
     }
-    if wrote
-        && sync == SpoolSync::Group
-        && let Err(e) = rustix::fs::syncfs(fs)
-    {
-        let e = io::Error::from(e);
+    if let Err(e) = flush_all(opened) {
         for s in staged {
             let _ = s.done.try_send(Err(failed("cannot flush the queue", &e)));
         }
@@ -454,13 +467,39 @@ fn apply(root: &Path, s: &mut Staged) -> Result<(), QueueError> {
 }
 
 /// Writes a new file exclusively (mode 0600).
-fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
+fn write_new(path: &Path, bytes: &[u8]) -> io::Result<File> {
     let mut file = OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(path)?;
-    file.write_all(bytes)
+    file.write_all(bytes)?;
+    Ok(file)
+}
+
+/// Threads that flush one batch's files at once.
+const FLUSHERS: usize = 16;
+
+/// Flushes every file of a batch, on up to [`FLUSHERS`] threads at once:
+/// the file system merges concurrent flushes into few journal commits,
+/// and only these files are flushed (a `syncfs` would also wait for every
+/// other writer of the disk).
+fn flush_all(files: Vec<io::Result<File>>) -> io::Result<()> {
+    let files: Vec<File> = files.into_iter().collect::<io::Result<_>>()?;
+    if files.len() <= 1 {
+        return files.iter().try_for_each(File::sync_all);
+    }
+    let per = files.len().div_ceil(FLUSHERS);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .chunks(per)
+            .map(|chunk| scope.spawn(move || chunk.iter().try_for_each(File::sync_all)))
+            .collect();
+        handles.into_iter().try_for_each(|h| {
+            h.join()
+                .unwrap_or_else(|_| Err(io::Error::other("a flush thread failed")))
+        })
+    })
 }
 
 #[cfg(test)]
