@@ -291,6 +291,10 @@ pub struct RecipientState {
     /// entry is next handled (also after a crash).
     #[serde(default)]
     pub reported: bool,
+    /// The next hop that gave the last reply, `host:port` (`Remote-MTA`
+    /// of a DSN).
+    #[serde(default)]
+    pub remote: Option<String>,
 }
 
 /// The changing part of a queue entry: attempts, the next one, and each
@@ -330,6 +334,7 @@ impl QueueState {
                     reply: None,
                     unknown: false,
                     reported: false,
+                    remote: None,
                 })
                 .collect(),
         }

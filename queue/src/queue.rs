@@ -429,6 +429,7 @@ impl<S: QueueStore, R: Runtime> Worker<S, R> {
             r.reply = Some(a.reply.clone());
             r.unknown = a.unknown;
             r.reported = false;
+            r.remote.clone_from(&a.remote);
             unknown |= a.unknown;
             let to = &entry.envelope.recipients[a.index].to;
             let word = match a.status {
@@ -498,22 +499,23 @@ impl<S: QueueStore, R: Runtime> Worker<S, R> {
             })
             .collect();
         if !wanted.is_empty() {
-            let replies: Vec<(String, String)> = wanted
+            let replies: Vec<(String, String, Option<String>)> = wanted
                 .iter()
                 .map(|&i| {
-                    let reply = entry.state.recipients[i].reply.clone().unwrap_or_default();
+                    let r = &entry.state.recipients[i];
+                    let reply = r.reply.clone().unwrap_or_default();
                     let status = status_of(&reply);
-                    (reply, status)
+                    (reply, status, r.remote.clone())
                 })
                 .collect();
             let failed: Vec<Failed<'_>> = wanted
                 .iter()
                 .zip(&replies)
-                .map(|(&i, (reply, status))| Failed {
+                .map(|(&i, (reply, status, remote))| Failed {
                     recipient: &entry.envelope.recipients[i],
                     status,
                     diagnostic: reply,
-                    remote: None,
+                    remote: remote.as_deref(),
                 })
                 .collect();
             let (envelope, octets) = failure_report(
