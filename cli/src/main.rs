@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod common;
+mod queue;
 mod relay;
 mod send;
 mod serve;
@@ -28,6 +29,8 @@ enum Command {
     Send(send::Args),
     /// Accept messages and forward them to a smarthost.
     Relay(relay::Args),
+    /// Inspect and manage the queue of `relay --queue` (as mailq, postqueue, postsuper).
+    Queue(queue::Args),
 }
 
 fn main() -> ExitCode {
@@ -48,5 +51,6 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Send(args) => send::run(args),
         Command::Relay(args) => relay::run(args),
+        Command::Queue(args) => queue::run(args),
     }
 }

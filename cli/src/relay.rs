@@ -4,7 +4,9 @@
 //! * Per recipient: each client session gets its own session with the
 //!   first smarthost that answers, opened at MAIL; every MAIL and RCPT is
 //!   answered with the smarthost's own verdict, and the message streams
-//!   through to its final reply (see [`session`]). There is no queue.
+//!   through to its final reply (see [`session`]). With `--queue DIR` it
+//!   stores and forwards instead (see [`queued`] and the `mailwire-queue`
+//!   crate).
 //! * Nothing is lost: the client gets `250` only when the smarthost
 //!   accepted the message; an outage is always `4xx`.
 //! * Never an open relay: only `127.0.0.0/8` and `::1` may relay unless
@@ -14,6 +16,7 @@
 //! * It starts whatever the smarthost's state: an unreachable smarthost
 //!   is reported on stderr and answered `451 4.4.1` until it is back.
 
+mod queued;
 mod session;
 mod upstream;
 
@@ -55,6 +58,11 @@ Examples:
   # Clients elsewhere must authenticate:
   mailwire relay --listen 0.0.0.0:2525 --auth alice:wonderland --require-auth \\
       --smarthost mail.example.org
+
+  # Store and forward: 250 once queued on disk, retries, DSNs
+  # (inspect with `mailwire queue list --queue /var/spool/mailwire`):
+  mailwire relay --smarthost mail.example.org --queue /var/spool/mailwire \\
+      --retry-schedule 1m,5m,30m,1h --max-queue-age 5d
 
   # Mail for one domain only, from one sender domain, never from a subnet:
   mailwire relay --smarthost mail.example.org --allow-recipient '*@example.org' \
@@ -140,6 +148,30 @@ pub struct Args {
     /// CR and NUL on.
     #[arg(long)]
     strict: bool,
+    /// Store and forward through the spool in DIR: 250 means durably
+    /// queued, RCPT is answered by local policy, delivery follows with
+    /// retries, and permanent failures get a DSN (see `mailwire queue`).
+    #[arg(long, value_name = "DIR")]
+    queue: Option<std::path::PathBuf>,
+    /// With --queue: the waits between attempts, e.g. `1m,5m,30m,1h`; the
+    /// last one repeats until --max-queue-age.
+    #[arg(long, value_name = "LIST", default_value = mailwire_queue::DEFAULT_SCHEDULE,
+          requires = "queue")]
+    retry_schedule: mailwire_queue::RetrySchedule,
+    /// With --queue: how long a message may stay queued; then its open
+    /// recipients fail and the sender gets a DSN (`30s`, `5m`, `2h`, `5d`).
+    #[arg(long, value_name = "DURATION", default_value = "5d",
+          value_parser = mailwire_queue::parse_duration, requires = "queue")]
+    max_queue_age: Duration,
+    /// With --queue: deliveries at once, each with its own connection.
+    #[arg(long, value_name = "N", default_value_t = 8, requires = "queue",
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    queue_workers: u32,
+    /// With --queue: octets the spool's file system must keep free beyond
+    /// a message's declared size, else MAIL is answered 452 4.3.1.
+    /// Default: one and a half times --max-size.
+    #[arg(long, value_name = "OCTETS", requires = "queue")]
+    queue_min_free: Option<u64>,
 }
 
 /// A usage error: printed, exit status 1.
@@ -221,12 +253,84 @@ fn plan(args: &Args) -> Result<Plan, String> {
     })
 }
 
+/// `relay --queue DIR`: the spool, its queue, and the sessions that
+/// accept into it.
+async fn run_queued(args: Args, plan: Plan, dir: std::path::PathBuf) -> ExitCode {
+    let signals = StopSignals::install();
+    let spool = match mailwire_queue::Spool::open(&dir, mailwire_queue::SpoolSync::Group) {
+        Ok(spool) => Arc::new(spool),
+        Err(e) => return usage(&format!("--queue {}: {e}", dir.display())),
+    };
+    let options = server_options(&args, &plan);
+    let hostname = options.config.domain.to_string();
+    let settings = mailwire_queue::QueueSettings {
+        smarthosts: plan.relay.smarthosts.clone(),
+        client: plan.relay.settings.clone(),
+        schedule: args.retry_schedule.clone(),
+        max_age: args.max_queue_age,
+        workers: args.queue_workers as usize,
+        hostname,
+        retry_requests: Some(dir.clone()),
+        log: Arc::new(|line: &str| {
+            eprintln!("mailwire relay: queue: {}", escape_control(line));
+        }),
+    };
+    let queue = match mailwire_queue::Queue::start(spool, Tokio, settings).await {
+        Ok(queue) => queue,
+        Err(e) => return usage(&format!("--queue {}: {e}", dir.display())),
+    };
+    let relay = Arc::new(plan.relay);
+    let caps = Arc::new(std::sync::Mutex::new(None));
+    let min_free = args
+        .queue_min_free
+        .unwrap_or(args.max_size.saturating_add(args.max_size / 2));
+    let shared = Arc::new(queued::Queued {
+        relay: relay.clone(),
+        queue,
+        caps: caps.clone(),
+        min_free,
+    });
+    let server = Server::new(options, queued::QueuedFactory(shared.clone()));
+    let running = match server.bind(Tokio, plan.listen).await {
+        Ok(running) => running,
+        Err(e) => return usage(&format!("cannot listen on {}: {e}", plan.listen)),
+    };
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(stdout, "listening on {}", running.local_addr());
+    let _ = stdout.flush();
+    tokio::spawn(async move {
+        if let Some(offered) = report_smarthost(&relay, true).await
+            && let Ok(mut known) = caps.lock()
+        {
+            *known = Some(offered);
+        }
+    });
+    signals.wait().await;
+    eprintln!("mailwire relay: stopping");
+    running.stop(Duration::from_secs(30)).await;
+    let unfinished = shared.queue.stop(Duration::from_secs(30)).await;
+    if unfinished > 0 {
+        eprintln!(
+            "mailwire relay: queue: {unfinished} deliveries still under way at the stop; they are tried again at the next start"
+        );
+    }
+    let duplicates = shared.queue.possible_duplicates();
+    if duplicates > 0 {
+        eprintln!("mailwire relay: queue: possible duplicates since start: {duplicates}");
+    }
+    ExitCode::SUCCESS
+}
+
 /// Tells on stderr whether a smarthost answers now (the relay runs
 /// either way: each MAIL tries again).
-async fn report_smarthost(relay: &Relay) {
+async fn report_smarthost(
+    relay: &Relay,
+    queued: bool,
+) -> Option<mailwire_core::wire::ehlo::Capabilities> {
     match connect_first(Tokio, &relay.smarthosts, &relay.settings).await {
         Ok((client, server)) => {
             let caps = client.capabilities().clone();
+            let offered = caps.clone();
             let _ = client.quit().await;
             eprintln!(
                 "mailwire relay: smarthost {}:{} offers{}{}{}{}{}{}",
@@ -239,6 +343,7 @@ async fn report_smarthost(relay: &Relay) {
                 if caps.dsn { " DSN" } else { "" },
                 if caps.requiretls { " REQUIRETLS" } else { "" },
             );
+            Some(offered)
         }
         Err(failures) => {
             let why: Vec<String> = failures
@@ -246,9 +351,15 @@ async fn report_smarthost(relay: &Relay) {
                 .map(|f| format!("{}:{}: {}", f.host, f.port, f.error))
                 .collect();
             eprintln!(
-                "mailwire relay: no smarthost is reachable now ({}); answering 451 4.4.1 until one is",
-                escape_control(&why.join("; "))
+                "mailwire relay: no smarthost is reachable now ({}); {}",
+                escape_control(&why.join("; ")),
+                if queued {
+                    "messages are queued and tried again on the retry schedule"
+                } else {
+                    "answering 451 4.4.1 until one is"
+                }
             );
+            None
         }
     }
 }
@@ -307,6 +418,9 @@ pub fn run(args: Args) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return usage(&format!("cannot start the runtime: {e}")),
     };
+    if let Some(dir) = args.queue.clone() {
+        return runtime.block_on(run_queued(args, plan, dir));
+    }
     runtime.block_on(async move {
         let signals = StopSignals::install();
         let options = server_options(&args, &plan);
@@ -319,7 +433,9 @@ pub fn run(args: Args) -> ExitCode {
         let mut stdout = std::io::stdout();
         let _ = writeln!(stdout, "listening on {}", running.local_addr());
         let _ = stdout.flush();
-        tokio::spawn(async move { report_smarthost(&relay).await });
+        tokio::spawn(async move {
+            report_smarthost(&relay, false).await;
+        });
         signals.wait().await;
         eprintln!("mailwire relay: stopping");
         running.stop(Duration::from_secs(30)).await;

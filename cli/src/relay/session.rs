@@ -62,18 +62,34 @@ pub struct Relay {
 }
 
 impl Relay {
+    /// The check at connection time: host policy, and an allowed network
+    /// unless AUTH can make up for it.
+    pub(super) fn check_client(&self, ctx: &Context) -> HookResult {
+        let ip = ctx.peer.map(|p| p.ip());
+        self.policy.check_host(ip)?;
+        if self.users.is_empty() && !self.host_allowed(ip) {
+            let who = ip.map_or_else(|| "?".to_owned(), |ip| ip.to_string());
+            return Err(HookError::refuse(
+                554,
+                "5.7.1",
+                &format!("{who} may not relay through this host"),
+            ));
+        }
+        Ok(())
+    }
+
     fn host_allowed(&self, ip: Option<IpAddr>) -> bool {
         ip.is_some_and(|ip| self.allowed.iter().any(|net| net.contains(ip)))
     }
 
     /// Whether this session may relay: from an allowed network, or
     /// authenticated.
-    fn may_relay(&self, ctx: &Context) -> bool {
+    pub(super) fn may_relay(&self, ctx: &Context) -> bool {
         ctx.authenticated.is_some() || self.host_allowed(ctx.peer.map(|p| p.ip()))
     }
 
     /// The refusal for a session that may not relay.
-    fn not_allowed(&self) -> HookError {
+    pub(super) fn not_allowed(&self) -> HookError {
         if self.users.is_empty() {
             HookError::refuse(550, "5.7.1", "Relaying denied")
         } else {
@@ -358,7 +374,7 @@ fn content_refusal(error: &mailwire_core::UsageError) -> HookError {
 
 /// Recipients are the same when their local parts are equal and their
 /// domains equal ignoring case (`<Postmaster>` in any case is one).
-fn dedup_key(to: &ForwardPath) -> String {
+pub(super) fn dedup_key(to: &ForwardPath) -> String {
     match to {
         ForwardPath::Mailbox(mailbox) => {
             let text = mailbox.to_string();
@@ -372,12 +388,12 @@ fn dedup_key(to: &ForwardPath) -> String {
 }
 
 /// Whether `head` holds the whole header section.
-fn ends_header(head: &[u8]) -> bool {
+pub(super) fn ends_header(head: &[u8]) -> bool {
     head.starts_with(b"\r\n") || head.windows(4).any(|w| w == b"\r\n\r\n")
 }
 
 /// `Received` header fields in the header section of `data`.
-fn count_received(data: &[u8]) -> usize {
+pub(super) fn count_received(data: &[u8]) -> usize {
     let mut count = 0;
     for line in data.split(|&b| b == b'\n') {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
