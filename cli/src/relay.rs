@@ -97,6 +97,12 @@ pub struct Args {
     /// smarthost.
     #[command(flatten)]
     outbound: Outbound,
+    /// The SASL mechanism(s) to use with the smarthost's credentials, in
+    /// order of preference (`PLAIN`, `LOGIN,CRAM-MD5`; send's `--auth
+    /// MECH`). Default: the strongest both sides know.
+    #[arg(long = "smarthost-auth", value_name = "MECH[,MECH…]",
+        value_parser = crate::common::mechanisms::parse_mechanisms)]
+    smarthost_auth: Option<crate::common::mechanisms::Mechanisms>,
     /// Network allowed to relay without AUTH, as an address or CIDR block
     /// (repeatable). Default: 127.0.0.0/8 and ::1.
     #[arg(long = "allow-host", value_name = "CIDR")]
@@ -237,6 +243,9 @@ fn plan(args: &Args) -> Result<Plan, String> {
     let smarthosts = args.outbound.addresses("smarthost", &args.smarthosts)?;
     let mut settings = args.outbound.settings()?;
     settings.connect_timeout = Duration::from_secs(15);
+    if let Some(mechanisms) = &args.smarthost_auth {
+        settings = settings.with_auth_mechanisms(mechanisms.0.clone());
+    }
 
     Ok(Plan {
         listen,

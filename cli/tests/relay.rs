@@ -386,6 +386,7 @@ fn usage_errors_exit_1() {
             "--implicit-tls",
         ],
         &["relay", "--smarthost", "h", "--require-auth"],
+        &["relay", "--smarthost", "h", "--smarthost-auth", "NTLM"],
         &["relay"],
     ] {
         let output = Command::new(env!("CARGO_BIN_EXE_mailwire"))

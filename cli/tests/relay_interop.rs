@@ -172,6 +172,49 @@ fn smarthost_with_starttls_and_auth() {
 }
 
 #[test]
+fn smarthost_auth_chooses_the_mechanism() {
+    // aiosmtpd offers PLAIN and LOGIN: asking for CRAM-MD5 only finds no
+    // mechanism in common (4xx, nothing sent); asking for LOGIN works.
+    let pki = TestPki::localhost();
+    let smarthost = Smarthost::start_auth(&pki);
+    let dir = TempDir::new("ca");
+    let ca = dir.0.join("ca.pem");
+    std::fs::write(&ca, &pki.ca_pem).expect("ca");
+    let ca = ca.to_string_lossy().into_owned();
+    let relay_with = |mechanism: &str| {
+        Relay::start(&[
+            "--listen",
+            "127.0.0.1:0",
+            "--smarthost",
+            &smarthost.addr(),
+            "--ca-file",
+            &ca,
+            "--user",
+            "user",
+            "--password",
+            "secret",
+            "--smarthost-auth",
+            mechanism,
+        ])
+    };
+    let cram = relay_with("CRAM-MD5");
+    let mut c = Smtp::connect(cram.addr);
+    assert_eq!(c.reply().0, 220);
+    assert_eq!(c.cmd("EHLO client.test").0, 250);
+    let (code, text) = c.cmd("MAIL FROM:<a@example.org>");
+    assert_eq!(code, 451, "{text}");
+    assert_eq!(smarthost.count(), 0);
+
+    let login = relay_with("login");
+    let mut c = Smtp::connect(login.addr);
+    assert_eq!(c.reply().0, 220);
+    assert_eq!(c.cmd("EHLO client.test").0, 250);
+    let (code, text) = c.mail("a@example.org", &["b@example.org"], MESSAGE);
+    assert_eq!(code, 250, "{text}");
+    assert_eq!(smarthost.count(), 1);
+}
+
+#[test]
 fn dsn_is_passed_through_to_smtp_sink() {
     let sink = Sink::start();
     let relay = Relay::start(&[

@@ -2,6 +2,7 @@
 //! `HOST[:PORT]` parsing, durations and the host/sender/recipient policy.
 
 pub mod duration;
+pub mod mechanisms;
 pub mod outbound;
 pub mod policy;
 pub mod proxy_out;

@@ -3,7 +3,6 @@
 //! `--auth MECH`.
 
 use mailwire_core::client::StopPoint;
-use mailwire_core::sasl::Mechanism;
 
 /// Where `--quit-after` stops: during the setup (the core sends QUIT
 /// there) or in the transaction, after MAIL or after the RCPTs.
@@ -45,28 +44,7 @@ pub fn parse_quit_after(text: &str) -> Result<QuitAfter, String> {
     }
 }
 
-/// `--auth`'s mechanisms, in order of preference.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mechanisms(pub Vec<Mechanism>);
-
-/// Parses `--auth`'s mechanism list (`PLAIN`, `LOGIN,CRAM-MD5`).
-///
-/// # Errors
-///
-/// A sentence naming the unknown mechanism.
-pub fn parse_mechanisms(text: &str) -> Result<Mechanisms, String> {
-    text.split(',')
-        .map(|name| {
-            Mechanism::from_name(&name.trim().to_ascii_uppercase()).ok_or_else(|| {
-                format!(
-                    "{name:?} is not a mechanism mailwire speaks: PLAIN, LOGIN, CRAM-MD5, \
-                     DIGEST-MD5, SCRAM-SHA-256, XOAUTH2"
-                )
-            })
-        })
-        .collect::<Result<_, _>>()
-        .map(Mechanisms)
-}
+pub use crate::common::mechanisms::{Mechanisms, parse_mechanisms};
 
 /// The conversation options (swaks' names).
 #[derive(Debug, Clone, clap::Args)]
@@ -101,6 +79,7 @@ pub struct SwaksArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mailwire_core::sasl::Mechanism;
 
     #[test]
     fn swaks_stop_points_and_mechanisms_parse() {
