@@ -68,6 +68,9 @@ pub fn run(plan: &Plan, draft: &Draft) -> u8 {
 /// The body of a built message: its bytes, and each attached file
 /// base64-encoded as it is read.
 fn write_body(body: &[Segment], out: &mut impl Write) -> std::io::Result<()> {
+    // The data of a message always ends with CRLF on the wire (a body that
+    // lacks one gets it before the final dot): print it so.
+    let ends_open = matches!(body.last(), Some(Segment::Bytes(b)) if !b.ends_with(b"\r\n"));
     for segment in body {
         match segment {
             Segment::Bytes(bytes) => out.write_all(bytes)?,
@@ -90,6 +93,9 @@ fn write_body(body: &[Segment], out: &mut impl Write) -> std::io::Result<()> {
             }
             _ => return Err(std::io::Error::other("a message part of an unknown kind")),
         }
+    }
+    if ends_open {
+        out.write_all(b"\r\n")?;
     }
     Ok(())
 }
