@@ -100,20 +100,20 @@ impl Entry {
         let meta = &self.meta;
         MessageSummary {
             id: self.id().to_string(),
-            message_id: &meta.message_id,
+            message_id: meta.message_id(),
             read: self.read,
-            from: &meta.from,
-            to: &meta.to,
-            cc: &meta.cc,
-            bcc: &meta.bcc,
-            reply_to: &meta.reply_to,
-            subject: &meta.subject,
+            from: meta.from(),
+            to: meta.to(),
+            cc: meta.cc(),
+            bcc: meta.bcc(),
+            reply_to: meta.reply_to(),
+            subject: meta.subject(),
             created: rfc3339_ms(self.created_ms()),
             username: "",
             tags: [],
             size: self.size,
             attachments: meta.attachments,
-            snippet: &meta.snippet,
+            snippet: meta.snippet(),
         }
     }
 }
