@@ -40,7 +40,7 @@ pub struct Address {
 }
 
 /// A mailbox of a summary, borrowed (serialized as [`Address`] is).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Mailbox<'a> {
     /// The display name.
@@ -138,15 +138,6 @@ pub struct Fields<'a> {
     /// Up to 200 octets of the body text (the HTML's text when there is
     /// HTML), white space collapsed.
     pub snippet: &'a str,
-}
-
-impl Default for Mailbox<'_> {
-    fn default() -> Self {
-        Mailbox {
-            name: "",
-            address: "",
-        }
-    }
 }
 
 impl Meta {
