@@ -276,8 +276,8 @@ impl Index {
     }
 
     /// Builds the index from `new/` and `cur/` (files whose names start
-    /// with a dot are not messages), reading the files on every CPU, then
-    /// marks it ready. Returns the number of messages.
+    /// with a dot are not messages), reading the files on every CPU in
+    /// name order, then marks it ready. Returns the number of messages.
     ///
     /// # Errors
     ///
@@ -289,6 +289,10 @@ impl Index {
                 found.push((folder, name));
             }
         }
+        // In name (so arrival) order: each reader then allocates its
+        // summaries in the order searches walk them, which keeps a search's
+        // walk over memory close to sequential.
+        found.sort_unstable_by(|a, b| a.1.cmp(&b.1));
         let threads = std::thread::available_parallelism().map_or(1, usize::from);
         let chunk = found.len().div_ceil(threads).max(1);
         let root = &self.root;
