@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::meta::Address;
+use crate::meta::{Address, Mailbox, Mailboxes};
 
 /// One message in a list (`MessageSummary`).
 #[derive(Debug, Clone, Serialize)]
@@ -21,15 +21,15 @@ pub struct MessageSummary<'a> {
     /// Whether it has been read (the Maildir `S` flag).
     pub read: bool,
     /// The first `From` mailbox.
-    pub from: &'a Address,
+    pub from: Mailbox<'a>,
     /// `To` mailboxes.
-    pub to: &'a [Address],
+    pub to: Mailboxes<'a>,
     /// `Cc` mailboxes.
-    pub cc: &'a [Address],
+    pub cc: Mailboxes<'a>,
     /// `Bcc` mailboxes.
-    pub bcc: &'a [Address],
+    pub bcc: Mailboxes<'a>,
     /// `Reply-To` mailboxes.
-    pub reply_to: &'a [Address],
+    pub reply_to: Mailboxes<'a>,
     /// The decoded subject.
     pub subject: &'a str,
     /// Arrival time, RFC 3339.

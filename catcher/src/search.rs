@@ -10,7 +10,7 @@
 //! attachment names) only when that does not decide it.
 
 use crate::index::Entry;
-use crate::meta::Address;
+use crate::meta::{Mailbox, Mailboxes};
 use crate::time::parse_search_date;
 
 /// A parsed query.
@@ -176,22 +176,22 @@ impl Query {
 
 fn field_holds(entry: &Entry, what: &What) -> bool {
     let meta = &entry.meta;
-    let any = |list: &[Address], needle: &str| list.iter().any(|a| address_has(a, needle));
+    let any = |list: Mailboxes<'_>, needle: &str| list.iter().any(|a| address_has(a, needle));
     match what {
-        What::To(v) => any(&meta.to, v),
-        What::From(v) => address_has(&meta.from, v),
-        What::Cc(v) => any(&meta.cc, v),
-        What::Bcc(v) => any(&meta.bcc, v),
-        What::ReplyTo(v) => any(&meta.reply_to, v),
+        What::To(v) => any(meta.to(), v),
+        What::From(v) => address_has(meta.from(), v),
+        What::Cc(v) => any(meta.cc(), v),
+        What::Bcc(v) => any(meta.bcc(), v),
+        What::ReplyTo(v) => any(meta.reply_to(), v),
         What::Addressed(v) => {
-            address_has(&meta.from, v)
-                || any(&meta.to, v)
-                || any(&meta.cc, v)
-                || any(&meta.bcc, v)
-                || any(&meta.reply_to, v)
+            address_has(meta.from(), v)
+                || any(meta.to(), v)
+                || any(meta.cc(), v)
+                || any(meta.bcc(), v)
+                || any(meta.reply_to(), v)
         }
-        What::Subject(v) => contains_ci(&meta.subject, v),
-        What::MessageId(v) => contains_ci(&meta.message_id, v),
+        What::Subject(v) => contains_ci(meta.subject(), v),
+        What::MessageId(v) => contains_ci(meta.message_id(), v),
         What::Tag | What::IsTagged => false,
         What::IsRead => entry.read,
         What::IsUnread => !entry.read,
@@ -206,25 +206,22 @@ fn field_holds(entry: &Entry, what: &What) -> bool {
 }
 
 /// Whether a mailbox's name or address contains `needle`.
-fn address_has(address: &Address, needle: &str) -> bool {
-    contains_ci(&address.name, needle) || contains_ci(&address.address, needle)
+fn address_has(address: Mailbox<'_>, needle: &str) -> bool {
+    contains_ci(address.name, needle) || contains_ci(address.address, needle)
 }
 
 /// Whether a free word is in the header fields Mailpit searches (the
 /// addresses and the subject).
 fn text_in_headers(entry: &Entry, word: &str) -> bool {
     let meta = &entry.meta;
-    let in_list = |list: &[Address]| {
-        list.iter()
-            .any(|a| clean(&a.name).contains(word) || clean(&a.address).contains(word))
-    };
-    clean(&meta.subject).contains(word)
-        || clean(&meta.from.name).contains(word)
-        || clean(&meta.from.address).contains(word)
-        || in_list(&meta.to)
-        || in_list(&meta.cc)
-        || in_list(&meta.bcc)
-        || in_list(&meta.reply_to)
+    let has = |m: Mailbox<'_>| clean(m.name).contains(word) || clean(m.address).contains(word);
+    let in_list = |list: Mailboxes<'_>| list.iter().any(has);
+    clean(meta.subject()).contains(word)
+        || has(meta.from())
+        || in_list(meta.to())
+        || in_list(meta.cc())
+        || in_list(meta.bcc())
+        || in_list(meta.reply_to())
 }
 
 /// Whether `hay` contains `needle` (already lower case), ignoring case.

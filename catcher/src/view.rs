@@ -22,7 +22,7 @@ pub fn message(entry: &Entry, raw: &[u8]) -> Message {
         return Message {
             id,
             message_id: String::new(),
-            from: entry.meta.from.clone(),
+            from: entry.meta.from().to_address(),
             to: Box::default(),
             cc: Box::default(),
             bcc: Box::default(),
