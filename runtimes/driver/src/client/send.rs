@@ -8,8 +8,12 @@ use mailwire_core::client::{MailOptions, Recipient, SendPolicy};
 use mailwire_core::message::{MessageDate, PrepareContext, PrepareOptions, prepare};
 use mailwire_core::wire::address::Domain;
 
+use mailwire_core::client::TransactionOutcome;
+use mailwire_core::wire::address::{ForwardPath, ReversePath};
+
 use super::{
-    Client, ClientError, SendError, SendOptions, SendReport, ServerFailure, default_client_name,
+    Client, ClientError, SendError, SendOptions, SendReport, ServerAddress, ServerFailure,
+    default_client_name,
 };
 use crate::Runtime;
 
@@ -114,46 +118,75 @@ pub async fn send_message<R: Runtime>(
             }
         };
         let result = client.send(envelope.clone(), body.clone()).await;
-        let outcome = match result {
-            Ok(outcome) => outcome,
-            Err(ClientError::Usage(error)) => {
-                let _ = client.quit().await;
-                return Err(SendError::Refused {
-                    host: server.host.clone(),
-                    port: server.port,
-                    error,
-                });
-            }
-            Err(error) => {
-                // Closed while idle, before MAIL was written: the
-                // transaction never started, so the next server may try.
-                failures.push(ServerFailure {
-                    host: server.host.clone(),
-                    port: server.port,
-                    error,
-                });
-                continue;
-            }
-        };
-        let addr = client.peer_addr();
-        let authenticated = client.authenticated();
-        let close = if client.is_open() {
-            client.quit().await
-        } else {
-            client.close_reason().cloned()
-        };
-        return Ok(SendReport {
-            host: server.host.clone(),
-            port: server.port,
-            addr,
-            failed_servers: failures,
-            tls: outcome.tls.clone(),
-            authenticated,
-            reverse_path: prepared.reverse_path,
-            recipients: SendReport::recipients_from(&prepared.recipients, &outcome),
-            outcome: outcome.outcome,
-            close,
-        });
+        let recipients = &prepared.recipients;
+        let reverse_path = &prepared.reverse_path;
+        if let Some(answer) = conclude(
+            client,
+            server,
+            result,
+            &mut failures,
+            reverse_path,
+            recipients,
+        )
+        .await
+        {
+            return answer;
+        }
     }
     Err(SendError::AllServersFailed(failures))
+}
+
+/// What one server's transaction means for a send that tries servers in
+/// turn: the report (or the refusal of a message the server cannot take)
+/// when the transaction ran, `None` after recording the failure when the
+/// connection closed before the transaction started (the next server may
+/// try). The connection is ended either way.
+pub(super) async fn conclude<R: Runtime>(
+    client: Client<R::Stream, R>,
+    server: &ServerAddress,
+    result: Result<TransactionOutcome, ClientError>,
+    failures: &mut Vec<ServerFailure>,
+    reverse_path: &ReversePath,
+    recipients: &[ForwardPath],
+) -> Option<Result<SendReport, SendError>> {
+    let outcome = match result {
+        Ok(outcome) => outcome,
+        Err(ClientError::Usage(error)) => {
+            let _ = client.quit().await;
+            return Some(Err(SendError::Refused {
+                host: server.host.clone(),
+                port: server.port,
+                error,
+            }));
+        }
+        Err(error) => {
+            // Closed while idle, before MAIL was written: the
+            // transaction never started, so the next server may try.
+            failures.push(ServerFailure {
+                host: server.host.clone(),
+                port: server.port,
+                error,
+            });
+            return None;
+        }
+    };
+    let addr = client.peer_addr();
+    let authenticated = client.authenticated();
+    let close = if client.is_open() {
+        client.quit().await
+    } else {
+        client.close_reason().cloned()
+    };
+    Some(Ok(SendReport {
+        host: server.host.clone(),
+        port: server.port,
+        addr,
+        failed_servers: std::mem::take(failures),
+        tls: outcome.tls.clone(),
+        authenticated,
+        reverse_path: reverse_path.clone(),
+        recipients: SendReport::recipients_from(recipients, &outcome),
+        outcome: outcome.outcome,
+        close,
+    }))
 }

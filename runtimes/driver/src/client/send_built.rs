@@ -11,9 +11,8 @@ use mailwire_core::message::{
 use mailwire_core::wire::address::Domain;
 
 use super::built::{BuiltBody, built_size};
-use super::{
-    Client, ClientError, SendError, SendOptions, SendReport, ServerFailure, default_client_name,
-};
+use super::send::conclude;
+use super::{Client, SendError, SendOptions, SendReport, ServerFailure, default_client_name};
 use crate::Runtime;
 
 /// Builds `message` and sends it to the first of `options.servers` that is
@@ -107,44 +106,20 @@ pub async fn send_built_message<R: Runtime>(
                 .collect();
         }
         let mut body = BuiltBody::new(&built);
-        let outcome = match client.engine.transaction(envelope, &mut body).await {
-            Ok(outcome) => outcome,
-            Err(ClientError::Usage(error)) => {
-                let _ = client.quit().await;
-                return Err(SendError::Refused {
-                    host: server.host.clone(),
-                    port: server.port,
-                    error,
-                });
-            }
-            Err(error) => {
-                failures.push(ServerFailure {
-                    host: server.host.clone(),
-                    port: server.port,
-                    error,
-                });
-                continue;
-            }
-        };
-        let addr = client.peer_addr();
-        let authenticated = client.authenticated();
-        let close = if client.is_open() {
-            client.quit().await
-        } else {
-            client.close_reason().cloned()
-        };
-        return Ok(SendReport {
-            host: server.host.clone(),
-            port: server.port,
-            addr,
-            failed_servers: failures,
-            tls: outcome.tls.clone(),
-            authenticated,
-            reverse_path: built.prepared.reverse_path.clone(),
-            recipients: SendReport::recipients_from(&built.prepared.recipients, &outcome),
-            outcome: outcome.outcome,
-            close,
-        });
+        let result = client.engine.transaction(envelope, &mut body).await;
+        let (reverse_path, recipients) = (&built.prepared.reverse_path, &built.prepared.recipients);
+        if let Some(answer) = conclude(
+            client,
+            server,
+            result,
+            &mut failures,
+            reverse_path,
+            recipients,
+        )
+        .await
+        {
+            return answer;
+        }
     }
     Err(SendError::AllServersFailed(failures))
 }
