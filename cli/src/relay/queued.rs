@@ -22,8 +22,7 @@ use mailwire_driver::server::{
 };
 use mailwire_queue::{Queue, QueueError, QueuedEnvelope, Spool};
 
-use super::session::{Relay, count_received, dedup_key};
-use crate::common::text::escape_control;
+use super::session::{Relay, count_received, dedup_key, log};
 
 /// Everything the queueing sessions share.
 pub struct Queued {
@@ -221,21 +220,4 @@ fn conversion(what: &str) -> HookError {
         "5.6.3",
         &format!("The smarthost does not take {what}: conversion required but not supported"),
     )
-}
-
-/// One line on stderr per message, control characters escaped.
-fn log(ctx: &Context, envelope: &mailwire_core::server::Envelope, what: &str) {
-    let from = envelope.from.to_string();
-    let rcpts: Vec<String> = envelope
-        .recipients
-        .iter()
-        .map(|r| r.to.to_string())
-        .collect();
-    let peer = ctx.peer.map_or_else(|| "?".to_owned(), |p| p.to_string());
-    eprintln!(
-        "mailwire relay: {peer} {} -> {}: {}",
-        escape_control(&from),
-        escape_control(&rcpts.join(",")),
-        escape_control(what)
-    );
 }

@@ -407,8 +407,9 @@ pub(super) fn count_received(data: &[u8]) -> usize {
     count
 }
 
-/// One line on stderr per message, control characters escaped.
-fn log(ctx: &Context, envelope: &mailwire_core::server::Envelope, what: &str) {
+/// One line on stderr per message, control characters escaped (both
+/// relay modes).
+pub(super) fn log(ctx: &Context, envelope: &mailwire_core::server::Envelope, what: &str) {
     let from = envelope.from.to_string();
     let rcpts: Vec<String> = envelope
         .recipients
