@@ -100,14 +100,21 @@ function timeZoneOffset() {
 }
 
 let loading = null;
+// Counts live events, so a list that was asked for before an event arrived
+// (and so may not show it) is asked for again.
+let eventsSeen = 0;
 
 /// Loads the current page of the list (or of the search) and shows it.
 async function loadList() {
   const path = listPath();
   loading = path;
+  const eventsBefore = eventsSeen;
   try {
     const page = await api('GET', path);
     if (loading !== path) return; // a newer request is under way
+    // An event arrived while this request was under way: the answer may
+    // predate it and would hide it, so show this one and ask again.
+    if (eventsSeen !== eventsBefore) reloadSoon();
     state.page = page;
     state.total = page.total;
     state.unread = page.unread;
@@ -482,6 +489,7 @@ function connect() {
 
 function onEvent(event) {
   const data = event.Data;
+  if (event.Type === 'new' || event.Type === 'delete') eventsSeen += 1;
   switch (event.Type) {
     case 'new':
       state.total += 1;
