@@ -14,6 +14,7 @@ const state = {
   tab: 'html', // the tab shown
   preferredTab: 'html', // the tab the user last chose
   remoteAllowed: new Set(), // IDs whose remote content the user asked for
+  picked: new Set(), // IDs ticked in the list for a change to several at once
   total: 0,
   unread: 0,
 };
@@ -141,6 +142,7 @@ function reloadSoon() {
 function row(summary, index) {
   const classes = ['row'];
   if (!summary.Read) classes.push('unread');
+  if (state.picked.has(summary.ID)) classes.push('picked');
   if (index === state.selected) classes.push('selected');
   const line = el('div', { class: 'line' },
     el('span', { class: 'subject', text: summary.Subject || '(no subject)' }),
@@ -156,6 +158,13 @@ function row(summary, index) {
     'data-id': summary.ID,
     'aria-label': `${summary.Read ? '' : 'Unread. '}From ${shortAddress(summary.From)}: ${summary.Subject}`,
   },
+  el('span', {
+    class: 'pick',
+    role: 'checkbox',
+    'aria-checked': String(state.picked.has(summary.ID)),
+    'aria-label': `Select the message from ${shortAddress(summary.From)}: ${summary.Subject}`,
+    title: 'Select (x)',
+  }),
   el('span', { class: 'dot', title: summary.Read ? '' : 'unread' }),
   el('div', { class: 'from', text: shortAddress(summary.From), title: `${address(summary.From)} → ${to}` }),
   line,
@@ -180,7 +189,61 @@ function renderList() {
   $('mark-all-read').textContent = state.query ? 'Mark matching read' : 'Mark all read';
   $('delete-all').disabled = matching === 0;
   $('mark-all-read').disabled = (state.query ? page.messages_unread : page.unread) === 0;
+  renderPicked();
   renderCounts();
+}
+
+// ------------------------------------------------------------ several at once
+
+/// Shows the toolbar for the ticked messages (or the usual one when none is).
+function renderPicked() {
+  const count = state.picked.size;
+  $('picked-tools').hidden = count === 0;
+  $('all-tools').hidden = count > 0;
+  $('picked-count').textContent = `${count.toLocaleString()} selected`;
+  const page = state.page;
+  const onPage = page ? page.messages.filter((m) => state.picked.has(m.ID)).length : 0;
+  const box = $('pick-page');
+  box.checked = page !== null && onPage > 0 && onPage === page.messages.length;
+  box.indeterminate = onPage > 0 && !box.checked;
+}
+
+/// Ticks or unticks one message of the list.
+function pick(id, on) {
+  if (on) state.picked.add(id);
+  else state.picked.delete(id);
+  const node = $('messages').querySelector(`[data-id="${id}"]`);
+  if (node) {
+    node.classList.toggle('picked', on);
+    node.querySelector('.pick').setAttribute('aria-checked', String(on));
+  }
+  renderPicked();
+}
+
+/// Ticks every message on this page, or unticks them all.
+function pickPage(on) {
+  if (!state.page) return;
+  for (const m of state.page.messages) pick(m.ID, on);
+}
+
+/// Marks the ticked messages read or unread, or deletes them. Never sends an
+/// empty list: the API reads a change without IDs as one to every message.
+async function changePicked(kind) {
+  const ids = Array.from(state.picked);
+  if (ids.length === 0) return;
+  try {
+    if (kind === 'delete') {
+      const noun = ids.length === 1 ? 'message' : 'messages';
+      if (!confirm(`Delete ${ids.length.toLocaleString()} selected ${noun}? This cannot be undone.`)) return;
+      await api('DELETE', '/api/v1/messages', { IDs: ids });
+      state.picked.clear();
+    } else {
+      await api('PUT', '/api/v1/messages', { IDs: ids, Read: kind === 'read' });
+    }
+  } catch (error) {
+    showError(error);
+  }
+  loadList();
 }
 
 function renderCounts() {
@@ -526,6 +589,7 @@ function onEvent(event) {
       break;
     }
     case 'delete': {
+      state.picked.delete(data.ID);
       const node = $('messages').querySelector(`[data-id="${data.ID}"]`);
       if (node) node.remove();
       if (state.message && state.message.ID === data.ID && location.hash === `#view/${data.ID}`) {
@@ -604,6 +668,9 @@ function onKey(event) {
   } else if (key === 'Delete' || key === '#') {
     const id = selectedId();
     if (id) deleteOne(id);
+  } else if (key === 'x') {
+    const id = selectedId();
+    if (id) pick(id, !state.picked.has(id));
   } else if (key === 'Home') {
     select(0);
   } else if (key === 'End') {
@@ -639,6 +706,23 @@ function init() {
   $('prev-page').addEventListener('click', () => goPage(-1));
   $('next-page').addEventListener('click', () => goPage(1));
   $('mark-all-read').addEventListener('click', () => changeAll('read'));
+  $('pick-page').addEventListener('change', (event) => pickPage(event.target.checked));
+  $('picked-read').addEventListener('click', () => changePicked('read'));
+  $('picked-unread').addEventListener('click', () => changePicked('unread'));
+  $('picked-delete').addEventListener('click', () => changePicked('delete'));
+  $('picked-clear').addEventListener('click', () => {
+    state.picked.clear();
+    renderList();
+  });
+  // A tick is not a click on the row's link: it toggles, and nothing opens.
+  $('messages').addEventListener('click', (event) => {
+    const box = event.target.closest('.pick');
+    if (!box) return;
+    event.preventDefault();
+    event.stopPropagation();
+    const id = box.closest('.row').dataset.id;
+    pick(id, !state.picked.has(id));
+  });
   $('delete-all').addEventListener('click', () => changeAll('delete'));
   $('back').addEventListener('click', () => { location.hash = ''; });
   $('older').addEventListener('click', () => { const id = neighbour(1); if (id) location.hash = `#view/${id}`; });

@@ -297,6 +297,53 @@ async function full(page) {
   await page.keyboard.press('Escape');
   await page.locator('#list-view').waitFor();
 
+  // Several at once: ticks, a change to the ticked ones only.
+  const apiRead = () => page.evaluate(async () => {
+    const page = await (await fetch('/api/v1/messages')).json();
+    return Object.fromEntries(page.messages.map((m) => [m.Subject, m.Read]));
+  });
+  const hello1 = page.locator('.row', { hasText: 'Hello number one' });
+  const invoice = page.locator('.row', { hasText: 'Invoice 7 from Acme' });
+  await hello1.locator('.pick').click();
+  await invoice.locator('.pick').click();
+  assert.equal(await page.evaluate(() => location.hash), '', 'a tick opens nothing');
+  assert.ok(await page.locator('#list-view').isVisible(), 'the list stays');
+  assert.equal(await page.textContent('#picked-count'), '2 selected');
+  assert.equal(await hello1.locator('.pick').getAttribute('aria-checked'), 'true');
+  assert.equal(await page.evaluate(() => document.getElementById('pick-page').indeterminate), true);
+  await page.click('#picked-unread');
+  await until('the ticked two unread', async () => {
+    const read = await apiRead();
+    return read['Hello number one'] === false && read['Invoice 7 from Acme'] === false;
+  });
+  assert.equal((await apiRead())['Your weekly newsletter'], true, 'the unticked one is untouched');
+  await until('shown unread', async () => /\bunread\b/.test(await hello1.getAttribute('class')));
+  await page.click('#picked-read');
+  await until('the ticked two read', async () => {
+    const read = await apiRead();
+    return read['Hello number one'] === true && read['Invoice 7 from Acme'] === true;
+  });
+  // x ticks the row with the focus; the page box then shows all ticked.
+  await newsletter.focus();
+  await page.keyboard.press('x');
+  assert.equal(await page.textContent('#picked-count'), '3 selected');
+  assert.equal(await page.isChecked('#pick-page'), true);
+  await page.click('#picked-clear');
+  await until('nothing ticked', async () => (await page.locator('.row.picked').count()) === 0);
+  assert.ok(await page.locator('#picked-tools').isHidden(), 'the usual toolbar is back');
+  assert.ok(await page.locator('#delete-all').isVisible());
+  // Delete a ticked one: only it goes.
+  assert.equal(await ask('SEND plain Ticked for deletion'), 'SENT');
+  const doomed = page.locator('.row', { hasText: 'Ticked for deletion' });
+  await doomed.waitFor();
+  await doomed.locator('.pick').click();
+  await page.click('#picked-delete');
+  await until('the ticked one deleted', async () => (await page.locator('.row').count()) === 3);
+  const left = await apiRead();
+  assert.deepEqual(Object.keys(left).sort(), ['Hello number one', 'Invoice 7 from Acme', 'Your weekly newsletter']);
+  assert.ok(await page.locator('#picked-tools').isHidden(), 'no tick left after the deletion');
+  log('several at once: ok');
+
   // Delete one, from its view.
   await page.locator('.row', { hasText: 'Invoice 7 from Acme' }).click();
   await page.locator('#subject', { hasText: 'Invoice 7 from Acme' }).waitFor();
