@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 mod common;
 mod queue;
@@ -33,10 +33,24 @@ enum Command {
     Queue(queue::Args),
 }
 
+/// The command line, with what depends on the order of options read from
+/// it (send's --attach-type and --attach-name, as swaks places them).
+fn parse() -> Result<Cli, clap::Error> {
+    let mut command = Cli::command();
+    let matches = command.try_get_matches_from_mut(std::env::args_os())?;
+    let mut cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))?;
+    if let (Command::Send(args), Some(("send", sub))) = (&mut cli.command, matches.subcommand()) {
+        args.mime
+            .place(sub)
+            .map_err(|text| command.error(clap::error::ErrorKind::ArgumentConflict, text))?;
+    }
+    Ok(cli)
+}
+
 fn main() -> ExitCode {
     // A usage error exits with 1 (not clap's 2: `send` uses 2 for "sent to
     // some recipients"); --help and --version exit with 0.
-    let cli = match Cli::try_parse() {
+    let cli = match parse() {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();

@@ -204,18 +204,24 @@ fn attachments_html_and_names_into_smtp_sink_open_in_python() {
         "text version",
         "--html-file",
         &html_path,
-        "--attach",
-        &pdf_path,
-        "--attach",
-        &format!("@{csv_path}"),
-        "--attach",
-        &raw_path,
+        // As in swaks: a type holds for every --attach after it, a name
+        // for the next one only.
         "--attach-type",
         "application/pdf",
+        "--attach",
+        &pdf_path,
         "--attach-type",
         "text/csv",
+        "--attach",
+        &format!("@{csv_path}"),
         "--attach-type",
         "image/x-raw",
+        "--attach-name",
+        "renamed.raw",
+        "--attach",
+        &raw_path,
+        "--attach",
+        &pdf_path,
         "--json",
     ]);
     assert_eq!(run.status, 0, "{run:#?}");
@@ -255,10 +261,11 @@ fn attachments_html_and_names_into_smtp_sink_open_in_python() {
     let (part, bytes) = leaf(&found, 1);
     assert_eq!(part["type"], "text/html");
     assert_eq!(text(&bytes), html);
-    let expected: [(&str, &str, &[u8]); 3] = [
+    let expected: [(&str, &str, &[u8]); 4] = [
         ("application/pdf", "report.pdf", &pdf),
         ("text/csv", "Größe, \"final\".csv", csv.as_bytes()),
-        ("image/x-raw", "blob", &raw),
+        ("image/x-raw", "renamed.raw", &raw),
+        ("image/x-raw", "report.pdf", &pdf),
     ];
     for (index, (kind, name, data)) in expected.into_iter().enumerate() {
         let (part, bytes) = leaf(&found, 2 + index);
@@ -268,6 +275,69 @@ fn attachments_html_and_names_into_smtp_sink_open_in_python() {
         assert_eq!(part["defects"], serde_json::json!([]), "{part}");
         assert!(bytes == data, "{name}: the decoded bytes differ");
     }
+}
+
+#[test]
+fn attachment_from_stdin_named_or_nameless() {
+    // swaks' `--attach -`: the attachment's bytes from standard input;
+    // --attach-name names it, `--attach-name ''` leaves it nameless.
+    let data = binary(5_000, 7);
+    for (name, expected) in [
+        (Some("from-stdin.dat"), Value::from("from-stdin.dat")),
+        (Some(""), Value::Null),
+        (None, Value::Null),
+    ] {
+        let sink = Sink::start();
+        let mut args = vec![
+            "--server",
+            &at(sink.port),
+            "--from",
+            "a@example.org",
+            "--to",
+            "b@example.org",
+            "--body",
+            "see the attachment",
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .collect::<Vec<_>>();
+        if let Some(name) = name {
+            args.extend(["--attach-name".to_owned(), name.to_owned()]);
+        }
+        args.extend(["--attach".to_owned(), "-".to_owned()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = send_with_stdin(&args, &data);
+        assert_eq!(run.status, 0, "{name:?}: {run:#?}");
+        let dump = sink.dump();
+        let parts = TempDir::new("mime-stdin-attach");
+        let found = python_reads(&dump, parts.path());
+        let (part, bytes) = leaf(&found, 1);
+        assert_eq!(part["type"], "application/octet-stream", "{part}");
+        assert_eq!(part["filename"], expected, "{name:?}: {part}");
+        assert!(bytes == data, "{name:?}: the decoded bytes differ");
+    }
+    // Standard input can feed one option only.
+    let run = send_with_stdin(
+        &[
+            "--server",
+            "127.0.0.1:1",
+            "--from",
+            "a@example.org",
+            "--to",
+            "b@example.org",
+            "--body-file",
+            "-",
+            "--attach",
+            "-",
+        ],
+        b"x",
+    );
+    assert_eq!(run.status, 1, "{run:#?}");
+    assert!(
+        run.stderr.contains("can read standard input"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -381,15 +451,8 @@ fn usage_errors_name_the_option() {
             "--attach /nonexistent/file.pdf:",
         ),
         (
-            &[
-                "--attach",
-                &pdf,
-                "--attach-type",
-                "a/b",
-                "--attach-type",
-                "c/d",
-            ],
-            "--attach-type: 2 types for 1 attachments",
+            &["--attach", &pdf, "--attach-type", "a/b"],
+            "--attach-type \"a/b\" comes after the last --attach",
         ),
         (&["--to", "not an address"], "--to:"),
         (

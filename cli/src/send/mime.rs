@@ -1,7 +1,9 @@
 //! The options that make a composed message MIME: `--attach` (swaks'
-//! `@FILE` form or a plain path, repeatable), `--attach-type`, `--html` and
-//! `--html-file`; and the composed message itself, made with the library's
-//! [`MessageBuilder`] from these and the other composing options.
+//! `@FILE` form, a plain path or `-` for standard input, repeatable),
+//! `--attach-type` and `--attach-name` (placed as swaks places them: a type
+//! holds for every --attach after it, a name for the next one), `--html`
+//! and `--html-file`; and the composed message itself, made with the
+//! library's [`MessageBuilder`] from these and the other composing options.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -13,19 +15,29 @@ use super::Args;
 /// MIME parts of a composed message.
 #[derive(Debug, Default, clap::Args)]
 pub struct MimeArgs {
-    /// Attach a file (swaks' `@FILE` form or a plain path), its MIME type
-    /// guessed from its name; repeat for more. The file is read as the
-    /// message is sent, so its size does not matter.
+    /// Attach a file (swaks' `@FILE` form or a plain path; `-` reads
+    /// standard input), its MIME type guessed from its name; repeat for
+    /// more. A file is read as the message is sent, so its size does not
+    /// matter.
     #[arg(long = "attach", value_name = "[@]FILE", conflicts_with = "message")]
     pub attach: Vec<PathBuf>,
-    /// The MIME type of an attachment instead of the guess: the first
-    /// --attach-type is for the first --attach, and so on.
+    /// The MIME type of every --attach that follows on the command line
+    /// (until the next --attach-type), instead of the guess from the name,
+    /// as in swaks.
     #[arg(
         long = "attach-type",
         value_name = "TYPE/SUBTYPE",
         conflicts_with = "message"
     )]
     pub attach_type: Vec<String>,
+    /// The file name given in the MIME part of the next --attach, as in
+    /// swaks; empty (`--attach-name ''`) gives that part no name.
+    #[arg(long = "attach-name", value_name = "NAME", conflicts_with = "message")]
+    pub attach_name: Vec<String>,
+    /// What --attach-type and --attach-name say about each --attach, from
+    /// where they stand on the command line ([`MimeArgs::place`]).
+    #[arg(skip)]
+    pub placed: Vec<Placed>,
     /// An HTML body; with --body or --body-file the message has both
     /// (multipart/alternative).
     #[arg(long, value_name = "HTML", conflicts_with_all = ["html_file", "message"])]
@@ -35,7 +47,44 @@ pub struct MimeArgs {
     pub html_file: Option<PathBuf>,
 }
 
+/// The type and name the command line gives one attachment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Placed {
+    /// The last --attach-type before it.
+    pub content_type: Option<String>,
+    /// The --attach-name right before it (since the previous --attach);
+    /// `Some("")` for no name at all.
+    pub name: Option<String>,
+}
+
 impl MimeArgs {
+    /// Reads where --attach-type and --attach-name stand among the
+    /// --attach options: swaks applies a type to every attachment after it
+    /// and a name to the next one only.
+    ///
+    /// # Errors
+    ///
+    /// An --attach-type or --attach-name after the last --attach, which
+    /// would apply to nothing.
+    pub fn place(&mut self, matches: &clap::ArgMatches) -> Result<(), String> {
+        let at = |id: &str| -> Vec<usize> {
+            matches
+                .indices_of(id)
+                .map(Iterator::collect)
+                .unwrap_or_default()
+        };
+        let types: Vec<(usize, &String)> = at("attach_type")
+            .into_iter()
+            .zip(&self.attach_type)
+            .collect();
+        let names: Vec<(usize, &String)> = at("attach_name")
+            .into_iter()
+            .zip(&self.attach_name)
+            .collect();
+        self.placed = place(&at("attach"), &types, &names)?;
+        Ok(())
+    }
+
     /// The option values that must not hold CR, LF or NUL.
     pub fn texts(&self) -> Vec<(&'static str, String)> {
         let mut texts: Vec<(&'static str, String)> = self
@@ -140,31 +189,89 @@ pub fn compose(args: &Args) -> Result<MessageBuilder, String> {
         builder = builder.html(html);
     }
 
-    if mime.attach_type.len() > mime.attach.len() {
-        return Err(format!(
-            "--attach-type: {} types for {} attachments (each --attach-type is for the \
-             --attach in the same position)",
-            mime.attach_type.len(),
-            mime.attach.len()
-        ));
+    let stdin_users = usize::from(
+        args.body_file
+            .as_deref()
+            .is_some_and(|p| p.as_os_str() == "-"),
+    ) + usize::from(
+        mime.html_file
+            .as_deref()
+            .is_some_and(|p| p.as_os_str() == "-"),
+    ) + mime.attach.iter().filter(|p| p.as_os_str() == "-").count();
+    if stdin_users > 1 {
+        return Err(
+            "only one of --body-file -, --html-file - and --attach - can read standard input"
+                .into(),
+        );
     }
     for (index, given) in mime.attach.iter().enumerate() {
-        let path = attach_path(given);
-        match std::fs::metadata(path) {
-            Ok(meta) if meta.is_file() => {}
-            Ok(_) => return Err(format!("--attach {}: not a regular file", path.display())),
-            Err(e) => return Err(format!("--attach {}: {e}", path.display())),
+        let placed = mime.placed.get(index).cloned().unwrap_or_default();
+        let mut attachment = if given.as_os_str() == "-" {
+            // Standard input has no name: the part gets one only from
+            // --attach-name.
+            let bytes = read_input("attach", given)?;
+            Attachment::from_bytes("", bytes)
+        } else {
+            let path = attach_path(given);
+            match std::fs::metadata(path) {
+                Ok(meta) if meta.is_file() => {}
+                Ok(_) => return Err(format!("--attach {}: not a regular file", path.display())),
+                Err(e) => return Err(format!("--attach {}: {e}", path.display())),
+            }
+            // Read now, to say at once when it cannot be: the file is read
+            // again as the message is sent.
+            std::fs::File::open(path).map_err(|e| format!("--attach {}: {e}", path.display()))?;
+            Attachment::from_file(path)
+        };
+        match placed.name {
+            Some(name) if name.is_empty() => attachment.filename = None,
+            Some(name) => attachment = attachment.with_filename(name),
+            None => {}
         }
-        // Read now, to say at once when it cannot be: the file is read
-        // again as the message is sent.
-        std::fs::File::open(path).map_err(|e| format!("--attach {}: {e}", path.display()))?;
-        let mut attachment = Attachment::from_file(path);
-        if let Some(kind) = mime.attach_type.get(index) {
-            attachment = attachment.with_content_type(kind.clone());
+        if let Some(kind) = placed.content_type {
+            attachment = attachment.with_content_type(kind);
         }
         builder = builder.attach(attachment);
     }
     Ok(builder)
+}
+
+/// What each attachment gets, from the command-line positions of the
+/// --attach options (`attach`), of the --attach-type values (`types`) and
+/// of the --attach-name values (`names`).
+fn place(
+    attach: &[usize],
+    types: &[(usize, &String)],
+    names: &[(usize, &String)],
+) -> Result<Vec<Placed>, String> {
+    let last = attach.iter().max().copied();
+    for (option, list) in [("attach-type", types), ("attach-name", names)] {
+        if let Some((_, value)) = list.iter().find(|(i, _)| last.is_none_or(|last| *i > last)) {
+            return Err(format!(
+                "--{option} {value:?} comes after the last --attach: it applies to the \
+                 --attach options that follow it"
+            ));
+        }
+    }
+    let mut previous = None;
+    let placed = attach
+        .iter()
+        .map(|&position| {
+            let content_type = types
+                .iter()
+                .filter(|(i, _)| *i < position)
+                .max_by_key(|(i, _)| *i)
+                .map(|(_, t)| (*t).clone());
+            let name = names
+                .iter()
+                .filter(|(i, _)| *i < position && previous.is_none_or(|p| *i > p))
+                .max_by_key(|(i, _)| *i)
+                .map(|(_, n)| (*n).clone());
+            previous = Some(position);
+            Placed { content_type, name }
+        })
+        .collect();
+    Ok(placed)
 }
 
 /// The path of an --attach value: swaks' `@FILE` or the path itself.
@@ -206,6 +313,39 @@ mod tests {
             Path::new("report.pdf")
         );
         assert_eq!(attach_path(Path::new("@")), Path::new("@"));
+    }
+
+    #[test]
+    fn a_type_holds_for_what_follows_and_a_name_for_the_next_one() {
+        let (pdf, png, a, b) = (
+            "application/pdf".to_owned(),
+            "image/png".to_owned(),
+            "a.bin".to_owned(),
+            String::new(),
+        );
+        // --attach 1 --attach-type pdf --attach-name a.bin --attach 4
+        // --attach 5 --attach-type png --attach-name '' --attach 9
+        let placed =
+            place(&[1, 4, 5, 9], &[(2, &pdf), (6, &png)], &[(3, &a), (7, &b)]).expect("placed");
+        let want = |t: Option<&String>, n: Option<&String>| Placed {
+            content_type: t.cloned(),
+            name: n.cloned(),
+        };
+        assert_eq!(
+            placed,
+            vec![
+                want(None, None),
+                want(Some(&pdf), Some(&a)),
+                want(Some(&pdf), None),
+                want(Some(&png), Some(&b)),
+            ]
+        );
+        let late = place(&[1], &[(2, &pdf)], &[]).expect_err("a type after the last attachment");
+        assert!(late.contains("comes after the last --attach"), "{late}");
+        assert!(
+            place(&[], &[], &[(1, &a)]).is_err(),
+            "a name with no attachment"
+        );
     }
 
     #[test]
