@@ -93,6 +93,7 @@ impl MimeArgs {
             .map(|path| ("attach", path.to_string_lossy().into_owned()))
             .collect();
         texts.extend(self.attach_type.iter().map(|t| ("attach-type", t.clone())));
+        texts.extend(self.attach_name.iter().map(|n| ("attach-name", n.clone())));
         if let Some(path) = &self.html_file {
             texts.push(("html-file", path.to_string_lossy().into_owned()));
         }
