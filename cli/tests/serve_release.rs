@@ -328,6 +328,91 @@ fn release_over_verified_starttls_with_a_private_authority() {
 }
 
 #[test]
+fn release_over_implicit_tls_with_a_private_authority() {
+    let dir = TempDir::new("release-implicit");
+    let pki = mailwire_tests::certs::TestPki::localhost();
+    let write = |name: &str, text: &str| {
+        let path = dir.0.join(name);
+        std::fs::write(&path, text).expect("write PEM");
+        path.to_string_lossy().into_owned()
+    };
+    let (cert, key, ca) = (
+        write("chain.pem", &pki.server_chain_pem),
+        write("key.pem", &pki.server_key_pem),
+        write("ca.pem", &pki.ca_pem),
+    );
+    // The target also listens in plaintext (Api needs one address); the
+    // release goes to its implicit-TLS port, where AUTH is offered at once.
+    let target = Api::start(
+        &dir.0.join("target"),
+        &[
+            "--http",
+            "127.0.0.1:0",
+            "--listen-tls",
+            "127.0.0.1:0",
+            "--tls-cert",
+            &cert,
+            "--tls-key",
+            &key,
+            "--auth",
+            "bob:pw",
+            "--require-auth",
+        ],
+    );
+    let line = target.next_line();
+    let tls_port = line
+        .strip_prefix("listening on ")
+        .and_then(|rest| rest.strip_suffix(" (implicit TLS)"))
+        .and_then(|addr| addr.parse::<std::net::SocketAddr>().ok())
+        .unwrap_or_else(|| panic!("the implicit-TLS address: {line:?}"))
+        .port();
+    let to = format!("localhost:{tls_port}");
+    let release = |ca_file: Option<&str>| {
+        let mut args = vec![
+            "--http",
+            "127.0.0.1:0",
+            "--release-to",
+            &to,
+            "--release-implicit-tls",
+            "--release-user",
+            "bob",
+            "--release-password",
+            "pw",
+        ];
+        if let Some(ca) = ca_file {
+            args.extend(["--release-ca-file", ca]);
+        }
+        let label = if ca_file.is_some() {
+            "with-ca"
+        } else {
+            "web-roots"
+        };
+        let catcher = Api::start(&dir.0.join(label), &args);
+        send(
+            catcher.smtp,
+            "alice@example.org",
+            &["bob@example.org"],
+            MESSAGE,
+        );
+        post(
+            &catcher,
+            "/api/v1/message/latest/release",
+            &json!({"To": ["carol@example.net"]}),
+        )
+    };
+    assert_eq!(release(Some(&ca)), (200, "ok".to_owned()));
+    let stored = ids(&target.list(""));
+    assert_eq!(stored.len(), 1);
+    let copy = raw_of(&target, &stored[0]);
+    assert!(copy.contains("with ESMTPSA"), "TLS and AUTH: {copy}");
+    // Not verifiable against the web's roots: refused, nothing sent.
+    let (status, body) = release(None);
+    assert_eq!(status, 400);
+    assert!(body.starts_with("SMTP error: "), "{body}");
+    assert_eq!(ids(&target.list("")).len(), 1);
+}
+
+#[test]
 fn release_into_postfix_smtp_sink() {
     let sink = relay_support::Sink::start();
     let dir = TempDir::new("release-sink");

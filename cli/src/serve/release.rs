@@ -1,5 +1,6 @@
 //! Release: sending a caught message on to a real server, configured with
-//! `--release-to HOST:PORT` (and `--release-tls`, `--release-user`,
+//! `--release-to HOST:PORT` (and `--release-tls` or
+//! `--release-implicit-tls`, `--release-user`,
 //! `--release-password`, `--release-ca-file`), through mailwire's own
 //! client. Mailpit's `POST /api/v1/message/{ID}/release` answers `ok` or
 //! a `400` naming each refusal; `POST
@@ -44,6 +45,10 @@ pub struct ReleaseArgs {
     /// STARTTLS when offered, unverified).
     #[arg(long, requires = "release_to")]
     pub release_tls: bool,
+    /// Release over TLS from the first byte (port 465 style, RFC 8314),
+    /// with a verified certificate.
+    #[arg(long, requires = "release_to", conflicts_with = "release_tls")]
+    pub release_implicit_tls: bool,
     /// Log in to the release server as this user (with
     /// --release-password).
     #[arg(long, value_name = "USER", requires_all = ["release_to", "release_password"])]
@@ -80,7 +85,12 @@ impl Release {
             .and_then(|(h, p)| Some((h.trim_matches(['[', ']']), p.parse::<u16>().ok()?)))
             .filter(|(h, _)| !h.is_empty())
             .ok_or_else(|| format!("--release-to {to:?}: expected HOST:PORT"))?;
-        let server = ServerAddress::new(host).with_port(port);
+        let server = if args.release_implicit_tls {
+            ServerAddress::implicit_tls(host).with_port(port)
+        } else {
+            ServerAddress::new(host).with_port(port)
+        };
+        let verified = args.release_tls || args.release_implicit_tls;
         let mut settings = ClientSettings::default();
         if let Some(file) = &args.release_ca_file {
             let pem = std::fs::read(file)
@@ -90,7 +100,7 @@ impl Release {
                     .map_err(|e| format!("--release-ca-file {}: {e}", file.display()))?,
             );
         }
-        if args.release_tls {
+        if verified {
             settings = settings.with_tls_policy(TlsPolicy::Required {
                 accept_invalid_certs: false,
             });
@@ -99,7 +109,7 @@ impl Release {
             settings = settings.with_credentials(Credentials::password(user, password));
             // Credentials go over verified TLS with --release-tls; else
             // over any TLS, and in plaintext only to this host.
-            settings = settings.with_auth_security(if args.release_tls {
+            settings = settings.with_auth_security(if verified {
                 AuthSecurity::VerifiedTls
             } else if server.is_localhost() {
                 AuthSecurity::Plaintext

@@ -127,6 +127,15 @@ impl Api {
         }
     }
 
+    /// The next line the server writes to stdout (after the ones
+    /// [`Api::start`] read), within 30 seconds.
+    #[allow(dead_code)] // not every test binary uses it
+    pub fn next_line(&self) -> String {
+        self.lines
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("no line from mailwire serve; stderr: {}", self.stderr()))
+    }
+
     /// What the server wrote to stderr so far.
     pub fn stderr(&self) -> String {
         self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
