@@ -372,6 +372,7 @@ mod tests {
         let args = |to: &str| ReleaseArgs {
             release_to: Some(to.into()),
             release_tls: false,
+            release_implicit_tls: false,
             release_user: None,
             release_password: None,
             release_ca_file: None,
