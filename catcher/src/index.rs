@@ -235,6 +235,7 @@ pub struct Index {
     pub(crate) started: Instant,
     pub(crate) accepted: AtomicU64,
     pub(crate) accepted_size: AtomicU64,
+    pub(crate) rejected: AtomicU64,
     pub(crate) deleted: AtomicU64,
     /// `P<pid>Q`: the mark of the names this process's Maildir writer
     /// gives (those messages are indexed by the SMTP side itself).
@@ -264,6 +265,7 @@ impl Index {
             started: Instant::now(),
             accepted: AtomicU64::new(0),
             accepted_size: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
             deleted: AtomicU64::new(0),
             own_mark: format!("P{}Q", std::process::id()),
             max_messages: None,
@@ -347,6 +349,11 @@ impl Index {
     #[must_use]
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::Acquire)
+    }
+
+    /// Counts a message the SMTP side refused (Mailpit's `SMTPRejected`).
+    pub fn rejected(&self) {
+        self.rejected.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Adds a message the SMTP side just stored at `path` (in `new/`),

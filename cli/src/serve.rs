@@ -7,6 +7,7 @@ pub mod chaos;
 pub mod faults;
 pub mod handler;
 pub mod maildir;
+mod rejected;
 pub mod release;
 pub mod text;
 mod threads;
@@ -605,14 +606,17 @@ where
         let listener = bind(addr).await.map_err(|e| listen_error(addr, &e))?;
         // Mailpit's chaos first, then mailwire's own rules, around the
         // catcher.
-        let factory = Faults::new(
+        let factory = rejected::CountRejected::new(
             Faults::new(
-                Shared(plan.catcher.clone()),
-                plan.faults.rules().clone(),
+                Faults::new(
+                    Shared(plan.catcher.clone()),
+                    plan.faults.rules().clone(),
+                    runtime.clone(),
+                ),
+                plan.chaos.rules().clone(),
                 runtime.clone(),
             ),
-            plan.chaos.rules().clone(),
-            runtime.clone(),
+            plan.catcher.index.clone(),
         );
         let r = Server::with_shared(options, Arc::new(factory))
             .listen(runtime.clone(), listener)

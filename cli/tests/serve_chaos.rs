@@ -152,6 +152,11 @@ fn failing_addresses_and_rules_fail_every_time() {
     // Only the five good messages were stored.
     assert_eq!(total(&api), 5);
     assert_eq!(names(&api.maildir, "new").len(), 5);
+    // Mailpit's statistics count each refused message once, whichever
+    // step refused it.
+    let info = api.get("/api/v1/info").json();
+    assert_eq!(info["RuntimeStats"]["SMTPAccepted"], 5, "{info}");
+    assert_eq!(info["RuntimeStats"]["SMTPRejected"], 45, "{info}");
 }
 
 #[test]

@@ -439,7 +439,7 @@ async fn info(State(index): State<Arc<Index>>) -> Response {
                 smtp_accepted_size: index
                     .accepted_size
                     .load(std::sync::atomic::Ordering::Relaxed),
-                smtp_rejected: 0,
+                smtp_rejected: index.rejected.load(std::sync::atomic::Ordering::Relaxed),
                 smtp_ignored: 0,
             },
         }
