@@ -166,12 +166,13 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 100,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_refusals: u32,
-    /// Seconds a client has for each whole command, from the server's
+    /// How long a client has for each whole command, from the server's
     /// previous reply (then 421 4.4.2); sending part of it does not buy
-    /// more time.
-    #[arg(long, value_name = "SECS", default_value_t = 300,
-          value_parser = clap::value_parser!(u64).range(1..=86_400))]
-    pub command_timeout: u64,
+    /// more time. `30s`, `5m`, `2h`; a bare number is seconds; from 1
+    /// second to 1 day.
+    #[arg(long, value_name = "DURATION", default_value = "5m",
+          value_parser = command_timeout)]
+    pub command_timeout: Duration,
     /// Refuse a message whose data holds a bare LF, a bare CR or a NUL
     /// (550 5.6.0), instead of turning bare LF into CRLF and keeping bare
     /// CR and NUL as they are.
@@ -418,7 +419,7 @@ fn plan(args: &Args) -> Result<Plan, String> {
         }
         config.limits.max_errors = args.max_errors;
         config.limits.max_refusals = args.max_refusals;
-        config.timeouts.command = Duration::from_secs(args.command_timeout);
+        config.timeouts.command = args.command_timeout;
         if args.strict {
             config.body_policy = mailwire_core::wire::dot::BodyPolicy::strict();
         }
@@ -625,6 +626,16 @@ where
         running.push((Arc::new(r), bound, implicit));
     }
     Ok(running)
+}
+
+/// `--command-timeout`: a duration from 1 second to 1 day.
+fn command_timeout(text: &str) -> Result<Duration, String> {
+    let duration = crate::common::duration::parse_duration(text)?;
+    if (Duration::from_secs(1)..=Duration::from_secs(86_400)).contains(&duration) {
+        Ok(duration)
+    } else {
+        Err(format!("{text:?}: give from 1 second to 1 day"))
+    }
 }
 
 /// The sentence for a listener that could not be set up on `addr`.

@@ -165,7 +165,7 @@ fn a_hundred_mib_of_over_long_lines_is_dropped_without_growing() {
 
 #[test]
 fn a_command_sent_one_byte_a_second_times_out() {
-    let serve = Serve::start(&["--command-timeout", "2"]);
+    let serve = Serve::start(&["--command-timeout", "2s"]);
     let mut c = Client::connect(serve.addrs[0]);
     assert!(c.cmd("EHLO client.example").starts_with("250"));
     let greeted = Instant::now();
