@@ -21,6 +21,13 @@ const state = {
 
 const $ = (id) => document.getElementById(id);
 
+/// Where the page is served (`/`, or `--webroot`'s `/PREFIX/`): every API
+/// path is under it.
+const ROOT = location.pathname.replace(/[^/]*$/, '');
+
+/// The URL of an API path written from the server's root (`/api/v1/…`).
+const at = (path) => ROOT + path.replace(/^\//, '');
+
 /// Calls the API; JSON answers are parsed, others returned as text.
 async function api(method, path, body) {
   const init = { method, headers: {} };
@@ -28,7 +35,7 @@ async function api(method, path, body) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
-  const response = await fetch(path, init);
+  const response = await fetch(at(path), init);
   const type = response.headers.get('Content-Type') || '';
   if (!response.ok) {
     const text = (await response.text()).trim();
@@ -310,7 +317,7 @@ async function changeAll(kind) {
 /// the opener. The frame it is shown in is sandboxed without scripts.
 function safeHtml(message, allowRemote) {
   const doc = new DOMParser().parseFromString(message.HTML, 'text/html'); // inert: nothing loads or runs
-  const parts = `${location.origin}/api/v1/message/${message.ID}/part/`;
+  const parts = `${location.origin}${at(`/api/v1/message/${message.ID}/part/`)}`;
   const byCid = new Map();
   for (const part of [...message.Inline, ...message.Attachments]) {
     if (part.ContentID) byCid.set(part.ContentID.toLowerCase(), parts + encodeURIComponent(part.PartID));
@@ -449,12 +456,12 @@ async function openMessage(id) {
   $('addresses').replaceChildren(...items);
   $('attachments').replaceChildren(...message.Attachments.map((part) => el('li', {},
     el('a', {
-      href: `/api/v1/message/${message.ID}/part/${encodeURIComponent(part.PartID)}`,
+      href: at(`/api/v1/message/${message.ID}/part/${encodeURIComponent(part.PartID)}`),
       download: part.FileName || `part-${part.PartID}`,
       class: 'attachment',
       title: `${part.ContentType}, ${size(part.Size)}`,
     }, `${part.FileName || part.PartID} (${size(part.Size)})`))));
-  $('download-raw').href = `/api/v1/message/${message.ID}/raw?dl=1`;
+  $('download-raw').href = at(`/api/v1/message/${message.ID}/raw?dl=1`);
   $('download-raw').setAttribute('download', `${message.ID}.eml`);
   $('toggle-read').textContent = 'Mark unread';
   delete $('headers-table').dataset.loaded;
@@ -526,7 +533,7 @@ let retry = 500;
 
 function connect() {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  socket = new WebSocket(`${scheme}//${location.host}/api/events`);
+  socket = new WebSocket(`${scheme}//${location.host}${at('/api/events')}`);
   socket.addEventListener('open', () => {
     retry = 500;
     $('live').textContent = 'live';

@@ -38,6 +38,48 @@ pub struct HttpOptions {
     pub hosts: Vec<String>,
     /// Serve HTTPS with this acceptor (`--http-tls-cert`/`--http-tls-key`).
     pub tls: Option<futures_rustls::TlsAcceptor>,
+    /// The path everything is served under, as [`webroot`] writes it
+    /// (Mailpit's `--webroot`): `/` (the default), or `/PREFIX/` for a
+    /// reverse proxy that forwards a sub-path.
+    pub webroot: String,
+}
+
+/// Mailpit's `--webroot` written as a path: `mailpit`, `/mailpit` and
+/// `/mailpit/` all give `/mailpit/`; empty or `/` gives `/`.
+///
+/// ```
+/// use mailwire_catcher::http::webroot;
+///
+/// assert_eq!(webroot("mail/pit").unwrap(), "/mail/pit/");
+/// assert_eq!(webroot("/").unwrap(), "/");
+/// assert!(webroot("/a b/").is_err());
+/// ```
+///
+/// # Errors
+///
+/// A character other than letters, digits, `-`, `_`, `.`, `~` and `/`, or
+/// an empty, `.` or `..` segment.
+pub fn webroot(text: &str) -> Result<String, String> {
+    let trimmed = text.trim_matches('/');
+    if trimmed.is_empty() {
+        return Ok("/".to_owned());
+    }
+    for segment in trimmed.split('/') {
+        if segment.is_empty() || segment == "." || segment == ".." {
+            return Err(format!(
+                "{text:?} is not a web root: an empty, . or .. segment"
+            ));
+        }
+        if let Some(bad) = segment
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~')))
+        {
+            return Err(format!(
+                "{text:?} is not a web root: {bad:?} is not allowed (letters, digits, - _ . ~ and /)"
+            ));
+        }
+    }
+    Ok(format!("/{trimmed}/"))
 }
 
 impl std::fmt::Debug for HttpOptions {
@@ -47,6 +89,7 @@ impl std::fmt::Debug for HttpOptions {
             .field("auth", &self.auth.as_ref().map(|_| "USER:PASS"))
             .field("hosts", &self.hosts)
             .field("tls", &self.tls.is_some())
+            .field("webroot", &self.webroot)
             .finish()
     }
 }
@@ -95,6 +138,7 @@ impl HttpServer {
         listener.set_nonblocking(true)?;
         let local_addr = listener.local_addr()?;
         let guard = Arc::new(guard::Guard::new(local_addr, options)?);
+        let root = options.webroot.clone();
         let tls = options.tls.clone();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -111,7 +155,7 @@ impl HttpServer {
                         }
                     };
                     tokio::spawn(send_stats(index.clone()));
-                    let app = router_with(index, guard, more);
+                    let app = router_with(index, guard, more, &root);
                     serve(listener, app, tls).await;
                 });
             })?;
@@ -125,18 +169,41 @@ impl HttpServer {
     }
 }
 
-/// Every route, behind the guards.
+/// Every route, behind the guards, at the server's root.
 pub fn router(index: Arc<Index>, guard: Arc<guard::Guard>) -> Router {
-    router_with(index, guard, Router::new())
+    router_with(index, guard, Router::new(), "/")
 }
 
-/// Every route and those of `more`, behind the guards.
-pub fn router_with(index: Arc<Index>, guard: Arc<guard::Guard>, more: Router) -> Router {
-    api::routes()
+/// Every route and those of `more`, behind the guards, under `webroot`
+/// (`/`, or `/PREFIX/` as [`webroot`] writes it: `/PREFIX` itself is
+/// redirected to `/PREFIX/`, where the page's relative links work).
+pub fn router_with(
+    index: Arc<Index>,
+    guard: Arc<guard::Guard>,
+    more: Router,
+    webroot: &str,
+) -> Router {
+    let routes = api::routes()
         .merge(events::routes())
         .merge(page::routes())
         .with_state(index)
-        .merge(more)
+        .merge(more);
+    let routes = match webroot.trim_end_matches('/') {
+        "" => routes.route("/", axum::routing::get(page::index)),
+        prefix => {
+            let to = format!("{prefix}/");
+            Router::new()
+                .route(&to, axum::routing::get(page::index))
+                .route(
+                    prefix,
+                    axum::routing::get(
+                        move || async move { axum::response::Redirect::permanent(&to) },
+                    ),
+                )
+                .nest(prefix, routes)
+        }
+    };
+    routes
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn_with_state(guard, guard::check))
 }

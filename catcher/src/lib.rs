@@ -27,6 +27,7 @@
 //!     auth: None,
 //!     hosts: Vec::new(),
 //!     tls: None,
+//!     webroot: "/".to_owned(),
 //! };
 //! let server = HttpServer::start(index, &options)?;
 //! println!("web interface on http://{}/", server.local_addr());

@@ -159,11 +159,16 @@ Content-Transfer-Encoding: base64\r
 /// requests for mail; returns the lines it printed that were not
 /// requests.
 fn run_browser(api: &Api, mode: &str, env: &[(&str, &str)]) -> Vec<String> {
+    run_browser_at(api, "/", mode, env)
+}
+
+/// As [`run_browser`], with the page at `root` (`--webroot`).
+fn run_browser_at(api: &Api, root: &str, mode: &str, env: &[(&str, &str)]) -> Vec<String> {
     let mut command = Command::new("node");
     command
         .arg("tests/browser/page.mjs")
         .current_dir(workspace())
-        .env("MAILWIRE_URL", format!("http://{}/", api.http))
+        .env("MAILWIRE_URL", format!("http://{}{root}", api.http))
         .env("MODE", mode)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -251,6 +256,29 @@ fn the_page_behind_basic_auth() {
         &["--http", "127.0.0.1:0", "--http-auth", "dev:secret"],
     );
     run_browser(&api, "auth", &[("AUTH", "dev:secret")]);
+}
+
+#[test]
+fn the_page_under_a_web_root() {
+    // Mailpit's --webroot, for a reverse proxy that forwards a sub-path:
+    // the page, its assets, the API and the live events all under it.
+    require_browser();
+    let _one = ONE_BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = TempDir::new("page-webroot");
+    let api = Api::start(
+        &dir.0.join("mail"),
+        &["--http", "127.0.0.1:0", "--webroot", "mail/pit"],
+    );
+    assert_eq!(
+        api.get("/api/v1/messages").status,
+        404,
+        "nothing outside the root"
+    );
+    assert_eq!(api.get("/mail/pit/api/v1/messages").status, 200);
+    let bare = api.get("/mail/pit");
+    assert_eq!(bare.status, 308, "the root without its slash is redirected");
+    assert_eq!(bare.header("location"), Some("/mail/pit/"));
+    run_browser_at(&api, "/mail/pit/", "auth", &[]);
 }
 
 /// Fills `maildir/new` with `count` small messages, a millisecond apart.

@@ -3,8 +3,8 @@
 // this script asks it for mail with lines on stdout (`SEND <kind> ...`)
 // and waits for `SENT` on stdin. Logs go to stderr.
 //
-// Environment: MAILWIRE_URL (the page), MODE (`full`, `big` or `auth`),
-// AUTH (`USER:PASS` for `auth`),
+// Environment: MAILWIRE_URL (the page), MODE (`full`, `big` or `auth`:
+// a short run, also used under --webroot), AUTH (`USER:PASS` for `auth`),
 // SCREENSHOTS (optional: a folder to save pictures of the list and of
 // the message view in, as list.png and message.png),
 // CHROMIUM (optional: the browser, /usr/bin/chromium by default).
@@ -130,7 +130,7 @@ async function big(page) {
   await until('count follows', async () => /100,001 messages/.test(await page.textContent('#counts')));
 }
 
-// ------------------------------------------------ behind --http-auth
+// ------------------------------------------------ behind --http-auth (and under --webroot)
 async function auth(page) {
   const response = await page.goto(URL_);
   assert.equal(response.status(), 200, 'the page with the credentials');
@@ -139,6 +139,11 @@ async function auth(page) {
   await page.locator('.row', { hasText: 'Behind a password' }).waitFor({ timeout: 5000 });
   await page.locator('.row', { hasText: 'Behind a password' }).click();
   await page.locator('#text-body', { hasText: 'A plain message: Behind a password.' }).waitFor();
+  // The attachment-free message's raw source, fetched by the page itself
+  // under the same root.
+  await page.click('#tab-raw');
+  await page.locator('#raw-body', { hasText: 'Behind a password' }).waitFor();
+  if (!process.env.AUTH) return;
   const without = await page.evaluate(async (url) => {
     // A request that carries other credentials is refused.
     const r = await fetch(url, { headers: { Authorization: `Basic ${btoa('dev:wrong')}` } });

@@ -226,6 +226,7 @@ mod tests {
             auth: None,
             hosts: hosts.iter().map(|h| (*h).to_owned()).collect(),
             tls: None,
+            webroot: "/".to_owned(),
         };
         Guard::new(options.addr, &options).unwrap()
     }
@@ -264,6 +265,7 @@ mod tests {
             auth: Some("nopassword".into()),
             hosts: Vec::new(),
             tls: None,
+            webroot: "/".to_owned(),
         };
         assert!(Guard::new(options.addr, &options).is_err());
     }

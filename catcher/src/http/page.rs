@@ -31,13 +31,14 @@ style-src 'self' 'unsafe-inline'; img-src * data: blob:; font-src * data:; \
 media-src *; connect-src 'self'; frame-src 'self' about:; object-src 'none'; \
 base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-/// The routes of the page and its assets.
+/// The page itself (served at the web root: `/`, or `/PREFIX/`).
+pub async fn index() -> Response {
+    asset("text/html; charset=utf-8", INDEX_HTML)
+}
+
+/// The routes of the page's assets (the page is [`index`]).
 pub fn routes() -> Router<Arc<Index>> {
     Router::new()
-        .route(
-            "/",
-            get(|| async { asset("text/html; charset=utf-8", INDEX_HTML) }),
-        )
         .route(
             "/assets/app.css",
             get(|| async { asset("text/css; charset=utf-8", APP_CSS) }),
@@ -80,9 +81,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_page_names_its_assets() {
-        assert!(INDEX_HTML.contains("/assets/app.js"));
-        assert!(INDEX_HTML.contains("/assets/app.css"));
+    fn the_page_names_its_assets_relative_to_the_web_root() {
+        // Relative, so that the page works under --webroot too.
+        assert!(INDEX_HTML.contains("src=\"assets/app.js\""));
+        assert!(INDEX_HTML.contains("href=\"assets/app.css\""));
+        assert!(!INDEX_HTML.contains("=\"/"), "no absolute path in the page");
     }
 
     #[test]

@@ -32,6 +32,11 @@ pub struct WebArgs {
     /// the bound address and localhost (repeatable); others are refused.
     #[arg(long, value_name = "NAME")]
     pub http_host: Vec<String>,
+    /// Serve the page and the API under this path (Mailpit's --webroot),
+    /// for a reverse proxy that forwards a sub-path: `mailpit` serves
+    /// `/mailpit/`, `/mailpit/api/v1/…` and `/mailpit/api/events`.
+    #[arg(long, value_name = "PATH", default_value = "/", value_parser = mailwire_catcher::http::webroot)]
+    pub webroot: String,
     /// PEM certificate chain: serve HTTPS instead of HTTP.
     #[arg(long, value_name = "FILE", requires = "http_tls_key")]
     pub http_tls_cert: Option<std::path::PathBuf>,
@@ -97,7 +102,7 @@ pub fn index(
 
 /// Starts following the Maildir and, when asked for, the HTTP side
 /// (with the routes of `more` besides Mailpit's API);
-/// prints `web interface on http://ADDR/` once it listens.
+/// prints `web interface on http://ADDR/` (with the --webroot path) once it listens.
 ///
 /// # Errors
 ///
@@ -128,6 +133,7 @@ pub fn start(
         auth: web.http_auth.clone(),
         hosts: web.http_host.clone(),
         tls,
+        webroot: web.webroot.clone(),
     };
     let server =
         HttpServer::start_with(index.clone(), &options, more).map_err(|e| e.to_string())?;
@@ -137,6 +143,9 @@ pub fn start(
             "mailwire serve: warning: HTTP on {bound} is reachable from other hosts without a password (give --http-auth USER:PASS)"
         );
     }
-    super::print_flushed(&format!("web interface on {scheme}://{bound}/"));
+    super::print_flushed(&format!(
+        "web interface on {scheme}://{bound}{}",
+        web.webroot
+    ));
     Ok(())
 }

@@ -114,7 +114,9 @@ impl Api {
                 .strip_prefix("web interface on http://")
                 .or_else(|| line.strip_prefix("web interface on https://"))
             {
-                http = Some(rest.trim_end_matches('/').parse().expect("HTTP address"));
+                // The address, without the --webroot path after it.
+                let addr = rest.split('/').next().unwrap_or_default();
+                http = Some(addr.parse().expect("HTTP address"));
             }
         }
         Api {
