@@ -33,11 +33,18 @@ enum Command {
     Queue(queue::Args),
 }
 
-/// The command line, with what depends on the order of options read from
-/// it (send's --attach-type and --attach-name, as swaks places them).
+/// The command line, with swaks' own spellings of send's options read
+/// first, and what depends on the order of options read from it (send's
+/// --attach-type and --attach-name, as swaks places them).
 fn parse() -> Result<Cli, clap::Error> {
     let mut command = Cli::command();
-    let matches = command.try_get_matches_from_mut(std::env::args_os())?;
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == "send")
+        && let Some(send) = command.find_subcommand("send")
+    {
+        args = send::swaks_names::rewrite(send, args);
+    }
+    let matches = command.try_get_matches_from_mut(args)?;
     let mut cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))?;
     if let (Command::Send(args), Some(("send", sub))) = (&mut cli.command, matches.subcommand()) {
         args.mime

@@ -22,6 +22,7 @@ mod probe;
 mod report;
 mod settings;
 pub mod swaks;
+pub mod swaks_names;
 pub mod text;
 pub mod timeout;
 mod transcript;
@@ -70,15 +71,20 @@ pub struct Args {
     /// A server to send to, `HOST[:PORT]` (port 25, or 465 with
     /// --implicit-tls). Repeat to give fallbacks, tried in order until one
     /// is ready for mail.
-    #[arg(long = "server", value_name = "HOST[:PORT]", required = true)]
+    #[arg(
+        short = 's',
+        long = "server",
+        value_name = "HOST[:PORT]",
+        required = true
+    )]
     pub servers: Vec<String>,
     /// The sender: the From header of a composed message, or the envelope
     /// sender with --message.
-    #[arg(long, value_name = "ADDRESS")]
+    #[arg(short = 'f', long, value_name = "ADDRESS")]
     pub from: Option<String>,
     /// A recipient (To header; envelope recipient with --message, as
     /// well as any --recipients).
-    #[arg(long, value_name = "ADDRESS")]
+    #[arg(short = 't', long, value_name = "ADDRESS")]
     pub to: Vec<String>,
     /// A Cc recipient (Cc header; envelope recipient with --message, as
     /// well as any --recipients).
@@ -105,7 +111,8 @@ pub struct Args {
     /// A header field to add, 'Name: value' (repeatable). In a composed
     /// message it replaces the field mailwire would write (From, To,
     /// Subject, …; Content-Type for a body of one part) instead of adding
-    /// a second one.
+    /// a second one. swaks' `--header-NAME VALUE` and `--h-NAME VALUE`
+    /// work too.
     #[arg(long = "header", value_name = "NAME: VALUE")]
     pub headers: Vec<String>,
     /// Attachments and an HTML body.

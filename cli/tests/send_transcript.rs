@@ -343,3 +343,77 @@ fn dump_mail_prints_the_message_and_opens_no_socket() {
         }
     }
 }
+
+#[test]
+fn swaks_own_spellings_work_as_swaks_users_type_them() {
+    // swaks' quick start, with a server of our own: -s/-f/-t, a header
+    // named in the option, -au/-ap, -tls, --ehlo; and -q stops where
+    // swaks would.
+    let server = serve();
+    let run = send(&[
+        "-s",
+        &at(server.port()),
+        "-f",
+        "me@example.com",
+        "-t",
+        "user@example.com",
+        "--header-X-Test",
+        "test email",
+        "--h-Subject",
+        "-tls",
+        "-au",
+        "user",
+        "-ap",
+        "secret",
+        "-tls",
+        "--insecure-accept-any-cert",
+        "--ehlo",
+        "client.example",
+        "-v",
+    ]);
+    assert_eq!(run.status, 0, "{run:#?}");
+    let sent = commands(&run.stdout);
+    let texts: Vec<&str> = sent.iter().map(|(_, s)| s.as_str()).collect();
+    assert_eq!(
+        texts,
+        [
+            "EHLO client.example",
+            "STARTTLS",
+            "EHLO client.example",
+            "AUTH CRAM-MD5",
+            "***",
+            "MAIL FROM:<me@example.com>",
+            "RCPT TO:<user@example.com>",
+            "DATA",
+            "QUIT"
+        ],
+        "{}",
+        run.stdout
+    );
+    let stored = server.messages();
+    assert_eq!(stored.len(), 1, "one message stored");
+    let text = &stored[0].1;
+    assert!(text.contains("\r\nX-Test: test email\r\n"), "{text}");
+    // The value of --h-Subject is "-tls", not swaks' -tls option.
+    assert!(text.contains("\r\nSubject: -tls\r\n"), "{text}");
+
+    let run = send(&[
+        "-s",
+        &at(server.port()),
+        "-f",
+        "me@example.com",
+        "-t",
+        "user@example.com",
+        "-q",
+        "ehlo",
+        "-v",
+    ]);
+    assert_eq!(run.status, 0, "{run:#?}");
+    let texts: Vec<String> = commands(&run.stdout).into_iter().map(|(_, s)| s).collect();
+    assert_eq!(
+        texts,
+        ["EHLO localhost", "STARTTLS", "EHLO localhost", "QUIT"],
+        "{}",
+        run.stdout
+    );
+}

@@ -31,8 +31,9 @@ pub struct Outbound {
     /// STARTTLS policy [default: opportunistic; required with --user].
     #[arg(long, value_enum, value_name = "MODE")]
     pub tls: Option<TlsMode>,
-    /// TLS from the first byte (SMTPS, port 465 by default).
-    #[arg(long)]
+    /// TLS from the first byte (SMTPS, port 465 by default; swaks'
+    /// --tls-on-connect, -tlsc).
+    #[arg(long, visible_alias = "tls-on-connect")]
     pub implicit_tls: bool,
     /// Verify server certificates against the CA certificates in this PEM
     /// file (instead of the public roots).
@@ -44,17 +45,27 @@ pub struct Outbound {
     pub insecure_accept_any_cert: bool,
     /// The user name for AUTH (TLS with a verified certificate is then
     /// required unless the options below say otherwise).
-    #[arg(long, value_name = "USER", requires = "password")]
+    #[arg(
+        long,
+        value_name = "USER",
+        requires = "password",
+        visible_alias = "auth-user"
+    )]
     pub user: Option<String>,
     /// The password for AUTH.
-    #[arg(long, value_name = "PASSWORD", requires = "user")]
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        requires = "user",
+        visible_alias = "auth-password"
+    )]
     pub password: Option<String>,
     /// Allow credentials over plaintext or unverified TLS.
     #[arg(long)]
     pub allow_insecure_auth: bool,
     /// The EHLO name (default: `localhost` for a local server, else this
     /// host's name).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", visible_aliases = ["ehlo", "helo"])]
     pub client_name: Option<String>,
 }
 
