@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use mailwire_driver::core::sasl::{Mechanism, StoredSecret};
-use mailwire_driver::core::server::AuthCheck;
+use mailwire_driver::core::server::{AuthCheck, replies};
 use mailwire_driver::core::wire::address::{ForwardPath, ReversePath};
 use mailwire_driver::server::{Context, HookError, HookResult, Mail, Session, SessionFactory};
 
@@ -24,7 +24,7 @@ pub(crate) enum Logins {
 
 impl Logins {
     fn check(&self, check: &AuthCheck) -> HookResult<Option<StoredSecret>> {
-        let refused = || HookError::refuse(535, "5.7.8", "Authentication credentials invalid");
+        let refused = || HookError::Reply(replies::auth_failed());
         match (self, check) {
             (Logins::Any, AuthCheck::NeedSecret { .. }) => Ok(Some(StoredSecret::AnyProof)),
             (Logins::Any, _) => Ok(None),

@@ -9,7 +9,7 @@ use std::time::SystemTime;
 
 use mailwire_driver::core::message::{parse_message, return_path_header};
 use mailwire_driver::core::sasl::{Mechanism, StoredSecret};
-use mailwire_driver::core::server::{AuthCheck, Envelope};
+use mailwire_driver::core::server::{AuthCheck, Envelope, replies};
 use mailwire_driver::core::wire::address::{ForwardPath, ReversePath};
 use mailwire_driver::core::wire::params::{MailParameters, RcptParameters};
 use mailwire_driver::server::{Context, Handler, HookError, HookResult, MailStream};
@@ -151,11 +151,12 @@ fn subject_of(head: &[u8]) -> Option<String> {
     message.subject().map(str::to_owned)
 }
 
-/// Maps a storage failure to the reply: a full disk is `452 4.3.1`, the
-/// rest a hook failure (`451 4.3.0`).
+/// Maps a storage failure to the reply: a full disk is the core's
+/// [`replies::insufficient_storage`] (`452`), the rest a hook failure
+/// ([`replies::local_error`], `451`).
 fn storage_error(error: io::Error) -> HookError {
     if is_storage_full(&error) {
-        HookError::refuse(452, "4.3.1", "Insufficient system storage")
+        HookError::Reply(replies::insufficient_storage())
     } else {
         eprintln!("mailwire serve: storing a message failed: {error}");
         HookError::failed(error)
@@ -175,6 +176,7 @@ impl Handler for Catcher {
         if allowed {
             Ok(())
         } else {
+            // Application policy: the CLI's own reply, not one the protocol implies.
             Err(HookError::refuse(554, "5.7.1", "Access denied"))
         }
     }

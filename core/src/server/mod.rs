@@ -153,7 +153,7 @@ mod event;
 mod limits;
 mod output;
 mod pending;
-mod replies;
+pub mod replies;
 mod timers;
 mod transaction;
 

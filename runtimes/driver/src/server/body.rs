@@ -254,8 +254,8 @@ impl Drop for BodyReader {
 /// session of a server (and, if you pass the same budget, across servers).
 ///
 /// Each message in memory holds a reservation for its octets; a message
-/// that would exceed the budget is refused (`452 4.3.1` when the budget is
-/// busy with other messages, `552 5.3.4` when the message alone is bigger
+/// that would exceed the budget is refused (`452` ([`insufficient_storage`](mailwire_core::server::replies::insufficient_storage)) when the budget is
+/// busy with other messages, `552` ([`too_big_for_memory`](mailwire_core::server::replies::too_big_for_memory)) when the message alone is bigger
 /// than the whole budget) instead of exhausting memory.
 #[derive(Debug)]
 pub struct MemoryBudget {

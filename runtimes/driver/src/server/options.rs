@@ -55,7 +55,7 @@ pub struct ServerOptions {
     /// Put the server's `Received` header before what delivery sees
     /// (default on).
     pub add_received: bool,
-    /// Most sessions at once; more are answered `421 4.7.0` and closed.
+    /// Most sessions at once; more are answered `421` ([`too_many_connections`](mailwire_core::server::replies::too_many_connections)) and closed.
     /// Default 1000.
     pub max_connections: usize,
     /// Most sessions at once from one IP address. Default 50.

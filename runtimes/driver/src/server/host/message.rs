@@ -5,7 +5,7 @@
 
 use bytes::Bytes;
 use mailwire_core::sasl::StoredSecret;
-use mailwire_core::server::{AbortReason, Envelope, ServerConnection, Token};
+use mailwire_core::server::{AbortReason, Envelope, ServerConnection, Token, replies};
 
 use super::{SessionHost, Streaming};
 use crate::server::body::{Buffer, body_channel};
@@ -83,9 +83,9 @@ impl<F: SessionFactory> SessionHost<F> {
         if buffer.over_budget {
             let whole = envelope.size > buffer.reservation.limit();
             let refusal = if whole {
-                HookError::refuse(552, "5.3.4", "Message too big for the server's memory")
+                HookError::Reply(replies::too_big_for_memory())
             } else {
-                HookError::refuse(452, "4.3.1", "Insufficient system storage, try later")
+                HookError::Reply(replies::insufficient_storage())
             };
             let answer = self.answer(token, false, Err(refusal));
             self.ready.push_back(answer);
