@@ -108,6 +108,13 @@ impl Session for Recording {
 
     async fn deliver(&mut self, ctx: &Context, mail: Mail) -> HookResult {
         let envelope = mail.envelope;
+        // The trace header (present only with `trace_headers`) is stored
+        // in front of the message, as a mail store keeps it.
+        let data = if mail.trace.is_empty() {
+            mail.data
+        } else {
+            [mail.trace, mail.data].concat()
+        };
         self.inbox.push(Caught {
             from: bare_reverse(&envelope.from),
             to: envelope
@@ -116,7 +123,7 @@ impl Session for Recording {
                 .map(|r| bare_forward(&r.to))
                 .collect(),
             envelope,
-            data: mail.data,
+            data,
             helo: ctx.helo.as_ref().map(ToString::to_string),
             tls: ctx.tls.is_some(),
             user: ctx.user().map(str::to_owned),

@@ -152,7 +152,18 @@ impl Session for QueuedSession {
     }
 
     async fn deliver(&mut self, ctx: &Context, mail: Mail) -> HookResult {
-        let Mail { envelope, data, .. } = mail;
+        let Mail {
+            envelope,
+            trace,
+            data,
+            ..
+        } = mail;
+        // Queued with our trace header in front, as it is forwarded.
+        let data = if trace.is_empty() {
+            data
+        } else {
+            [trace, data].concat()
+        };
         let received = count_received(&data);
         if received > self.shared.relay.max_received {
             log(

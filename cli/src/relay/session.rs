@@ -258,15 +258,20 @@ impl Session for RelaySession {
     }
 
     async fn deliver(&mut self, ctx: &Context, mail: MailStream) -> HookResult {
-        let MailStream { envelope, body, .. } = mail;
+        let MailStream {
+            envelope,
+            trace,
+            body,
+            ..
+        } = mail;
         let mut body = body;
         if let Some(refusal) = self.forced.take() {
             self.abandon().await;
             return Err(refusal);
         }
-        // The header section first: a mail loop is refused before anything
-        // is forwarded.
-        let mut head = Vec::new();
+        // The header section first, after our trace header: a mail loop is
+        // refused before anything is forwarded.
+        let mut head = trace;
         while head.len() < HEADER_LIMIT && !ends_header(&head) {
             match body.next_chunk().await? {
                 Some(chunk) => head.extend_from_slice(&chunk),

@@ -26,8 +26,8 @@ impl<F: SessionFactory> SessionHost<F> {
         match <F::Session as Session>::Message::KIND {
             Kind::Stream => {
                 let (sender, reader) = body_channel(self.options.body_queue);
-                sender.push(Bytes::from(header));
-                let Some(message) = <F::Session as Session>::Message::stream(envelope, reader)
+                let Some(message) =
+                    <F::Session as Session>::Message::stream(envelope, header, reader)
                 else {
                     return;
                 };
@@ -42,9 +42,7 @@ impl<F: SessionFactory> SessionHost<F> {
                 });
             }
             Kind::Whole | Kind::Parsed => {
-                let mut buffer = Buffer::new(self.options.memory_budget.clone());
-                buffer.push(&header);
-                self.buffer = Some(buffer);
+                self.buffer = Some(Buffer::new(self.options.memory_budget.clone(), header));
             }
         }
     }
@@ -92,9 +90,12 @@ impl<F: SessionFactory> SessionHost<F> {
             return;
         }
         let Buffer {
-            data, reservation, ..
+            trace,
+            data,
+            reservation,
+            ..
         } = buffer;
-        let Some(message) = <F::Session as Session>::Message::whole(envelope, data) else {
+        let Some(message) = <F::Session as Session>::Message::whole(envelope, trace, data) else {
             let answer = self.answer(token, false, Err(HookError::failed("no message")));
             self.ready.push_back(answer);
             return;
