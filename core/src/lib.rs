@@ -118,7 +118,7 @@
 //!             Action::Event(event) => {
 //!                 if let Some(token) = event.token() {
 //!                     // The application decides; here, yes to everything.
-//!                     conn.decide(token, Verdict::Accept)?;
+//!                     conn.decide(now, token, Verdict::Accept)?;
 //!                 }
 //!             }
 //!             Action::StartTls => unreachable!("STARTTLS is not offered by default"),

@@ -30,9 +30,8 @@ pub(crate) fn hook_failed_reply() -> Reply {
 /// a driver that goes through its own wrapper of the connection (a
 /// recording one, say) applies it by hand:
 ///
-/// * [`Decide`](Self::Decide): call
-///   [`handle_timeout`](ServerConnection::handle_timeout) with the current
-///   time, then [`decide`](ServerConnection::decide); if that fails with
+/// * [`Decide`](Self::Decide): call [`decide`](ServerConnection::decide)
+///   with the current time; if that fails with
 ///   [`UsageError::InvalidReply`](mailwire_core::UsageError::InvalidReply)
 ///   (a hook's reply that does not fit the step), decide again with
 ///   [`Answer::fallback`] (`451` ([`local_error`](mailwire_core::server::replies::local_error))). Any other error means the
@@ -109,14 +108,12 @@ impl Answer {
     pub fn apply(self, conn: &mut ServerConnection, now: Instant) -> ControlFlow<()> {
         match self {
             Answer::Decide { token, verdict } => {
-                conn.handle_timeout(now);
-                if let Err(UsageError::InvalidReply(_)) = conn.decide(token, verdict) {
-                    let _ = conn.decide(token, Answer::fallback());
+                if let Err(UsageError::InvalidReply(_)) = conn.decide(now, token, verdict) {
+                    let _ = conn.decide(now, token, Answer::fallback());
                 }
             }
             Answer::Secret { token, secret } => {
-                conn.handle_timeout(now);
-                let _ = conn.supply_secret(token, secret);
+                let _ = conn.supply_secret(now, token, secret);
             }
             Answer::Drop => return ControlFlow::Break(()),
         }
