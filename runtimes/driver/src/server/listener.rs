@@ -18,7 +18,7 @@ use super::run::{Signals, run_session};
 use super::session::SessionFactory;
 use super::signal::Signal;
 use crate::Runtime;
-use crate::io::Io;
+use crate::io::{Io, timed_out, until};
 use mailwire_core::server::replies;
 
 /// Back-off after a failed accept (EMFILE, ENFILE, ENOBUFS, …): doubled
@@ -424,16 +424,14 @@ where
             return;
         };
         let deadline = io.runtime.now() + Duration::from_secs(5);
-        let sleep = io.runtime.sleep_until(deadline);
         let acceptor = tls.acceptor();
-        let ok = io
-            .transport
-            .accept_tls(&acceptor)
-            .or(async {
-                sleep.await;
-                Err(io::Error::from(io::ErrorKind::TimedOut))
-            })
-            .await;
+        let ok = until(
+            &io.runtime,
+            deadline,
+            io.transport.accept_tls(&acceptor),
+            Err(timed_out("the TLS handshake timed out")),
+        )
+        .await;
         if ok.is_err() {
             return;
         }
