@@ -224,12 +224,9 @@ where
     pub async fn write_all(&mut self, mut bytes: &[u8]) -> io::Result<()> {
         while !bytes.is_empty() {
             let deadline = self.runtime.now() + self.write_stall;
-            let n = until(
-                &self.runtime,
-                deadline,
-                self.transport.write(bytes),
-                Err(timed_out("peer stopped reading")),
-            )
+            let n = until(&self.runtime, deadline, self.transport.write(bytes), || {
+                Err(timed_out("peer stopped reading"))
+            })
             .await?;
             if n == 0 {
                 return Err(io::ErrorKind::WriteZero.into());
@@ -279,12 +276,9 @@ where
     /// Flushes, bounded by the stall timeout.
     pub async fn flush(&mut self) -> io::Result<()> {
         let deadline = self.runtime.now() + self.write_stall;
-        until(
-            &self.runtime,
-            deadline,
-            self.transport.flush(),
-            Err(timed_out("flush stalled")),
-        )
+        until(&self.runtime, deadline, self.transport.flush(), || {
+            Err(timed_out("flush stalled"))
+        })
         .await
     }
 
@@ -299,20 +293,20 @@ where
     }
 }
 
-/// Races `work` against `deadline`: its output, or `expired` when the
-/// deadline comes first (`work` is dropped then). Every bounded wait of
-/// the driver (a write, a flush, a handshake, a body piece) goes through
-/// here.
+/// Races `work` against `deadline`: its output, or `expired()` when the
+/// deadline comes first (`work` is dropped then; `expired` is called only
+/// then, so the fast path allocates nothing). Every bounded wait of the
+/// driver (a write, a flush, a handshake, a body piece) goes through here.
 pub(crate) async fn until<R: Runtime, T>(
     runtime: &R,
     deadline: Instant,
     work: impl Future<Output = T>,
-    expired: T,
+    expired: impl FnOnce() -> T,
 ) -> T {
     let sleep = runtime.sleep_until(deadline);
     work.or(async {
         sleep.await;
-        expired
+        expired()
     })
     .await
 }

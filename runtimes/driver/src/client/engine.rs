@@ -384,7 +384,7 @@ where
         let next = async { Some(body.next_chunk().await) };
         match self.conn.poll_timeout() {
             None => next.await,
-            Some(at) => until(&self.io.runtime, at, next, None).await,
+            Some(at) => until(&self.io.runtime, at, next, || None).await,
         }
     }
 
@@ -438,12 +438,9 @@ where
     let result = match deadline {
         None => handshake.await,
         Some(at) => {
-            until(
-                &runtime,
-                at,
-                handshake,
-                Err(timed_out("the TLS handshake timed out")),
-            )
+            until(&runtime, at, handshake, || {
+                Err(timed_out("the TLS handshake timed out"))
+            })
             .await
         }
     };

@@ -429,7 +429,7 @@ where
             &io.runtime,
             deadline,
             io.transport.accept_tls(&acceptor),
-            Err(timed_out("the TLS handshake timed out")),
+            || Err(timed_out("the TLS handshake timed out")),
         )
         .await;
         if ok.is_err() {

@@ -167,7 +167,7 @@ pub(crate) async fn run_session<St, R, F>(
                     }
                     let _ = io.flush().await;
                 };
-                until(&runtime, now + KILL_WRITE, last_words, ()).await;
+                until(&runtime, now + KILL_WRITE, last_words, || ()).await;
                 break;
             }
             Wake::Room => {}
@@ -267,7 +267,7 @@ where
         &io.runtime,
         deadline,
         transport.accept_tls(&acceptor),
-        Err(timed_out("the TLS handshake timed out")),
+        || Err(timed_out("the TLS handshake timed out")),
     )
     .await
     .ok()
