@@ -433,7 +433,7 @@ fn secret_requests_are_answered_with_supply_secret() {
     h.cmd("dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw");
     let token = *h.deferred.front().unwrap();
     assert!(matches!(
-        h.conn.decide(token, Verdict::Accept),
+        h.conn.decide(h.now, token, Verdict::Accept),
         Err(UsageError::InvalidReply(_))
     ));
     // A refusal is fine (e.g. the store is down).
@@ -448,12 +448,16 @@ fn secret_requests_are_answered_with_supply_secret() {
     let token = h.deferred.pop_front().unwrap();
     assert_eq!(h.deferred.len(), 0);
     h.conn
-        .supply_secret(token, Some(StoredSecret::password("tanstaaftanstaaf")))
+        .supply_secret(
+            h.now,
+            token,
+            Some(StoredSecret::password("tanstaaftanstaaf")),
+        )
         .unwrap();
     h.drain();
     assert!(String::from_utf8_lossy(&h.out).ends_with("235 2.7.0 Authentication successful\r\n"));
     assert_eq!(
-        h.conn.supply_secret(token, None),
+        h.conn.supply_secret(h.now, token, None),
         Err(UsageError::UnknownToken)
     );
 }

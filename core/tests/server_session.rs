@@ -367,11 +367,11 @@ fn decisions_are_validated() {
     let r = |code: u16| Verdict::Reply(Reply::simple(code, "", "text").unwrap());
     // A connection is accepted with 220 only.
     assert!(matches!(
-        h.conn.decide(connect, r(250)),
+        h.conn.decide(h.now, connect, r(250)),
         Err(UsageError::InvalidReply(_))
     ));
     assert!(matches!(
-        h.conn.decide(connect, r(354)),
+        h.conn.decide(h.now, connect, r(354)),
         Err(UsageError::InvalidReply(_))
     ));
     assert_eq!(
@@ -380,7 +380,7 @@ fn decisions_are_validated() {
     );
     // The token is now stale.
     assert_eq!(
-        h.conn.decide(connect, Verdict::Accept),
+        h.conn.decide(h.now, connect, Verdict::Accept),
         Err(UsageError::UnknownToken)
     );
     assert!(h.input(b"EHLO client.example.net\r\n").is_empty());
@@ -391,11 +391,11 @@ fn decisions_are_validated() {
     h.input(b"MAIL FROM:<a@example.net>\r\n");
     let mail = *h.deferred.front().unwrap();
     assert!(matches!(
-        h.conn.decide(mail, r(251)),
+        h.conn.decide(h.now, mail, r(251)),
         Err(UsageError::InvalidReply(_))
     ));
     assert!(matches!(
-        h.conn.decide(mail, r(235)),
+        h.conn.decide(h.now, mail, r(235)),
         Err(UsageError::InvalidReply(_))
     ));
     // The state is unchanged by a refused call.
@@ -407,14 +407,14 @@ fn decisions_are_validated() {
     h.input(b"RCPT TO:<c@example.org>\r\n");
     let rcpt = *h.deferred.front().unwrap();
     assert_eq!(
-        h.conn.supply_secret(rcpt, None),
+        h.conn.supply_secret(h.now, rcpt, None),
         Err(UsageError::UnknownToken)
     );
     assert_eq!(h.decide(r(550)), "550 5.0.0 text\r\n");
     h.input(b"DATA\r\nhi\r\n.\r\n");
     let message = *h.deferred.front().unwrap();
     assert!(matches!(
-        h.conn.decide(message, r(251)),
+        h.conn.decide(h.now, message, r(251)),
         Err(UsageError::InvalidReply(_))
     ));
     assert_eq!(h.decide(Verdict::Accept), "250 2.0.0 Message accepted\r\n");

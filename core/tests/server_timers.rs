@@ -218,7 +218,7 @@ fn decision_deadline_answers_451_and_goes_on() {
             .any(|e| matches!(e, ServerEvent::DecisionExpired { token: t, .. } if *t == token))
     );
     assert_eq!(
-        h.conn.decide(token, Verdict::Accept),
+        h.conn.decide(h.now, token, Verdict::Accept),
         Err(UsageError::UnknownToken)
     );
     // The recipient was not added.

@@ -89,11 +89,11 @@ impl Driver {
                     }
                     if let Some(token) = event.token() {
                         match self.verdict(&event) {
-                            Some(v) => self.conn.decide(token, v).unwrap(),
+                            Some(v) => self.conn.decide(self.now, token, v).unwrap(),
                             None => {
                                 let secret = (self.verdicts & 1 == 0)
                                     .then(|| StoredSecret::password("pencil"));
-                                self.conn.supply_secret(token, secret).unwrap();
+                                self.conn.supply_secret(self.now, token, secret).unwrap();
                             }
                         }
                     }

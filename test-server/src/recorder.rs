@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use mailwire_driver::core::sasl::{Mechanism, StoredSecret};
-use mailwire_driver::core::server::AuthCheck;
+use mailwire_driver::core::server::{AuthCheck, replies};
 use mailwire_driver::core::wire::address::{ForwardPath, ReversePath};
 use mailwire_driver::server::{Context, HookError, HookResult, Mail, Session, SessionFactory};
 
@@ -24,7 +24,7 @@ pub(crate) enum Logins {
 
 impl Logins {
     fn check(&self, check: &AuthCheck) -> HookResult<Option<StoredSecret>> {
-        let refused = || HookError::refuse(535, "5.7.8", "Authentication credentials invalid");
+        let refused = || HookError::Reply(replies::auth_failed());
         match (self, check) {
             (Logins::Any, AuthCheck::NeedSecret { .. }) => Ok(Some(StoredSecret::AnyProof)),
             (Logins::Any, _) => Ok(None),
@@ -108,6 +108,13 @@ impl Session for Recording {
 
     async fn deliver(&mut self, ctx: &Context, mail: Mail) -> HookResult {
         let envelope = mail.envelope;
+        // The trace header (present only with `trace_headers`) is stored
+        // in front of the message, as a mail store keeps it.
+        let data = if mail.trace.is_empty() {
+            mail.data
+        } else {
+            [mail.trace, mail.data].concat()
+        };
         self.inbox.push(Caught {
             from: bare_reverse(&envelope.from),
             to: envelope
@@ -116,7 +123,7 @@ impl Session for Recording {
                 .map(|r| bare_forward(&r.to))
                 .collect(),
             envelope,
-            data: mail.data,
+            data,
             helo: ctx.helo.as_ref().map(ToString::to_string),
             tls: ctx.tls.is_some(),
             user: ctx.user().map(str::to_owned),

@@ -351,7 +351,7 @@ struct Checker {
 }
 
 impl Checker {
-    fn drain(&mut self, conn: &mut ServerConnection) -> Result<(), TestCaseError> {
+    fn drain(&mut self, conn: &mut ServerConnection, now: Instant) -> Result<(), TestCaseError> {
         while let Some(action) = conn.poll_action() {
             prop_assert!(!self.closed, "action after Close: {action:?}");
             match action {
@@ -382,9 +382,10 @@ impl Checker {
                         self.decisions += 1;
                         let refuse = self.refuse_mask & (1 << (self.decisions % 64)) != 0;
                         match verdict(&event, refuse) {
-                            Some(v) => prop_assert!(conn.decide(token, v).is_ok()),
+                            Some(v) => prop_assert!(conn.decide(now, token, v).is_ok()),
                             None => prop_assert!(
                                 conn.supply_secret(
+                                    now,
                                     token,
                                     (!refuse).then(|| StoredSecret::password("pw"))
                                 )
@@ -447,7 +448,7 @@ fn run(
         refuse_mask,
         decisions: 0,
     };
-    checker.drain(&mut conn)?;
+    checker.drain(&mut conn, now)?;
     for step in steps {
         if checker.closed {
             prop_assert!(conn.is_closed());
@@ -488,7 +489,7 @@ fn run(
             Step::Eof => conn.handle_eof(now),
             Step::Shutdown => conn.shutdown(now),
         }
-        checker.drain(&mut conn)?;
+        checker.drain(&mut conn, now)?;
         if let Some(at) = conn.poll_timeout() {
             prop_assert!(at > start, "a deadline in the past of the session start");
         }

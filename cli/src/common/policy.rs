@@ -128,6 +128,7 @@ impl Policy {
     pub fn check_host(&self, ip: Option<IpAddr>) -> HookResult {
         match ip {
             Some(ip) if self.host_denied(ip) => {
+                // Application policy: the CLI's own reply, not one the protocol implies.
                 Err(HookError::refuse(554, "5.7.1", "Access denied"))
             }
             _ => Ok(()),
@@ -142,6 +143,7 @@ impl Policy {
     pub fn check_sender(&self, from: &ReversePath) -> HookResult {
         let address = bare_reverse(from);
         if refused(&self.allow_senders, &self.deny_senders, &address) {
+            // Application policy: the CLI's own reply, not one the protocol implies.
             return Err(HookError::refuse(550, "5.7.1", "Sender refused"));
         }
         Ok(())
@@ -155,6 +157,7 @@ impl Policy {
     pub fn check_recipient(&self, to: &ForwardPath) -> HookResult {
         let address = bare_forward(to);
         if refused(&self.allow_recipients, &self.deny_recipients, &address) {
+            // Application policy: the CLI's own reply, not one the protocol implies.
             return Err(HookError::refuse(550, "5.1.1", "Recipient refused"));
         }
         Ok(())

@@ -1,7 +1,7 @@
 //! `--auth USER:PASS` users and the AUTH hook that checks them.
 
 use mailwire_driver::core::sasl::StoredSecret;
-use mailwire_driver::core::server::AuthCheck;
+use mailwire_driver::core::server::{AuthCheck, replies};
 use mailwire_driver::server::{HookError, HookResult};
 
 /// The users given with `--auth USER:PASS`, or any user at all
@@ -57,9 +57,10 @@ impl Users {
 
     /// The AUTH hook: a password checked in constant time (PLAIN, LOGIN),
     /// or the stored secret for a challenge mechanism (CRAM-MD5, SCRAM);
-    /// a user may only act as itself. Anything else is 535 5.7.8.
+    /// a user may only act as itself. Anything else is the core's
+    /// [`replies::auth_failed`] (`535`).
     pub fn authenticate(&self, check: &AuthCheck) -> HookResult<Option<StoredSecret>> {
-        let invalid = || HookError::refuse(535, "5.7.8", "Authentication credentials invalid");
+        let invalid = || HookError::Reply(replies::auth_failed());
         if self.any {
             return match check {
                 AuthCheck::NeedSecret { .. } => Ok(Some(StoredSecret::AnyProof)),

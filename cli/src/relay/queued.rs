@@ -57,6 +57,7 @@ pub struct QueuedSession {
 }
 
 fn full() -> HookError {
+    // Application policy: the CLI's own reply, not one the protocol implies.
     HookError::refuse(
         452,
         "4.3.1",
@@ -80,6 +81,7 @@ impl Session for QueuedSession {
         relay.policy.check_sender(from)?;
         if params.requiretls {
             // The queue cannot promise TLS on every later hop.
+            // Application policy: the CLI's own reply, not one the protocol implies.
             return Err(HookError::refuse(
                 550,
                 "5.7.30",
@@ -92,6 +94,7 @@ impl Session for QueuedSession {
                 && limit > 0
                 && size > limit
             {
+                // Application policy: the CLI's own reply, not one the protocol implies.
                 return Err(HookError::refuse(
                     552,
                     "5.3.4",
@@ -108,6 +111,7 @@ impl Session for QueuedSession {
                 _ => {}
             }
             if params.smtputf8 && !caps.smtputf8 {
+                // Application policy: the CLI's own reply, not one the protocol implies.
                 return Err(HookError::refuse(
                     553,
                     "5.6.7",
@@ -148,7 +152,18 @@ impl Session for QueuedSession {
     }
 
     async fn deliver(&mut self, ctx: &Context, mail: Mail) -> HookResult {
-        let Mail { envelope, data, .. } = mail;
+        let Mail {
+            envelope,
+            trace,
+            data,
+            ..
+        } = mail;
+        // Queued with our trace header in front, as it is forwarded.
+        let data = if trace.is_empty() {
+            data
+        } else {
+            [trace, data].concat()
+        };
         let received = count_received(&data);
         if received > self.shared.relay.max_received {
             log(
@@ -156,6 +171,7 @@ impl Session for QueuedSession {
                 &envelope,
                 &format!("refused: {received} Received headers (loop)"),
             );
+            // Application policy: the CLI's own reply, not one the protocol implies.
             return Err(HookError::refuse(
                 554,
                 "5.4.6",
@@ -168,6 +184,7 @@ impl Session for QueuedSession {
             && envelope.body == BodyType::SevenBit
             && data.iter().any(|&b| b >= 0x80)
         {
+            // Application policy: the CLI's own reply, not one the protocol implies.
             return Err(HookError::refuse(
                 554,
                 "5.6.3",
@@ -200,6 +217,7 @@ impl Session for QueuedSession {
             }
             Err(QueueError::Failed(why)) => {
                 log(ctx, &envelope, &format!("refused: {why}"));
+                // Application policy: the CLI's own reply, not one the protocol implies.
                 Err(HookError::refuse(
                     451,
                     "4.3.0",
@@ -215,6 +233,7 @@ impl Session for QueuedSession {
 }
 
 fn conversion(what: &str) -> HookError {
+    // Application policy: the CLI's own reply, not one the protocol implies.
     HookError::refuse(
         550,
         "5.6.3",

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use futures_lite::AsyncReadExt;
 use mailwire_core::client::{NotSentReason, Outcome};
 use mailwire_core::sasl::{Mechanism, StoredSecret};
-use mailwire_core::server::{AuthCheck, TransactionEnd};
+use mailwire_core::server::{AuthCheck, TransactionEnd, replies};
 use mailwire_core::wire::address::{ForwardPath, ReversePath};
 use mailwire_core::wire::params::{MailParameters, RcptParameters};
 use mailwire_driver::client::{ClientError, ClientSettings, ServerAddress};
@@ -69,6 +69,7 @@ impl Relay {
         self.policy.check_host(ip)?;
         if self.users.is_empty() && !self.host_allowed(ip) {
             let who = ip.map_or_else(|| "?".to_owned(), |ip| ip.to_string());
+            // Application policy: the CLI's own reply, not one the protocol implies.
             return Err(HookError::refuse(
                 554,
                 "5.7.1",
@@ -91,9 +92,10 @@ impl Relay {
     /// The refusal for a session that may not relay.
     pub(super) fn not_allowed(&self) -> HookError {
         if self.users.is_empty() {
+            // Application policy: the CLI's own reply, not one the protocol implies.
             HookError::refuse(550, "5.7.1", "Relaying denied")
         } else {
-            HookError::refuse(530, "5.7.0", "Authentication required")
+            HookError::Reply(replies::auth_required())
         }
     }
 }
@@ -111,6 +113,7 @@ impl SessionFactory for RelayFactory {
         relay.policy.check_host(ip)?;
         if relay.users.is_empty() && !relay.host_allowed(ip) {
             let who = ip.map_or_else(|| "?".to_owned(), |ip| ip.to_string());
+            // Application policy: the CLI's own reply, not one the protocol implies.
             return Err(HookError::refuse(
                 554,
                 "5.7.1",
@@ -255,15 +258,20 @@ impl Session for RelaySession {
     }
 
     async fn deliver(&mut self, ctx: &Context, mail: MailStream) -> HookResult {
-        let MailStream { envelope, body, .. } = mail;
+        let MailStream {
+            envelope,
+            trace,
+            body,
+            ..
+        } = mail;
         let mut body = body;
         if let Some(refusal) = self.forced.take() {
             self.abandon().await;
             return Err(refusal);
         }
-        // The header section first: a mail loop is refused before anything
-        // is forwarded.
-        let mut head = Vec::new();
+        // The header section first, after our trace header: a mail loop is
+        // refused before anything is forwarded.
+        let mut head = trace;
         while head.len() < HEADER_LIMIT && !ends_header(&head) {
             match body.next_chunk().await? {
                 Some(chunk) => head.extend_from_slice(&chunk),
@@ -278,6 +286,7 @@ impl Session for RelaySession {
                 &envelope,
                 &format!("refused: {received} Received headers (loop)"),
             );
+            // Application policy: the CLI's own reply, not one the protocol implies.
             return Err(HookError::refuse(
                 554,
                 "5.4.6",
@@ -299,7 +308,8 @@ impl Session for RelaySession {
                 Outcome::NotSent {
                     reason: NotSentReason::NoRecipientAccepted,
                     ..
-                } => Err(HookError::refuse(554, "5.5.1", "No valid recipients")),
+                } => Err(HookError::Reply(replies::no_valid_recipients())),
+                // Application policy: the CLI's own reply, not one the protocol implies.
                 Outcome::Unknown => Err(HookError::refuse(
                     451,
                     "4.4.2",
@@ -356,18 +366,21 @@ fn copy(error: &HookError) -> HookError {
 fn content_refusal(error: &mailwire_core::UsageError) -> HookError {
     let text = error.to_string();
     if text.contains("NUL") {
+        // Application policy: the CLI's own reply, not one the protocol implies.
         HookError::refuse(
             554,
             "5.6.0",
             "The message contains NUL, which only BINARYMIME may carry, and the smarthost does not take it",
         )
     } else if text.contains("8-bit") {
+        // Application policy: the CLI's own reply, not one the protocol implies.
         HookError::refuse(
             554,
             "5.6.3",
             "The message has 8-bit octets and the smarthost does not take 8BITMIME",
         )
     } else {
+        // Application policy: the CLI's own reply, not one the protocol implies.
         HookError::refuse(554, "5.6.0", "The smarthost cannot take this message")
     }
 }

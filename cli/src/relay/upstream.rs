@@ -41,6 +41,7 @@ impl Upstream {
                     let line = format!("smarthost {}:{}: {}", f.host, f.port, f.error);
                     eprintln!("mailwire relay: {}", escape_control(&line));
                 }
+                // Application policy: the CLI's own reply, not one the protocol implies.
                 Err(HookError::refuse(
                     451,
                     "4.4.1",
@@ -60,6 +61,7 @@ impl Upstream {
             && limit > 0
             && size > limit
         {
+            // Application policy: the CLI's own reply, not one the protocol implies.
             return Err(HookError::refuse(
                 552,
                 "5.3.4",
@@ -81,6 +83,7 @@ impl Upstream {
             _ => BodyKind::SevenBit,
         };
         if params.smtputf8 && !caps.smtputf8 {
+            // Application policy: the CLI's own reply, not one the protocol implies.
             return Err(HookError::refuse(
                 553,
                 "5.6.7",
@@ -96,6 +99,7 @@ impl Upstream {
         if params.requiretls {
             let verified = self.client.tls_info().is_some_and(|t| t.peer_verified);
             if !(caps.requiretls && verified) {
+                // Application policy: the CLI's own reply, not one the protocol implies.
                 return Err(HookError::refuse(
                     550,
                     "5.7.30",
@@ -150,6 +154,7 @@ pub fn accepted(reply: &Reply) -> Result<(), HookError> {
 
 /// A refusal for something the smarthost cannot carry.
 fn conversion(what: &str) -> HookError {
+    // Application policy: the CLI's own reply, not one the protocol implies.
     HookError::refuse(
         550,
         "5.6.3",
@@ -158,6 +163,7 @@ fn conversion(what: &str) -> HookError {
 }
 
 fn no_dsn() -> HookError {
+    // Application policy: the CLI's own reply, not one the protocol implies.
     HookError::refuse(
         555,
         "5.5.4",
@@ -169,6 +175,7 @@ fn no_dsn() -> HookError {
 pub fn lost(error: &ClientError) -> HookError {
     let line = format!("smarthost connection lost: {error}");
     eprintln!("mailwire relay: {}", escape_control(&line));
+    // Application policy: the CLI's own reply, not one the protocol implies.
     HookError::refuse(
         451,
         "4.4.2",
@@ -208,5 +215,6 @@ pub fn pass_on(reply: &Reply) -> HookError {
 
 /// The smarthost cannot be used now.
 pub fn outage() -> HookError {
+    // Application policy: the CLI's own reply, not one the protocol implies.
     HookError::refuse(451, "4.4.2", "Smarthost unavailable; try again later")
 }

@@ -6,7 +6,9 @@ use mailwire_core::TlsInfo;
 use mailwire_core::client::{CloseReason, MailOptions, TransactionOutcome};
 use mailwire_core::wire::address::{Domain, ForwardPath};
 use mailwire_driver::Runtime;
-use mailwire_driver::client::{Client, ClientError, ServerAddress, default_client_name};
+use mailwire_driver::client::{
+    Client, ClientError, ServerAddress, Tried, default_client_name, first_server,
+};
 use mailwire_tokio::Tokio;
 
 use super::compose::Draft;
@@ -41,13 +43,22 @@ pub async fn connect_any(
     plan: &Plan,
     failures: &mut Vec<Failure>,
 ) -> Option<(TokioClient, ServerAddress)> {
-    for server in &plan.servers {
-        match Client::connect(Tokio, server, &plan.settings).await {
-            Ok(client) => return Some((client, server.clone())),
-            Err(error) => failures.push(failure(server, error)),
-        }
-    }
-    None
+    let found = first_server(
+        Tokio,
+        &plan.servers,
+        &plan.settings,
+        |client, server| async move { Tried::Done((client, server.clone())) },
+    )
+    .await;
+    let (found, given_up) = match found {
+        Ok((found, given_up)) => (Some(found), given_up),
+        Err(given_up) => (None, given_up),
+    };
+    failures.extend(given_up.into_iter().map(|f| Failure {
+        server: label(&f.host, f.port),
+        error: f.error,
+    }));
+    found
 }
 
 /// One server given up before it was ready for mail.

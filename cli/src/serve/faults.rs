@@ -168,6 +168,8 @@ fn is_enhanced(word: &str) -> bool {
 /// | `disconnect-after-data` | the connection dropped after the whole message, before its reply |
 #[must_use]
 pub fn failing_addresses() -> Vec<Rule> {
+    // Application policy: these replies are the test server's own choice
+    // (failures on purpose), not ones the protocol implies.
     let refuse = |code, enhanced, text| Fault::Reply(reply(code, enhanced, text));
     let envelope = [
         (

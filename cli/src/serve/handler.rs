@@ -9,7 +9,7 @@ use std::time::SystemTime;
 
 use mailwire_driver::core::message::{parse_message, return_path_header};
 use mailwire_driver::core::sasl::{Mechanism, StoredSecret};
-use mailwire_driver::core::server::{AuthCheck, Envelope};
+use mailwire_driver::core::server::{AuthCheck, Envelope, replies};
 use mailwire_driver::core::wire::address::{ForwardPath, ReversePath};
 use mailwire_driver::core::wire::params::{MailParameters, RcptParameters};
 use mailwire_driver::server::{Context, Handler, HookError, HookResult, MailStream};
@@ -127,20 +127,6 @@ struct Stored {
     subject: Option<String>,
 }
 
-/// Octets of the first header field of `prefix` (the server's `Received`
-/// header, folded lines included), or `None` when it is not complete.
-fn first_field_len(prefix: &[u8]) -> Option<usize> {
-    let mut at = 0;
-    loop {
-        let end = prefix[at..].windows(2).position(|w| w == b"\r\n")? + at + 2;
-        match prefix.get(end) {
-            Some(b' ' | b'\t') => at = end,
-            Some(_) => return Some(end),
-            None => return None,
-        }
-    }
-}
-
 /// The decoded `Subject` of a message whose header starts `head`.
 fn subject_of(head: &[u8]) -> Option<String> {
     let end = head
@@ -151,11 +137,12 @@ fn subject_of(head: &[u8]) -> Option<String> {
     message.subject().map(str::to_owned)
 }
 
-/// Maps a storage failure to the reply: a full disk is `452 4.3.1`, the
-/// rest a hook failure (`451 4.3.0`).
+/// Maps a storage failure to the reply: a full disk is the core's
+/// [`replies::insufficient_storage`] (`452`), the rest a hook failure
+/// ([`replies::local_error`], `451`).
 fn storage_error(error: io::Error) -> HookError {
     if is_storage_full(&error) {
-        HookError::refuse(452, "4.3.1", "Insufficient system storage")
+        HookError::Reply(replies::insufficient_storage())
     } else {
         eprintln!("mailwire serve: storing a message failed: {error}");
         HookError::failed(error)
@@ -175,6 +162,7 @@ impl Handler for Catcher {
         if allowed {
             Ok(())
         } else {
+            // Application policy: the CLI's own reply, not one the protocol implies.
             Err(HookError::refuse(554, "5.7.1", "Access denied"))
         }
     }
@@ -208,7 +196,10 @@ impl Handler for Catcher {
 
     async fn deliver(&self, session: &Context, mail: MailStream) -> HookResult {
         let MailStream {
-            envelope, mut body, ..
+            envelope,
+            trace,
+            mut body,
+            ..
         } = mail;
         let envelope = &envelope;
         let Some(maildir) = &self.maildir else {
@@ -222,14 +213,15 @@ impl Handler for Catcher {
         // The file is started only when the message outgrows WRITE_CHUNK:
         // a small message is written, flushed and renamed in one hop.
         let mut file: Option<Pending> = None;
-        // The trace block: Return-Path, one X-Envelope-To per recipient;
-        // the session's Received header starts the body.
+        // The trace block: Return-Path, one X-Envelope-To per recipient,
+        // the session's Received header; then the message.
         out.extend_from_slice(&return_path_header(&envelope.from));
         for r in &envelope.recipients {
             out.extend_from_slice(b"X-Envelope-To: ");
             r.to.write_to(&mut out);
             out.extend_from_slice(b"\r\n");
         }
+        out.extend_from_slice(&trace);
         while let Some(chunk) = body.next_chunk().await? {
             let n = chunk.len();
             total += n as u64;
@@ -261,11 +253,10 @@ impl Handler for Catcher {
             let (index, stored) = (index.clone(), path.clone());
             smol::unblock(move || index.stored_file(&stored)).await;
         }
-        let received = first_field_len(&head).unwrap_or(0);
         let stored = Stored {
             path,
-            size: total.saturating_sub(received as u64),
-            subject: subject_of(head.get(received..).unwrap_or_default()),
+            size: total,
+            subject: subject_of(&head),
         };
         self.report(session, envelope, &stored);
         Ok(())
@@ -277,11 +268,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn finds_received_and_subject() {
+    fn finds_the_subject() {
         let msg = b"Received: from a\r\n\tby b; date\r\nSubject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\n\r\nbody\r\n";
-        let n = first_field_len(msg).unwrap();
-        assert_eq!(&msg[n..n + 8], b"Subject:");
-        assert_eq!(subject_of(&msg[n..]).as_deref(), Some("Grüße"));
+        assert_eq!(subject_of(msg).as_deref(), Some("Grüße"));
+        assert_eq!(subject_of(&msg[31..]).as_deref(), Some("Grüße"));
         assert_eq!(subject_of(b"From: a@b\r\n\r\n"), None);
     }
 }

@@ -342,9 +342,11 @@ impl ClientConnection {
     /// handshake failed). Queues the outcome of a running transaction
     /// ([`Outcome::Unknown`](super::Outcome::Unknown) if the end of its data
     /// was sent and not answered), `Closed` and `Close`. Nothing happens
-    /// once closed.
+    /// once closed. A deadline that had passed by `now` counts first (the
+    /// connection closes as timed out, as
+    /// [`handle_timeout`](Self::handle_timeout) would have closed it).
     pub fn handle_eof(&mut self, now: Instant) {
-        let _ = now;
+        self.handle_timeout(now);
         if self.is_closed() {
             return;
         }

@@ -38,6 +38,22 @@ impl Envelope {
         self
     }
 
+    /// Takes `options` for this envelope, with the needs of its message
+    /// merged in: the body kind and size this envelope carries (a prepared
+    /// or built message's) replace those of `options`, and SMTPUTF8 is
+    /// asked for when either asks for it. The one place a message's needs
+    /// meet the caller's mail options.
+    #[must_use]
+    pub fn with_merged_options(mut self, options: MailOptions) -> Envelope {
+        let needs = &self.options;
+        let mut merged = options;
+        merged.body = needs.body;
+        merged.size = needs.size;
+        merged.smtputf8 |= needs.smtputf8;
+        self.options = merged;
+        self
+    }
+
     /// Whether a path needs SMTPUTF8 (RFC 6531), or the options ask for it.
     #[must_use]
     pub fn needs_smtputf8(&self) -> bool {

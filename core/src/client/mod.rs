@@ -3,113 +3,16 @@
 //! 8BITMIME, SMTPUTF8, SIZE, DSN and REQUIRETLS).
 //!
 //! The connection is a pure state machine: the driver owns the socket, the
-//! clock and the application's decisions (the contract is in the crate
-//! documentation of `mailwire-core` and in the `server` module).
+//! clock and the application's decisions.
 //!
-//! | group | calls |
-//! | --- | --- |
-//! | getters | [`wants_read`](ClientConnection::wants_read), [`wants_body`](ClientConnection::wants_body), [`is_ready`](ClientConnection::is_ready), [`is_closed`](ClientConnection::is_closed), [`poll_timeout`](ClientConnection::poll_timeout), [`capabilities`](ClientConnection::capabilities), [`tls_info`](ClientConnection::tls_info), [`phase`](ClientConnection::phase), [`buffered_len`](ClientConnection::buffered_len) |
-//! | inputs | [`handle_input`](ClientConnection::handle_input), [`handle_eof`](ClientConnection::handle_eof), [`handle_timeout`](ClientConnection::handle_timeout), [`tls_established`](ClientConnection::tls_established) |
-//! | commands | [`send_mail`](ClientConnection::send_mail), [`send_body`](ClientConnection::send_body), [`end_body`](ClientConnection::end_body), [`quit`](ClientConnection::quit), [`abort`](ClientConnection::abort), [`decide_plaintext`](ClientConnection::decide_plaintext) |
-//! | output | [`poll_action`](ClientConnection::poll_action) → [`Action`](crate::Action)`<`[`ClientEvent`]`>` |
+//! # The contract
 //!
-//! # The run loop
-//!
-//! After every input or command, drain [`poll_action`](ClientConnection::poll_action)
-//! until `None`: write each `Send`, flush before `StartTls` (run the
-//! handshake, then [`tls_established`](ClientConnection::tls_established))
-//! and before `Close`, and hand each event to the application. Then, while
+//! The method groups, the drain rule, the time rule, the three kinds of
+//! error and a run loop are in the [crate documentation](crate#the-contract).
+//! Particular to the client: after the drain, while
 //! [`wants_body`](ClientConnection::wants_body), give the next piece of the
-//! body. Then wait for input or for [`poll_timeout`](ClientConnection::poll_timeout),
-//! and feed what happened back in. Every input takes `now`; the core reads
-//! no clock and no randomness of its own (SASL nonces come from the
-//! config's [`RandomSource`](crate::RandomSource)).
-//!
-//! This example runs a whole session against a scripted server:
-//!
-//! ```
-//! use std::collections::VecDeque;
-//! use std::sync::Arc;
-//! use std::time::Instant;
-//!
-//! use bytes::Bytes;
-//! use mailwire_core::client::{
-//!     ClientConfig, ClientConnection, ClientEvent, ClientSession, Envelope, TlsPolicy,
-//! };
-//! use mailwire_core::wire::address::{ForwardPath, ReversePath};
-//! use mailwire_core::{Action, SeededRandom};
-//!
-//! // What the server says, one read at a time (a socket in real life).
-//! let mut server: VecDeque<&[u8]> = VecDeque::from([
-//!     &b"220 mx.example.com ESMTP\r\n"[..],
-//!     b"250-mx.example.com\r\n250 PIPELINING\r\n",
-//!     b"250 2.1.0 ok\r\n250 2.1.5 ok\r\n",
-//!     b"354 go ahead\r\n",
-//!     b"250 2.0.0 queued as 42\r\n",
-//!     b"221 2.0.0 bye\r\n",
-//! ]);
-//! let mut wire = Vec::new(); // what the client wrote
-//!
-//! let config = ClientConfig::new("client.example".parse()?, Arc::new(SeededRandom::new(1)))
-//!     .with_tls(TlsPolicy::Disabled);
-//! let now = Instant::now(); // a driver passes the current time each call
-//! let mut conn =
-//!     ClientConnection::new(Arc::new(config), ClientSession::new("mx.example.com"), now)?;
-//! let envelope = Envelope::new(
-//!     "<alice@example.org>".parse::<ReversePath>()?,
-//!     ["<bob@example.net>".parse::<ForwardPath>()?],
-//! );
-//! let mut body = VecDeque::from([
-//!     Bytes::from_static(b"Subject: hello\r\n\r\n"),
-//!     Bytes::from_static(b".a line that starts with a dot\n"),
-//! ]);
-//! let mut sent = false;
-//!
-//! 'run: loop {
-//!     // 1. Drain the actions.
-//!     while let Some(action) = conn.poll_action() {
-//!         match action {
-//!             Action::Send(bytes) => wire.extend_from_slice(&bytes), // write + flush
-//!             Action::StartTls => unreachable!("TLS is disabled here"),
-//!             Action::Event(ClientEvent::Ready { .. }) => {
-//!                 conn.send_mail(now, envelope.clone())?;
-//!             }
-//!             Action::Event(ClientEvent::BodyRequested { .. }) => {}
-//!             Action::Event(ClientEvent::TransactionCompleted(outcome)) => {
-//!                 sent = outcome.outcome.is_sent();
-//!                 conn.quit(now)?;
-//!             }
-//!             Action::Event(ClientEvent::Closed(reason)) => assert!(reason.is_normal()),
-//!             Action::Event(_) => {}
-//!             Action::Close => break 'run, // shut down writing, drain, close
-//!             _ => {}
-//!         }
-//!     }
-//!     // 2. Give body while the connection asks for it.
-//!     if conn.wants_body() {
-//!         match body.pop_front() {
-//!             Some(chunk) => conn.send_body(now, chunk)?,
-//!             None => conn.end_body(now)?,
-//!         }
-//!         continue;
-//!     }
-//!     // 3. Wait for input or for `conn.poll_timeout()`; feed it in.
-//!     match server.pop_front() {
-//!         Some(bytes) => conn.handle_input(now, bytes)?,
-//!         None => conn.handle_eof(now),
-//!     }
-//! }
-//! assert!(sent);
-//! assert_eq!(
-//!     String::from_utf8(wire)?,
-//!     "EHLO client.example\r\n\
-//!      MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.net>\r\n\
-//!      DATA\r\n\
-//!      Subject: hello\r\n\r\n..a line that starts with a dot\r\n.\r\n\
-//!      QUIT\r\n"
-//! );
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
+//! body ([`send_body`](ClientConnection::send_body), then
+//! [`end_body`](ClientConnection::end_body)).
 //!
 //! # What the client does
 //!

@@ -387,10 +387,10 @@ impl ServerConnection {
     /// replies and the next request: drain
     /// [`poll_action`](Self::poll_action) afterwards.
     ///
-    /// The time of the decision is taken to be the latest time given to an
-    /// input; a driver that decides long after should first call
-    /// [`handle_timeout`](Self::handle_timeout) with the current time (which
-    /// also expires the decision if its deadline passed).
+    /// `now` is the time of the decision: whatever was due by then happens
+    /// first, as [`handle_timeout`](Self::handle_timeout) would do it (a
+    /// decision whose deadline has passed was answered `451` and its token
+    /// is gone).
     ///
     /// # Errors
     ///
@@ -402,8 +402,14 @@ impl ServerConnection {
     ///   secret request);
     /// * [`UsageError::Closed`] once closed.
     ///
-    /// The connection is unchanged after an error.
-    pub fn decide(&mut self, token: Token, verdict: Verdict) -> Result<(), UsageError> {
+    /// Apart from the time, the connection is unchanged after an error.
+    pub fn decide(
+        &mut self,
+        now: Instant,
+        token: Token,
+        verdict: Verdict,
+    ) -> Result<(), UsageError> {
+        self.handle_timeout(now);
         if self.is_closed() {
             return Err(UsageError::Closed);
         }
@@ -440,12 +446,15 @@ impl ServerConnection {
     /// # Errors
     ///
     /// [`UsageError::UnknownToken`] when `token` is not a pending secret
-    /// request; [`UsageError::Closed`] once closed.
+    /// request (the decision deadline passed by `now`); [`UsageError::Closed`]
+    /// once closed.
     pub fn supply_secret(
         &mut self,
+        now: Instant,
         token: Token,
         secret: Option<StoredSecret>,
     ) -> Result<(), UsageError> {
+        self.handle_timeout(now);
         if self.is_closed() {
             return Err(UsageError::Closed);
         }

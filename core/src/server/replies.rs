@@ -1,5 +1,24 @@
-//! The replies the core writes itself, and the rendering rules for all
-//! replies (enhanced status codes on or off).
+//! The reply catalogue: every reply the protocol implies, as the core
+//! writes it, and the rendering rules for all replies (enhanced status
+//! codes on or off).
+//!
+//! A server connection writes these itself; drivers and applications use
+//! them where the protocol, not policy, picks the answer (the refusal at
+//! the connection limit, a failed hook, storage that is full), so the
+//! same situation gets the same reply wherever it arises. Replies that
+//! are an application's policy (`550 5.7.1 Relaying denied`) are built
+//! with [`Reply::simple`].
+//!
+//! ```
+//! use mailwire_core::server::replies;
+//!
+//! let reply = replies::too_many_connections("mx.example.org");
+//! assert_eq!(
+//!     reply.to_bytes(),
+//!     b"421 4.7.0 mx.example.org Too many connections, try again later\r\n"
+//! );
+//! assert_eq!(replies::local_error().code().as_u16(), 451);
+//! ```
 
 use crate::wire::reply::{
     EnhancedCode, Reply, ReplyClass, ReplyCode, has_forbidden_char, leading_enhanced_code,
@@ -89,7 +108,8 @@ pub(crate) fn with_enhanced(reply: Reply, default: (u8, u16, u16)) -> Reply {
 }
 
 /// `252 2.0.0`: VRFY's default answer (RFC 5321 §3.5.3).
-pub(crate) fn vrfy_default() -> Reply {
+#[must_use]
+pub fn vrfy_default() -> Reply {
     reply(
         252,
         (2, 0, 0),
@@ -98,55 +118,80 @@ pub(crate) fn vrfy_default() -> Reply {
 }
 
 /// `502 5.5.1`: EXPN's default answer.
-pub(crate) fn expn_default() -> Reply {
+#[must_use]
+pub fn expn_default() -> Reply {
     reply(502, (5, 5, 1), "EXPN not available")
 }
 
-pub(crate) fn ok() -> Reply {
+/// `250 2.0.0 OK`: the default positive answer.
+#[must_use]
+pub fn ok() -> Reply {
     reply(250, (2, 0, 0), "OK")
 }
 
-pub(crate) fn unknown_command() -> Reply {
+/// `500 5.5.2`: a command the server does not know.
+#[must_use]
+pub fn unknown_command() -> Reply {
     reply(500, (5, 5, 2), "Command unrecognized")
 }
 
-pub(crate) fn line_too_long() -> Reply {
+/// `500 5.5.2`: a command line over the limit.
+#[must_use]
+pub fn line_too_long() -> Reply {
     reply(500, (5, 5, 2), "Line too long")
 }
 
-pub(crate) fn sasl_line_too_long() -> Reply {
+/// `500 5.5.6`: an authentication exchange line over the limit.
+#[must_use]
+pub fn sasl_line_too_long() -> Reply {
     reply(500, (5, 5, 6), "Authentication exchange line is too long")
 }
 
-pub(crate) fn syntax(text: &str) -> Reply {
+/// `501 5.5.4`: a syntax error in a command's arguments, with `text`.
+#[must_use]
+pub fn syntax(text: &str) -> Reply {
     reply(501, (5, 5, 4), text)
 }
 
-pub(crate) fn bad_byte() -> Reply {
+/// `501 5.5.2`: a byte that is not allowed in a command.
+#[must_use]
+pub fn bad_byte() -> Reply {
     reply(501, (5, 5, 2), "Invalid character in command")
 }
 
-pub(crate) fn bad_sequence(text: &str) -> Reply {
+/// `503 5.5.1`: a command out of sequence, with `text`.
+#[must_use]
+pub fn bad_sequence(text: &str) -> Reply {
     reply(503, (5, 5, 1), text)
 }
 
-pub(crate) fn not_implemented(text: &str) -> Reply {
+/// `502 5.5.1`: a command that is not implemented, with `text`.
+#[must_use]
+pub fn not_implemented(text: &str) -> Reply {
     reply(502, (5, 5, 1), text)
 }
 
-pub(crate) fn param_not_supported(keyword: &str) -> Reply {
+/// `555 5.5.4`: an ESMTP parameter the server does not support.
+#[must_use]
+pub fn param_not_supported(keyword: &str) -> Reply {
     reply(555, (5, 5, 4), &format!("Unsupported parameter {keyword}"))
 }
 
-pub(crate) fn param_bad(keyword: &str) -> Reply {
+/// `501 5.5.4`: an ESMTP parameter with an invalid value.
+#[must_use]
+pub fn param_bad(keyword: &str) -> Reply {
     reply(501, (5, 5, 4), &format!("Invalid parameter {keyword}"))
 }
 
-pub(crate) fn needs_smtputf8() -> Reply {
+/// `553 5.6.7`: a non-ASCII address without SMTPUTF8.
+#[must_use]
+pub fn needs_smtputf8() -> Reply {
     reply(553, (5, 6, 7), "Non-ASCII address requires SMTPUTF8")
 }
 
-pub(crate) fn size_exceeded() -> Reply {
+/// `552 5.3.4`: a message over the SIZE limit.
+#[must_use]
+pub fn size_exceeded() -> Reply {
     reply(
         552,
         (5, 3, 4),
@@ -154,27 +199,39 @@ pub(crate) fn size_exceeded() -> Reply {
     )
 }
 
-pub(crate) fn too_many_recipients() -> Reply {
+/// `452 4.5.3`: one recipient more than the limit.
+#[must_use]
+pub fn too_many_recipients() -> Reply {
     reply(452, (4, 5, 3), "Too many recipients")
 }
 
-pub(crate) fn no_valid_recipients() -> Reply {
+/// `554 5.5.1`: DATA or BDAT without an accepted recipient.
+#[must_use]
+pub fn no_valid_recipients() -> Reply {
     reply(554, (5, 5, 1), "No valid recipients")
 }
 
-pub(crate) fn tls_required() -> Reply {
+/// `530 5.7.0`: the server requires STARTTLS first.
+#[must_use]
+pub fn tls_required() -> Reply {
     reply(530, (5, 7, 0), "Must issue a STARTTLS command first")
 }
 
-pub(crate) fn auth_required() -> Reply {
+/// `530 5.7.0`: the server requires AUTH first.
+#[must_use]
+pub fn auth_required() -> Reply {
     reply(530, (5, 7, 0), "Authentication required")
 }
 
-pub(crate) fn too_many_errors() -> Reply {
+/// `421 4.7.0`: too many protocol errors; the session ends.
+#[must_use]
+pub fn too_many_errors() -> Reply {
     reply(421, (4, 7, 0), "Too many errors, closing connection")
 }
 
-pub(crate) fn too_many_refusals() -> Reply {
+/// `421 4.7.0`: too many refused senders or recipients; the session ends.
+#[must_use]
+pub fn too_many_refusals() -> Reply {
     reply(
         421,
         (4, 7, 0),
@@ -183,12 +240,14 @@ pub(crate) fn too_many_refusals() -> Reply {
 }
 
 /// An over-long line went on past the discard limit.
-pub(crate) fn line_past_discard_limit() -> Reply {
+#[must_use]
+pub fn line_past_discard_limit() -> Reply {
     reply(421, (4, 7, 0), "Line too long, closing connection")
 }
 
 /// A refused BDAT chunk is too large to read and drop.
-pub(crate) fn chunk_past_discard_limit() -> Reply {
+#[must_use]
+pub fn chunk_past_discard_limit() -> Reply {
     reply(
         421,
         (4, 7, 0),
@@ -196,19 +255,27 @@ pub(crate) fn chunk_past_discard_limit() -> Reply {
     )
 }
 
-pub(crate) fn timeout() -> Reply {
+/// `421 4.4.2`: the peer was too slow; the session ends.
+#[must_use]
+pub fn timeout() -> Reply {
     reply(421, (4, 4, 2), "Timeout, closing connection")
 }
 
-pub(crate) fn shutting_down() -> Reply {
+/// `421 4.3.2`: the server is shutting down; the session ends.
+#[must_use]
+pub fn shutting_down() -> Reply {
     reply(421, (4, 3, 2), "Service shutting down, closing connection")
 }
 
-pub(crate) fn decision_timeout() -> Reply {
+/// `451 4.3.0`: the application did not decide in time (the same reply as [`local_error`]).
+#[must_use]
+pub fn decision_timeout() -> Reply {
     reply(451, (4, 3, 0), "Local error in processing, try again later")
 }
 
-pub(crate) fn body_rejected() -> Reply {
+/// `550 5.6.0`: a message with bare CR or LF, NUL or an over-long line, refused by the body policy.
+#[must_use]
+pub fn body_rejected() -> Reply {
     reply(
         550,
         (5, 6, 0),
@@ -216,35 +283,51 @@ pub(crate) fn body_rejected() -> Reply {
     )
 }
 
-pub(crate) fn start_tls() -> Reply {
+/// `220 2.0.0`: go ahead with the TLS handshake.
+#[must_use]
+pub fn start_tls() -> Reply {
     reply(220, (2, 0, 0), "Ready to start TLS")
 }
 
-pub(crate) fn start_data() -> Reply {
+/// `354`: go ahead with the message data.
+#[must_use]
+pub fn start_data() -> Reply {
     plain(354, "End data with <CR><LF>.<CR><LF>")
 }
 
-pub(crate) fn auth_ok() -> Reply {
+/// `235 2.7.0`: authentication succeeded.
+#[must_use]
+pub fn auth_ok() -> Reply {
     reply(235, (2, 7, 0), "Authentication successful")
 }
 
-pub(crate) fn auth_failed() -> Reply {
+/// `535 5.7.8`: the credentials are not valid.
+#[must_use]
+pub fn auth_failed() -> Reply {
     reply(535, (5, 7, 8), "Authentication credentials invalid")
 }
 
-pub(crate) fn auth_temporary() -> Reply {
+/// `454 4.7.0`: authentication failed for a temporary reason.
+#[must_use]
+pub fn auth_temporary() -> Reply {
     reply(454, (4, 7, 0), "Temporary authentication failure")
 }
 
-pub(crate) fn auth_cancelled() -> Reply {
+/// `501 5.0.0`: the client cancelled the exchange (`*`).
+#[must_use]
+pub fn auth_cancelled() -> Reply {
     reply(501, (5, 0, 0), "Authentication cancelled")
 }
 
-pub(crate) fn auth_bad_base64() -> Reply {
+/// `501 5.5.2`: a SASL response that is not base64.
+#[must_use]
+pub fn auth_bad_base64() -> Reply {
     reply(501, (5, 5, 2), "Cannot decode response")
 }
 
-pub(crate) fn auth_bad_initial() -> Reply {
+/// `501 5.7.0`: an initial response the mechanism does not allow.
+#[must_use]
+pub fn auth_bad_initial() -> Reply {
     reply(
         501,
         (5, 7, 0),
@@ -252,11 +335,15 @@ pub(crate) fn auth_bad_initial() -> Reply {
     )
 }
 
-pub(crate) fn auth_unknown_mechanism() -> Reply {
+/// `504 5.5.4`: a mechanism the server does not offer.
+#[must_use]
+pub fn auth_unknown_mechanism() -> Reply {
     reply(504, (5, 5, 4), "Unrecognized authentication type")
 }
 
-pub(crate) fn auth_needs_tls() -> Reply {
+/// `538 5.7.11`: the mechanism needs an encrypted session.
+#[must_use]
+pub fn auth_needs_tls() -> Reply {
     reply(
         538,
         (5, 7, 11),
@@ -264,10 +351,49 @@ pub(crate) fn auth_needs_tls() -> Reply {
     )
 }
 
-pub(crate) fn auth_too_many_failures() -> Reply {
+/// `421 4.7.0`: too many failed attempts; the session ends.
+#[must_use]
+pub fn auth_too_many_failures() -> Reply {
     reply(
         421,
         (4, 7, 0),
         "Too many failed authentication attempts, closing connection",
+    )
+}
+
+/// `451 4.3.0`: a local error (a failed or panicking application hook, a
+/// failure to store the message). The same reply as [`decision_timeout`].
+#[must_use]
+pub fn local_error() -> Reply {
+    decision_timeout()
+}
+
+/// `452 4.3.1`: not enough storage for the message now (a memory budget
+/// busy with other messages, a full disk); the client tries again later.
+#[must_use]
+pub fn insufficient_storage() -> Reply {
+    reply(
+        452,
+        (4, 3, 1),
+        "Insufficient system storage, try again later",
+    )
+}
+
+/// `552 5.3.4`: the message alone is bigger than the server can ever hold
+/// (its memory budget for messages), whatever SIZE said.
+#[must_use]
+pub fn too_big_for_memory() -> Reply {
+    reply(552, (5, 3, 4), "Message too big for the server's memory")
+}
+
+/// `421 4.7.0`: the refusal at the connection limit, sent instead of the
+/// greeting by a listener that has too many sessions (in all, or from one
+/// address). `domain` is the server's name, as in the greeting.
+#[must_use]
+pub fn too_many_connections(domain: &str) -> Reply {
+    reply(
+        421,
+        (4, 7, 0),
+        &format!("{domain} Too many connections, try again later"),
     )
 }

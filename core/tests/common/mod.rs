@@ -188,8 +188,10 @@ impl Harness {
                     self.events.push(event);
                     if let (Some(token), Some(answer)) = (token, answer) {
                         match answer {
-                            Answer::Verdict(v) => self.conn.decide(token, v).unwrap(),
-                            Answer::Secret(s) => self.conn.supply_secret(token, s).unwrap(),
+                            Answer::Verdict(v) => self.conn.decide(self.now, token, v).unwrap(),
+                            Answer::Secret(s) => {
+                                self.conn.supply_secret(self.now, token, s).unwrap()
+                            }
                             Answer::Defer => self.deferred.push_back(token),
                         }
                     }
@@ -229,14 +231,11 @@ impl Harness {
         codes[0]
     }
 
-    /// Decides a deferred request by hand, at the current virtual time (as
-    /// documented for drivers: `handle_timeout(now)` first tells the
-    /// connection the time).
+    /// Decides a deferred request by hand, at the current virtual time.
     pub fn decide(&mut self, verdict: Verdict) -> String {
         self.last.clear();
         let token = self.deferred.pop_front().expect("a deferred request");
-        self.conn.handle_timeout(self.now);
-        self.conn.decide(token, verdict).unwrap();
+        self.conn.decide(self.now, token, verdict).unwrap();
         self.drain();
         String::from_utf8_lossy(&self.last).into_owned()
     }

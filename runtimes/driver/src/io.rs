@@ -1,6 +1,6 @@
-//! The pieces of the one I/O loop that both roles share: a view of a core
-//! connection ([`SansIo`]) and the transport with bounded reads, writes and
-//! closing ([`Io`]).
+//! The I/O pieces both roles' loops share (private to the driver): the
+//! inputs of a core connection ([`SansIo`], [`feed`]) and the transport
+//! with bounded reads, writes and closing ([`Io`]).
 
 use std::io;
 use std::pin::Pin;
@@ -8,50 +8,28 @@ use std::time::{Duration, Instant};
 
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt};
-use mailwire_core::client::{ClientConnection, ClientEvent};
-use mailwire_core::server::{ServerConnection, ServerEvent};
-use mailwire_core::{Action, TlsInfo, UsageError};
+use mailwire_core::UsageError;
+use mailwire_core::client::ClientConnection;
+use mailwire_core::server::ServerConnection;
 
 use crate::Runtime;
 use crate::transport::Transport;
 
-/// The contract shared by `ServerConnection` and `ClientConnection`
-/// (the getters, inputs and output of the contract in `mailwire-core`), so
-/// one loop can drive either.
-pub trait SansIo {
-    /// The role's event type.
-    type Event;
-    /// Whether the connection wants bytes from the peer now.
-    fn wants_read(&self) -> bool;
-    /// Whether the connection has ended.
-    fn is_closed(&self) -> bool;
-    /// The one deadline to arm a timer for.
-    fn poll_timeout(&self) -> Option<Instant>;
+/// The inputs of the contract in `mailwire-core` that both
+/// `ServerConnection` and `ClientConnection` take from the transport, so
+/// [`feed`] serves either role.
+pub(crate) trait SansIo {
     /// Bytes from the peer.
     fn handle_input(&mut self, now: Instant, input: &[u8]) -> Result<(), UsageError>;
     /// The peer closed its side.
     fn handle_eof(&mut self, now: Instant);
     /// The timer fired.
     fn handle_timeout(&mut self, now: Instant);
-    /// The TLS handshake finished.
-    fn tls_established(&mut self, now: Instant, info: TlsInfo) -> Result<(), UsageError>;
-    /// The next action.
-    fn poll_action(&mut self) -> Option<Action<Self::Event>>;
 }
 
 macro_rules! impl_sans_io {
-    ($conn:ty, $event:ty) => {
+    ($conn:ty) => {
         impl SansIo for $conn {
-            type Event = $event;
-            fn wants_read(&self) -> bool {
-                <$conn>::wants_read(self)
-            }
-            fn is_closed(&self) -> bool {
-                <$conn>::is_closed(self)
-            }
-            fn poll_timeout(&self) -> Option<Instant> {
-                <$conn>::poll_timeout(self)
-            }
             fn handle_input(&mut self, now: Instant, input: &[u8]) -> Result<(), UsageError> {
                 <$conn>::handle_input(self, now, input)
             }
@@ -61,18 +39,12 @@ macro_rules! impl_sans_io {
             fn handle_timeout(&mut self, now: Instant) {
                 <$conn>::handle_timeout(self, now)
             }
-            fn tls_established(&mut self, now: Instant, info: TlsInfo) -> Result<(), UsageError> {
-                <$conn>::tls_established(self, now, info)
-            }
-            fn poll_action(&mut self) -> Option<Action<$event>> {
-                <$conn>::poll_action(self)
-            }
         }
     };
 }
 
-impl_sans_io!(ServerConnection, ServerEvent);
-impl_sans_io!(ClientConnection, ClientEvent);
+impl_sans_io!(ServerConnection);
+impl_sans_io!(ClientConnection);
 
 /// Size of the read buffer of a connection at rest (reused; never kept
 /// across a TLS switch: whatever is read is handed to the core at once).
@@ -252,18 +224,10 @@ where
     pub async fn write_all(&mut self, mut bytes: &[u8]) -> io::Result<()> {
         while !bytes.is_empty() {
             let deadline = self.runtime.now() + self.write_stall;
-            let sleep = self.runtime.sleep_until(deadline);
-            let n = self
-                .transport
-                .write(bytes)
-                .or(async {
-                    sleep.await;
-                    Err(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        "peer stopped reading",
-                    ))
-                })
-                .await?;
+            let n = until(&self.runtime, deadline, self.transport.write(bytes), || {
+                Err(timed_out("peer stopped reading"))
+            })
+            .await?;
             if n == 0 {
                 return Err(io::ErrorKind::WriteZero.into());
             }
@@ -311,16 +275,11 @@ where
 
     /// Flushes, bounded by the stall timeout.
     pub async fn flush(&mut self) -> io::Result<()> {
-        let sleep = self
-            .runtime
-            .sleep_until(self.runtime.now() + self.write_stall);
-        self.transport
-            .flush()
-            .or(async {
-                sleep.await;
-                Err(io::Error::new(io::ErrorKind::TimedOut, "flush stalled"))
-            })
-            .await
+        let deadline = self.runtime.now() + self.write_stall;
+        until(&self.runtime, deadline, self.transport.flush(), || {
+            Err(timed_out("flush stalled"))
+        })
+        .await
     }
 
     /// Flushes, shuts down writing and drains the peer for at most `linger`,
@@ -332,6 +291,29 @@ where
         let deadline = self.runtime.now() + linger;
         while let Input::Data(_) = self.read(Some(deadline)).await {}
     }
+}
+
+/// Races `work` against `deadline`: its output, or `expired()` when the
+/// deadline comes first (`work` is dropped then; `expired` is called only
+/// then, so the fast path allocates nothing). Every bounded wait of the
+/// driver (a write, a flush, a handshake, a body piece) goes through here.
+pub(crate) async fn until<R: Runtime, T>(
+    runtime: &R,
+    deadline: Instant,
+    work: impl Future<Output = T>,
+    expired: impl FnOnce() -> T,
+) -> T {
+    let sleep = runtime.sleep_until(deadline);
+    work.or(async {
+        sleep.await;
+        expired()
+    })
+    .await
+}
+
+/// A `TimedOut` error saying `what` timed out.
+pub(crate) fn timed_out(what: &'static str) -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, what)
 }
 
 /// Feeds one [`Input`] to a connection (timeouts and EOF included).

@@ -11,7 +11,7 @@
 //! only implement [`Runtime`] and re-export this crate.
 
 pub mod client;
-pub mod io;
+mod io;
 pub mod pipe;
 pub mod runtime;
 pub mod server;
@@ -23,7 +23,6 @@ pub use client::{
     Client, ClientError, ClientSettings, SendError, SendOptions, SendReport, ServerAddress,
     send_built_message, send_message,
 };
-pub use io::{Input, Io, SansIo};
 pub use mailwire_core as core;
 pub use pipe::{PipeEnd, pipe};
 pub use runtime::Runtime;

@@ -132,16 +132,14 @@ impl ServerCx<'_> {
         self.log.push(Entry { at, what });
     }
 
-    /// [`ServerConnection::decide`]. A decision made after the request
-    /// first tells the connection the time (as a driver must).
+    /// [`ServerConnection::decide`] at the harness's current time.
     ///
     /// # Errors
     ///
     /// As [`ServerConnection::decide`] (a stale token after the decision
     /// expired, a reply that does not fit the step).
     pub fn decide(&mut self, token: Token, verdict: Verdict) -> Result<(), UsageError> {
-        self.conn.handle_timeout(self.now);
-        let result = self.conn.decide(token, verdict.clone());
+        let result = self.conn.decide(self.now, token, verdict.clone());
         self.record(What::Decided {
             token,
             verdict,
@@ -160,9 +158,8 @@ impl ServerCx<'_> {
         token: Token,
         secret: Option<StoredSecret>,
     ) -> Result<(), UsageError> {
-        self.conn.handle_timeout(self.now);
         let known = secret.is_some();
-        let result = self.conn.supply_secret(token, secret);
+        let result = self.conn.supply_secret(self.now, token, secret);
         self.record(What::SecretSupplied {
             token,
             known,

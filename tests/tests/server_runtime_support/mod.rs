@@ -199,8 +199,10 @@ impl Handler for Whole {
 
     async fn deliver(&self, ctx: &Context, mail: Mail) -> HookResult {
         failure_requested(&mail.data).await?;
-        let len = mail.data.len() as u64;
-        self.0.record(ctx, &mail.envelope, mail.data, len);
+        // Recorded as a mail store keeps it: the trace header first.
+        let data = [mail.trace, mail.data].concat();
+        let len = data.len() as u64;
+        self.0.record(ctx, &mail.envelope, data, len);
         Ok(())
     }
 }
@@ -215,10 +217,15 @@ impl Handler for ParsedRecorder {
         let message = mail
             .message()
             .ok_or_else(|| HookError::failed("no headers"))?;
-        let received_first = message
-            .headers()
-            .first()
-            .is_some_and(|h| h.name() == "Received");
+        // The trace header comes beside the parsed message, never in it.
+        assert!(
+            message
+                .headers()
+                .first()
+                .is_none_or(|h| h.name() != "Received"),
+            "the trace header is not part of the parsed message"
+        );
+        let received_first = mail.trace.starts_with(b"Received: ");
         self.0.push(Seen::Parsed {
             subject: message.subject().map(str::to_owned),
             received_first,
@@ -235,10 +242,14 @@ impl Handler for Streamed {
 
     async fn deliver(&self, ctx: &Context, mail: MailStream) -> HookResult {
         let MailStream {
-            envelope, mut body, ..
+            envelope,
+            trace,
+            mut body,
+            ..
         } = mail;
-        let mut head = Vec::new();
-        let mut len = 0u64;
+        // Recorded as a mail store keeps it: the trace header first.
+        let mut len = trace.len() as u64;
+        let mut head = trace;
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             match body.read(&mut buf).await {

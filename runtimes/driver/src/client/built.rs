@@ -171,13 +171,7 @@ where
         options: MailOptions,
     ) -> Result<TransactionOutcome, ClientError> {
         let size = built_size(built).await;
-        let mut envelope = built.envelope(size);
-        let needs = envelope.options.clone();
-        let mut merged = options;
-        merged.body = needs.body;
-        merged.size = needs.size;
-        merged.smtputf8 |= needs.smtputf8;
-        envelope.options = merged;
+        let envelope = built.envelope(size).with_merged_options(options);
         let mut body = BuiltBody::new(built);
         self.engine.transaction(envelope, &mut body).await
     }

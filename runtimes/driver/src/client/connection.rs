@@ -236,13 +236,7 @@ where
         prepared: &PreparedMessage,
         options: MailOptions,
     ) -> Result<TransactionOutcome, ClientError> {
-        let mut envelope = prepared.envelope();
-        let needs = envelope.options.clone();
-        let mut merged = options;
-        merged.body = needs.body;
-        merged.size = needs.size;
-        merged.smtputf8 |= needs.smtputf8;
-        envelope.options = merged;
+        let envelope = prepared.envelope().with_merged_options(options);
         self.send(envelope, Bytes::from(prepared.bytes.clone()))
             .await
     }

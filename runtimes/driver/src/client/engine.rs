@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_io::{AsyncRead, AsyncWrite};
-use futures_lite::FutureExt;
 use mailwire_core::client::{
     ClientConfig, ClientConnection, ClientEvent, CloseReason, Envelope, PlaintextDecision,
     TlsPolicy, TransactionOutcome,
@@ -25,7 +24,7 @@ use rustls_pki_types::ServerName;
 use super::ClientError;
 use super::body::BodySource;
 use super::trace::Tracer;
-use crate::io::{Input, Io, feed};
+use crate::io::{Input, Io, feed, timed_out, until};
 use crate::tls::ClientTls;
 use crate::{Runtime, Transport};
 
@@ -385,14 +384,7 @@ where
         let next = async { Some(body.next_chunk().await) };
         match self.conn.poll_timeout() {
             None => next.await,
-            Some(at) => {
-                let sleep = self.io.runtime.sleep_until(at);
-                next.or(async {
-                    sleep.await;
-                    None
-                })
-                .await
-            }
+            Some(at) => until(&self.io.runtime, at, next, || None).await,
         }
     }
 
@@ -446,16 +438,10 @@ where
     let result = match deadline {
         None => handshake.await,
         Some(at) => {
-            let sleep = runtime.sleep_until(at);
-            handshake
-                .or(async {
-                    sleep.await;
-                    Err(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        "the TLS handshake timed out",
-                    ))
-                })
-                .await
+            until(&runtime, at, handshake, || {
+                Err(timed_out("the TLS handshake timed out"))
+            })
+            .await
         }
     };
     // The error in words (why the certificate did not verify), keeping

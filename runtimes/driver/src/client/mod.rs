@@ -67,7 +67,7 @@ mod trace;
 
 pub use connection::Client;
 pub use engine::TlsPolicyHook;
-pub use failover::connect_first;
+pub use failover::{Tried, connect_first, first_server};
 pub use hostname::default_client_name;
 pub use options::{ClientSettings, ProxyHeaderPlan, Security, SendOptions, ServerAddress};
 pub use report::{ClientError, RecipientReport, SendError, SendReport, ServerFailure};

@@ -58,9 +58,11 @@ pub enum ClientError {
 }
 
 impl ClientError {
-    /// Whether another server may be tried after this error from
-    /// [`Client::connect`](super::Client::connect): everything but a
-    /// refused call (the session had not reached a transaction).
+    /// Whether another server may be tried after this error, from
+    /// [`Client::connect`](super::Client::connect) or from a session that
+    /// ended before its transaction started: everything but a refused call
+    /// (a message the server cannot take, which no other server should be
+    /// given either). [`first_server`](super::first_server) asks this.
     #[must_use]
     pub fn allows_failover(&self) -> bool {
         !matches!(self, ClientError::Usage(_))

@@ -11,6 +11,7 @@ use mailwire_core::wire::address::Domain;
 use mailwire_core::client::TransactionOutcome;
 use mailwire_core::wire::address::{ForwardPath, ReversePath};
 
+use super::failover::{Tried, first_server};
 use super::{
     Client, ClientError, SendError, SendOptions, SendReport, ServerAddress, ServerFailure,
     default_client_name,
@@ -81,8 +82,7 @@ pub async fn send_message<R: Runtime>(
     prepare_options.extra_headers = options.headers.clone();
     let prepared = prepare(message.as_ref(), &prepare_options, &context)?;
 
-    let mut envelope = prepared.envelope();
-    let mut mail = MailOptions::default()
+    let mail = MailOptions::default()
         .with_policy(if options.at_least_one {
             SendPolicy::AtLeastOne
         } else {
@@ -90,10 +90,7 @@ pub async fn send_message<R: Runtime>(
         })
         .with_requiretls(options.requiretls)
         .with_dsn(options.dsn_ret, options.dsn_envid.clone());
-    mail.body = envelope.options.body;
-    mail.size = envelope.options.size;
-    mail.smtputf8 = envelope.options.smtputf8;
-    envelope.options = mail;
+    let mut envelope = prepared.envelope().with_merged_options(mail);
     if let Some(notify) = options.dsn_notify {
         envelope.recipients = envelope
             .recipients
@@ -102,72 +99,72 @@ pub async fn send_message<R: Runtime>(
             .collect();
     }
     let body = Bytes::from(prepared.bytes);
+    let (envelope, body) = (&envelope, &body);
+    let (reverse_path, recipients) = (&prepared.reverse_path, &prepared.recipients);
+    let tried = first_server(
+        runtime,
+        &options.servers,
+        settings,
+        |mut client, server| async move {
+            let result = client.send(envelope.clone(), body.clone()).await;
+            conclude(client, server, result, reverse_path, recipients).await
+        },
+    )
+    .await;
+    finish(tried)
+}
 
-    let mut failures: Vec<ServerFailure> = Vec::new();
-    for server in &options.servers {
-        let mut client = match Client::connect(runtime.clone(), server, settings).await {
-            Ok(client) => client,
-            Err(error) => {
-                tracing::debug!(host = %server.host, port = server.port, %error, "server failed");
-                failures.push(ServerFailure {
-                    host: server.host.clone(),
-                    port: server.port,
-                    error,
-                });
-                continue;
-            }
-        };
-        let result = client.send(envelope.clone(), body.clone()).await;
-        let recipients = &prepared.recipients;
-        let reverse_path = &prepared.reverse_path;
-        if let Some(answer) = conclude(
-            client,
-            server,
-            result,
-            &mut failures,
-            reverse_path,
-            recipients,
-        )
-        .await
-        {
-            return answer;
+/// What [`first_server`] returns for a send.
+pub(super) type Sent =
+    Result<(Result<SendReport, SendError>, Vec<ServerFailure>), Vec<ServerFailure>>;
+
+/// The answer of a send that tried servers in turn: the report (with the
+/// servers given up before it), the refusal of a message the chosen server
+/// cannot take, or every server's failure.
+pub(super) fn finish(tried: Sent) -> Result<SendReport, SendError> {
+    match tried {
+        Ok((Ok(mut report), failures)) => {
+            report.failed_servers = failures;
+            Ok(report)
         }
+        Ok((Err(error), _)) => Err(error),
+        Err(mut failures) => match failures.pop() {
+            // A refused call ends the failover: the chosen server cannot
+            // take this message.
+            Some(ServerFailure {
+                host,
+                port,
+                error: ClientError::Usage(error),
+            }) => Err(SendError::Refused { host, port, error }),
+            Some(last) => {
+                failures.push(last);
+                Err(SendError::AllServersFailed(failures))
+            }
+            None => Err(SendError::AllServersFailed(failures)),
+        },
     }
-    Err(SendError::AllServersFailed(failures))
 }
 
 /// What one server's transaction means for a send that tries servers in
-/// turn: the report (or the refusal of a message the server cannot take)
-/// when the transaction ran, `None` after recording the failure when the
-/// connection closed before the transaction started (the next server may
-/// try). The connection is ended either way.
+/// turn: the report when the transaction ran, [`Tried::NotStarted`] when
+/// the session ended (or the call was refused) before it started. The
+/// connection is ended either way.
 pub(super) async fn conclude<R: Runtime>(
     client: Client<R::Stream, R>,
     server: &ServerAddress,
     result: Result<TransactionOutcome, ClientError>,
-    failures: &mut Vec<ServerFailure>,
     reverse_path: &ReversePath,
     recipients: &[ForwardPath],
-) -> Option<Result<SendReport, SendError>> {
+) -> Tried<Result<SendReport, SendError>> {
     let outcome = match result {
         Ok(outcome) => outcome,
-        Err(ClientError::Usage(error)) => {
-            let _ = client.quit().await;
-            return Some(Err(SendError::Refused {
-                host: server.host.clone(),
-                port: server.port,
-                error,
-            }));
-        }
         Err(error) => {
-            // Closed while idle, before MAIL was written: the
-            // transaction never started, so the next server may try.
-            failures.push(ServerFailure {
-                host: server.host.clone(),
-                port: server.port,
-                error,
-            });
-            return None;
+            // Closed while idle, before MAIL was written, or a call the
+            // core refused (then the session is still open).
+            if client.is_open() {
+                let _ = client.quit().await;
+            }
+            return Tried::NotStarted(error);
         }
     };
     let addr = client.peer_addr();
@@ -177,11 +174,11 @@ pub(super) async fn conclude<R: Runtime>(
     } else {
         client.close_reason().cloned()
     };
-    Some(Ok(SendReport {
+    Tried::Done(Ok(SendReport {
         host: server.host.clone(),
         port: server.port,
         addr,
-        failed_servers: std::mem::take(failures),
+        failed_servers: Vec::new(),
         tls: outcome.tls.clone(),
         authenticated,
         reverse_path: reverse_path.clone(),

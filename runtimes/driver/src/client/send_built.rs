@@ -11,8 +11,9 @@ use mailwire_core::message::{
 use mailwire_core::wire::address::Domain;
 
 use super::built::{BuiltBody, built_size};
-use super::send::conclude;
-use super::{Client, SendError, SendOptions, SendReport, ServerFailure, default_client_name};
+use super::failover::{Tried, first_server};
+use super::send::{conclude, finish};
+use super::{SendError, SendOptions, SendReport, default_client_name};
 use crate::Runtime;
 
 /// Builds `message` and sends it to the first of `options.servers` that is
@@ -70,56 +71,41 @@ pub async fn send_built_message<R: Runtime>(
         .with_requiretls(options.requiretls)
         .with_dsn(options.dsn_ret, options.dsn_envid.clone());
 
-    let mut failures: Vec<ServerFailure> = Vec::new();
-    for server in &options.servers {
-        let mut client = match Client::connect(runtime.clone(), server, settings).await {
-            Ok(client) => client,
-            Err(error) => {
-                failures.push(ServerFailure {
-                    host: server.host.clone(),
-                    port: server.port,
-                    error,
-                });
-                continue;
+    let (mail, prepare_options, context) = (&mail, &prepare_options, &context);
+    let tried = first_server(
+        runtime,
+        &options.servers,
+        settings,
+        |mut client, server| async move {
+            let built = match client.build(message, prepare_options, context) {
+                Ok(built) => built,
+                Err(error) => {
+                    let _ = client.quit().await;
+                    return Tried::Done(Err(SendError::Build(error)));
+                }
+            };
+            let size = built_size(&built).await;
+            let mut envelope = built.envelope(size).with_merged_options(mail.clone());
+            if let Some(notify) = options.dsn_notify {
+                envelope.recipients = envelope
+                    .recipients
+                    .into_iter()
+                    .map(|r: Recipient| r.with_notify(notify))
+                    .collect();
             }
-        };
-        let built = match client.build(message, &prepare_options, &context) {
-            Ok(built) => built,
-            Err(error) => {
-                let _ = client.quit().await;
-                return Err(SendError::Build(error));
-            }
-        };
-        let size = built_size(&built).await;
-        let mut envelope = built.envelope(size);
-        let needs = envelope.options.clone();
-        let mut merged = mail.clone();
-        merged.body = needs.body;
-        merged.size = needs.size;
-        merged.smtputf8 |= needs.smtputf8;
-        envelope.options = merged;
-        if let Some(notify) = options.dsn_notify {
-            envelope.recipients = envelope
-                .recipients
-                .into_iter()
-                .map(|r: Recipient| r.with_notify(notify))
-                .collect();
-        }
-        let mut body = BuiltBody::new(&built);
-        let result = client.engine.transaction(envelope, &mut body).await;
-        let (reverse_path, recipients) = (&built.prepared.reverse_path, &built.prepared.recipients);
-        if let Some(answer) = conclude(
-            client,
-            server,
-            result,
-            &mut failures,
-            reverse_path,
-            recipients,
-        )
-        .await
-        {
-            return answer;
-        }
-    }
-    Err(SendError::AllServersFailed(failures))
+            let mut body = BuiltBody::new(&built);
+            let result = client.engine.transaction(envelope, &mut body).await;
+            let prepared = &built.prepared;
+            conclude(
+                client,
+                server,
+                result,
+                &prepared.reverse_path,
+                &prepared.recipients,
+            )
+            .await
+        },
+    )
+    .await;
+    finish(tried)
 }

@@ -254,8 +254,8 @@ impl Drop for BodyReader {
 /// session of a server (and, if you pass the same budget, across servers).
 ///
 /// Each message in memory holds a reservation for its octets; a message
-/// that would exceed the budget is refused (`452 4.3.1` when the budget is
-/// busy with other messages, `552 5.3.4` when the message alone is bigger
+/// that would exceed the budget is refused (`452` ([`insufficient_storage`](mailwire_core::server::replies::insufficient_storage)) when the budget is
+/// busy with other messages, `552` ([`too_big_for_memory`](mailwire_core::server::replies::too_big_for_memory)) when the message alone is bigger
 /// than the whole budget) instead of exhausting memory.
 #[derive(Debug)]
 pub struct MemoryBudget {
@@ -307,6 +307,9 @@ impl MemoryBudget {
 /// A whole message being received into memory (whole and parsed
 /// delivery), within a [`MemoryBudget`].
 pub(crate) struct Buffer {
+    /// The server's trace header, delivered beside the data (counted in
+    /// the budget).
+    pub(crate) trace: Vec<u8>,
     /// The octets so far (emptied once over the budget).
     pub(crate) data: Vec<u8>,
     /// What `data` holds of the budget.
@@ -316,12 +319,15 @@ pub(crate) struct Buffer {
 }
 
 impl Buffer {
-    /// An empty message within `budget`.
-    pub(crate) fn new(budget: Arc<MemoryBudget>) -> Buffer {
+    /// An empty message within `budget`, with its trace header.
+    pub(crate) fn new(budget: Arc<MemoryBudget>, trace: Vec<u8>) -> Buffer {
+        let mut reservation = Reservation::new(budget);
+        let over_budget = !reservation.grow(trace.len() as u64);
         Buffer {
+            trace,
             data: Vec::new(),
-            reservation: Reservation::new(budget),
-            over_budget: false,
+            reservation,
+            over_budget,
         }
     }
 

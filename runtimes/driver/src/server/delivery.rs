@@ -33,9 +33,9 @@ pub(crate) mod sealed {
         /// Which kind this is.
         const KIND: Kind;
         /// Builds a whole (or parsed) message; `None` for the streaming kind.
-        fn whole(envelope: Envelope, data: Vec<u8>) -> Option<Self>;
+        fn whole(envelope: Envelope, trace: Vec<u8>, data: Vec<u8>) -> Option<Self>;
         /// Builds a streamed message; `None` for the whole kinds.
-        fn stream(envelope: Envelope, body: BodyReader) -> Option<Self>;
+        fn stream(envelope: Envelope, trace: Vec<u8>, body: BodyReader) -> Option<Self>;
         /// The body still to be read, for the streaming kind.
         fn into_body(self) -> Option<BodyReader> {
             None
@@ -59,21 +59,28 @@ pub trait Delivery: sealed::Sealed + Send + 'static {}
 pub struct Mail {
     /// The envelope: sender, accepted recipients, parameters, size.
     pub envelope: Envelope,
-    /// The message octets as received (dot-unstuffed, CRLF line ends),
-    /// preceded by the server's `Received` header when
+    /// The server's trace header (`Received: …` with its CRLF) when
     /// [`ServerOptions::add_received`](super::ServerOptions::add_received)
-    /// is on.
+    /// is on, empty otherwise. Store or forward it in front of
+    /// [`data`](Self::data).
+    pub trace: Vec<u8>,
+    /// The message octets as received (dot-unstuffed, CRLF line ends),
+    /// without the trace header.
     pub data: Vec<u8>,
 }
 
 impl sealed::Sealed for Mail {
     const KIND: Kind = Kind::Whole;
 
-    fn whole(envelope: Envelope, data: Vec<u8>) -> Option<Self> {
-        Some(Mail { envelope, data })
+    fn whole(envelope: Envelope, trace: Vec<u8>, data: Vec<u8>) -> Option<Self> {
+        Some(Mail {
+            envelope,
+            trace,
+            data,
+        })
     }
 
-    fn stream(_: Envelope, _: BodyReader) -> Option<Self> {
+    fn stream(_: Envelope, _: Vec<u8>, _: BodyReader) -> Option<Self> {
         None
     }
 }
@@ -91,21 +98,27 @@ impl Delivery for Mail {}
 pub struct MailStream {
     /// The envelope (its `size` is 0: the body is still arriving).
     pub envelope: Envelope,
-    /// The body, preceded by the server's `Received` header when
+    /// The server's trace header (`Received: …` with its CRLF) when
     /// [`ServerOptions::add_received`](super::ServerOptions::add_received)
-    /// is on.
+    /// is on, empty otherwise. Store or forward it in front of the body.
+    pub trace: Vec<u8>,
+    /// The body as it arrives, without the trace header.
     pub body: BodyReader,
 }
 
 impl sealed::Sealed for MailStream {
     const KIND: Kind = Kind::Stream;
 
-    fn whole(_: Envelope, _: Vec<u8>) -> Option<Self> {
+    fn whole(_: Envelope, _: Vec<u8>, _: Vec<u8>) -> Option<Self> {
         None
     }
 
-    fn stream(envelope: Envelope, body: BodyReader) -> Option<Self> {
-        Some(MailStream { envelope, body })
+    fn stream(envelope: Envelope, trace: Vec<u8>, body: BodyReader) -> Option<Self> {
+        Some(MailStream {
+            envelope,
+            trace,
+            body,
+        })
     }
 
     fn into_body(self) -> Option<BodyReader> {
@@ -121,6 +134,10 @@ impl Delivery for MailStream {}
 pub struct ParsedMail {
     /// The envelope: sender, accepted recipients, parameters, size.
     pub envelope: Envelope,
+    /// The server's trace header (`Received: …` with its CRLF) when
+    /// [`ServerOptions::add_received`](super::ServerOptions::add_received)
+    /// is on, empty otherwise; not part of the parsed message.
+    pub trace: Vec<u8>,
     parsed: Parsed,
 }
 
@@ -141,8 +158,8 @@ impl ParsedMail {
         }
     }
 
-    /// The message octets as received (with the `Received` header when
-    /// that option is on).
+    /// The message octets as received (without the trace header, which is
+    /// [`trace`](Self::trace)).
     #[must_use]
     pub fn data(&self) -> &[u8] {
         match &self.parsed {
@@ -155,15 +172,19 @@ impl ParsedMail {
 impl sealed::Sealed for ParsedMail {
     const KIND: Kind = Kind::Parsed;
 
-    fn whole(envelope: Envelope, data: Vec<u8>) -> Option<Self> {
+    fn whole(envelope: Envelope, trace: Vec<u8>, data: Vec<u8>) -> Option<Self> {
         let parsed = match parse_message(&data) {
             Some(message) => Parsed::Message(Box::new(message.into_owned())),
             None => Parsed::Raw(data),
         };
-        Some(ParsedMail { envelope, parsed })
+        Some(ParsedMail {
+            envelope,
+            trace,
+            parsed,
+        })
     }
 
-    fn stream(_: Envelope, _: BodyReader) -> Option<Self> {
+    fn stream(_: Envelope, _: Vec<u8>, _: BodyReader) -> Option<Self> {
         None
     }
 }

@@ -7,18 +7,18 @@ use mailwire_core::wire::reply::Reply;
 /// hook itself, or a request to drop the connection.
 ///
 /// A failure (and a panic inside a hook, and a hook that does not answer
-/// within the decision deadline) is answered `451 4.3.0`, never `250`.
+/// within the decision deadline) is answered `451` ([`local_error`](mailwire_core::server::replies::local_error)), never `250`.
 /// `?` works on [`std::io::Error`] (e.g. from a
 /// [`BodyReader`](super::BodyReader)) and on any boxed error.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum HookError {
     /// Answer the client with this reply (a 4xx or 5xx; a positive code
-    /// here is treated as a failure and answered `451 4.3.0`). A `421`
+    /// here is treated as a failure and answered `451` ([`local_error`](mailwire_core::server::replies::local_error))). A `421`
     /// closes the session once sent.
     #[error("refused with {0}")]
     Reply(Reply),
-    /// The hook failed (storage down, body cut off, …): `451 4.3.0`.
+    /// The hook failed (storage down, body cut off, …): `451` ([`local_error`](mailwire_core::server::replies::local_error)).
     #[error("hook failed: {0}")]
     Failed(Box<dyn std::error::Error + Send + Sync>),
     /// Drop the connection at once, without a reply (to test how clients
@@ -40,7 +40,7 @@ impl HookError {
         }
     }
 
-    /// A failure of the hook (answered `451 4.3.0`).
+    /// A failure of the hook (answered `451` ([`local_error`](mailwire_core::server::replies::local_error))).
     pub fn failed(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> HookError {
         HookError::Failed(error.into())
     }

@@ -18,7 +18,8 @@ use super::run::{Signals, run_session};
 use super::session::SessionFactory;
 use super::signal::Signal;
 use crate::Runtime;
-use crate::io::Io;
+use crate::io::{Io, timed_out, until};
+use mailwire_core::server::replies;
 
 /// Back-off after a failed accept (EMFILE, ENFILE, ENOBUFS, …): doubled
 /// from the first value up to the second, reset by a successful accept.
@@ -287,9 +288,9 @@ impl<R: Runtime> RunningServer<R> {
 
     /// Stops: the listener closes at once (when this returns from its
     /// first step no new connection is accepted), running sessions are
-    /// asked to end gracefully (`421 4.3.2` at their next command
+    /// asked to end gracefully (`421` ([`shutting_down`](mailwire_core::server::replies::shutting_down)) at their next command
     /// boundary; a message being received is received and decided
-    /// first), and those still running after `grace` are told `421 4.3.2`
+    /// first), and those still running after `grace` are told `421` ([`shutting_down`](mailwire_core::server::replies::shutting_down))
     /// and closed, also in the middle of a transfer (a message in
     /// progress is then never delivered: its reader fails).
     pub async fn stop(&self, grace: Duration) {
@@ -406,7 +407,8 @@ fn admit(shared: &Arc<Shared>, options: &ServerOptions, ip: IpAddr) -> Option<Sl
     })
 }
 
-/// Answers a connection over the limits with `421 4.7.0` and closes it.
+/// Answers a connection over the limits with
+/// [`replies::too_many_connections`] and closes it.
 async fn refuse<S, R>(stream: S, runtime: R, options: &ServerOptions)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
@@ -422,25 +424,20 @@ where
             return;
         };
         let deadline = io.runtime.now() + Duration::from_secs(5);
-        let sleep = io.runtime.sleep_until(deadline);
         let acceptor = tls.acceptor();
-        let ok = io
-            .transport
-            .accept_tls(&acceptor)
-            .or(async {
-                sleep.await;
-                Err(io::Error::from(io::ErrorKind::TimedOut))
-            })
-            .await;
+        let ok = until(
+            &io.runtime,
+            deadline,
+            io.transport.accept_tls(&acceptor),
+            || Err(timed_out("the TLS handshake timed out")),
+        )
+        .await;
         if ok.is_err() {
             return;
         }
     }
-    let line = format!(
-        "421 4.7.0 {} Too many connections, try again later\r\n",
-        options.config.domain
-    );
-    if io.write_all(line.as_bytes()).await.is_ok() {
+    let line = replies::too_many_connections(&options.config.domain).to_bytes();
+    if io.write_all(&line).await.is_ok() {
         io.close(Duration::from_millis(500).min(options.close_linger))
             .await;
     }

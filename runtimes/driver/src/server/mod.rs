@@ -26,7 +26,7 @@
 //!    signal;
 //! 3. feed the result back: `handle_input`/`handle_eof`/`handle_timeout`,
 //!    or `decide`/`supply_secret` with the answer (a failed or panicking
-//!    hook is answered `451 4.3.0`; [`HookError::Disconnect`] drops the
+//!    hook is answered `451` ([`local_error`](mailwire_core::server::replies::local_error)); [`HookError::Disconnect`] drops the
 //!    connection).
 //!
 //! A streaming delivery hook ([`MailStream`]) runs concurrently with the

@@ -52,10 +52,10 @@ pub struct ServerOptions {
     /// 256 MiB for this server; pass one `Arc` to several servers to share
     /// it).
     pub memory_budget: Arc<MemoryBudget>,
-    /// Put the server's `Received` header before what delivery sees
-    /// (default on).
+    /// Make the server's `Received` header and hand it to delivery beside
+    /// the message, as [`Mail::trace`](super::Mail::trace) (default on).
     pub add_received: bool,
-    /// Most sessions at once; more are answered `421 4.7.0` and closed.
+    /// Most sessions at once; more are answered `421` ([`too_many_connections`](mailwire_core::server::replies::too_many_connections)) and closed.
     /// Default 1000.
     pub max_connections: usize,
     /// Most sessions at once from one IP address. Default 50.

@@ -19,7 +19,7 @@ use super::options::ServerOptions;
 use super::session::{SessionEnd, SessionFactory};
 use super::signal::{Listener, Signal};
 use super::verdict::Answer;
-use crate::io::{Input, Io, feed};
+use crate::io::{Input, Io, feed, timed_out, until};
 use crate::{Runtime, Transport};
 
 /// How long a hook still holding the session when the connection ends
@@ -157,8 +157,7 @@ pub(crate) async fn run_session<St, R, F>(
                 // The grace is over: 421, whatever the session is doing
                 // (also in the middle of a transfer), then the close.
                 conn.shutdown_now(now);
-                let limit = runtime.sleep_until(now + KILL_WRITE);
-                async {
+                let last_words = async {
                     while let Some(action) = conn.poll_action() {
                         match action {
                             Action::Send(bytes) if io.write_all(&bytes).await.is_err() => break,
@@ -167,9 +166,8 @@ pub(crate) async fn run_session<St, R, F>(
                         }
                     }
                     let _ = io.flush().await;
-                }
-                .or(limit)
-                .await;
+                };
+                until(&runtime, now + KILL_WRITE, last_words, || ()).await;
                 break;
             }
             Wake::Room => {}
@@ -264,14 +262,13 @@ where
     let acceptor = options.tls.as_ref()?.acceptor();
     let deadline =
         deadline.unwrap_or_else(|| io.runtime.now() + options.config.timeouts.tls_handshake);
-    let sleep = io.runtime.sleep_until(deadline);
     let transport: &mut Transport<S> = &mut io.transport;
-    transport
-        .accept_tls(&acceptor)
-        .or(async {
-            sleep.await;
-            Err(std::io::Error::from(std::io::ErrorKind::TimedOut))
-        })
-        .await
-        .ok()
+    until(
+        &io.runtime,
+        deadline,
+        transport.accept_tls(&acceptor),
+        || Err(timed_out("the TLS handshake timed out")),
+    )
+    .await
+    .ok()
 }

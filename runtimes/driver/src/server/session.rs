@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use mailwire_core::sasl::{Mechanism, StoredSecret};
-use mailwire_core::server::{AuthCheck, CloseReason, TransactionEnd};
+use mailwire_core::server::{AuthCheck, CloseReason, TransactionEnd, replies};
 use mailwire_core::wire::address::{Domain, ForwardPath, ReversePath};
 use mailwire_core::wire::params::{MailParameters, RcptParameters};
 
@@ -37,7 +37,7 @@ pub enum SessionEnd {
 /// mail transaction so far (in [`rcpt`](Self::rcpt), the sender and the
 /// recipients accepted before this one). Every hook returns `Ok` to accept
 /// or a [`HookError`]; a failure, a panic or a hook that does not answer
-/// within the decision deadline is answered `451 4.3.0`, never `250`.
+/// within the decision deadline is answered `451` ([`local_error`](mailwire_core::server::replies::local_error)), never `250`.
 ///
 /// **Delivery follows from the type.** [`Message`](Self::Message) names
 /// how messages arrive — [`Mail`](super::Mail) (whole),
@@ -159,13 +159,13 @@ pub trait Session: Send + 'static {
     /// One AUTH step:
     ///
     /// * [`AuthCheck::VerifyPassword`] (PLAIN, LOGIN): `Ok(_)` accepts
-    ///   (`235`), a refusal such as `535 5.7.8` refuses;
+    ///   (`235`), a refusal such as `535` ([`auth_failed`](mailwire_core::server::replies::auth_failed)) refuses;
     /// * [`AuthCheck::NeedSecret`] (CRAM-MD5, DIGEST-MD5, SCRAM-SHA-256):
     ///   return the user's stored secret, `Ok(None)` for an unknown user;
     /// * [`AuthCheck::Authorize`]: may `username` act as `authzid`? `Ok(_)`
     ///   allows.
     ///
-    /// The default refuses passwords and authorisations (`535 5.7.8`) and
+    /// The default refuses passwords and authorisations (`535` ([`auth_failed`](mailwire_core::server::replies::auth_failed))) and
     /// knows no secrets: a server that offers AUTH must say whom it knows.
     fn auth(
         &mut self,
@@ -179,7 +179,7 @@ pub trait Session: Send + 'static {
     }
 
     /// The message, of the kind this session declared. `Ok` is the `250`;
-    /// a [`HookError`] is the reply (a failure: `451 4.3.0`). A
+    /// a [`HookError`] is the reply (a failure: `451` ([`local_error`](mailwire_core::server::replies::local_error))). A
     /// [`MailStream`](super::MailStream) hook runs while the body arrives
     /// and must read it to its end.
     fn deliver(
@@ -209,7 +209,7 @@ pub trait Session: Send + 'static {
     /// for the next hook to run on, so a hook that hangs past its
     /// deadline does not hold up the next one. `None` (the default): hooks
     /// take turns on this value, and a hook that hangs past its deadline
-    /// (answered `451 4.3.0`) keeps the next step waiting until it
+    /// (answered `451` ([`local_error`](mailwire_core::server::replies::local_error))) keeps the next step waiting until it
     /// returns, each step bounded by its own deadline.
     fn share(&self) -> Option<Self>
     where
@@ -223,11 +223,7 @@ pub trait Session: Send + 'static {
 pub(crate) fn refuse_auth(check: &AuthCheck) -> HookResult<Option<StoredSecret>> {
     match check {
         AuthCheck::NeedSecret { .. } => Ok(None),
-        _ => Err(HookError::refuse(
-            535,
-            "5.7.8",
-            "Authentication credentials invalid",
-        )),
+        _ => Err(HookError::Reply(replies::auth_failed())),
     }
 }
 

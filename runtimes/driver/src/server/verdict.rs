@@ -9,21 +9,17 @@ use mailwire_core::message::{
     MessageDate, ReceivedInfo, SessionTraits, TraceProtocol, received_header, trace_id,
 };
 use mailwire_core::sasl::StoredSecret;
-use mailwire_core::server::{Envelope, ServerConnection, Token, Verdict};
+use mailwire_core::server::{Envelope, ServerConnection, Token, Verdict, replies};
 use mailwire_core::wire::address::Domain;
 use mailwire_core::wire::reply::Reply;
 
 use super::error::{HookError, HookResult};
 use super::options::ServerOptions;
 
-/// `451 4.3.0`: what a failed or panicking hook is answered with.
+/// What a failed or panicking hook is answered with:
+/// [`replies::local_error`].
 pub(crate) fn hook_failed_reply() -> Reply {
-    Reply::simple(
-        451,
-        "4.3.0",
-        "Requested action aborted: local error in processing",
-    )
-    .expect("constant reply is valid")
+    replies::local_error()
 }
 
 /// What a session's hooks answered, for the driver of the connection to
@@ -34,12 +30,11 @@ pub(crate) fn hook_failed_reply() -> Reply {
 /// a driver that goes through its own wrapper of the connection (a
 /// recording one, say) applies it by hand:
 ///
-/// * [`Decide`](Self::Decide): call
-///   [`handle_timeout`](ServerConnection::handle_timeout) with the current
-///   time, then [`decide`](ServerConnection::decide); if that fails with
+/// * [`Decide`](Self::Decide): call [`decide`](ServerConnection::decide)
+///   with the current time; if that fails with
 ///   [`UsageError::InvalidReply`](mailwire_core::UsageError::InvalidReply)
 ///   (a hook's reply that does not fit the step), decide again with
-///   [`Answer::fallback`] (`451 4.3.0`). Any other error means the
+///   [`Answer::fallback`] (`451` ([`local_error`](mailwire_core::server::replies::local_error))). Any other error means the
 ///   request is gone (its decision expired, the connection closed): ignore
 ///   it.
 /// * [`Secret`](Self::Secret): the same, with
@@ -56,7 +51,7 @@ pub enum Answer {
         /// The request.
         token: Token,
         /// The answer: `Accept`, or a 4xx/5xx reply from the hook (a
-        /// failed or panicking hook: `451 4.3.0`).
+        /// failed or panicking hook: `451` ([`local_error`](mailwire_core::server::replies::local_error))).
         verdict: Verdict,
     },
     /// Answer the secret request `token` (an
@@ -97,7 +92,7 @@ impl Answer {
         Answer::Decide { token, verdict }
     }
 
-    /// `451 4.3.0`: the verdict for a request whose hook failed, panicked
+    /// `451` ([`local_error`](mailwire_core::server::replies::local_error)): the verdict for a request whose hook failed, panicked
     /// or gave a reply that does not fit the step.
     #[must_use]
     pub fn fallback() -> Verdict {
@@ -113,14 +108,12 @@ impl Answer {
     pub fn apply(self, conn: &mut ServerConnection, now: Instant) -> ControlFlow<()> {
         match self {
             Answer::Decide { token, verdict } => {
-                conn.handle_timeout(now);
-                if let Err(UsageError::InvalidReply(_)) = conn.decide(token, verdict) {
-                    let _ = conn.decide(token, Answer::fallback());
+                if let Err(UsageError::InvalidReply(_)) = conn.decide(now, token, verdict) {
+                    let _ = conn.decide(now, token, Answer::fallback());
                 }
             }
             Answer::Secret { token, secret } => {
-                conn.handle_timeout(now);
-                let _ = conn.supply_secret(token, secret);
+                let _ = conn.supply_secret(now, token, secret);
             }
             Answer::Drop => return ControlFlow::Break(()),
         }

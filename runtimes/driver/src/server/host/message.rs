@@ -5,7 +5,7 @@
 
 use bytes::Bytes;
 use mailwire_core::sasl::StoredSecret;
-use mailwire_core::server::{AbortReason, Envelope, ServerConnection, Token};
+use mailwire_core::server::{AbortReason, Envelope, ServerConnection, Token, replies};
 
 use super::{SessionHost, Streaming};
 use crate::server::body::{Buffer, body_channel};
@@ -26,8 +26,8 @@ impl<F: SessionFactory> SessionHost<F> {
         match <F::Session as Session>::Message::KIND {
             Kind::Stream => {
                 let (sender, reader) = body_channel(self.options.body_queue);
-                sender.push(Bytes::from(header));
-                let Some(message) = <F::Session as Session>::Message::stream(envelope, reader)
+                let Some(message) =
+                    <F::Session as Session>::Message::stream(envelope, header, reader)
                 else {
                     return;
                 };
@@ -42,9 +42,7 @@ impl<F: SessionFactory> SessionHost<F> {
                 });
             }
             Kind::Whole | Kind::Parsed => {
-                let mut buffer = Buffer::new(self.options.memory_budget.clone());
-                buffer.push(&header);
-                self.buffer = Some(buffer);
+                self.buffer = Some(Buffer::new(self.options.memory_budget.clone(), header));
             }
         }
     }
@@ -83,18 +81,21 @@ impl<F: SessionFactory> SessionHost<F> {
         if buffer.over_budget {
             let whole = envelope.size > buffer.reservation.limit();
             let refusal = if whole {
-                HookError::refuse(552, "5.3.4", "Message too big for the server's memory")
+                HookError::Reply(replies::too_big_for_memory())
             } else {
-                HookError::refuse(452, "4.3.1", "Insufficient system storage, try later")
+                HookError::Reply(replies::insufficient_storage())
             };
             let answer = self.answer(token, false, Err(refusal));
             self.ready.push_back(answer);
             return;
         }
         let Buffer {
-            data, reservation, ..
+            trace,
+            data,
+            reservation,
+            ..
         } = buffer;
-        let Some(message) = <F::Session as Session>::Message::whole(envelope, data) else {
+        let Some(message) = <F::Session as Session>::Message::whole(envelope, trace, data) else {
             let answer = self.answer(token, false, Err(HookError::failed("no message")));
             self.ready.push_back(answer);
             return;
