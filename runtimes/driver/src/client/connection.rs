@@ -74,6 +74,7 @@ impl<R: Runtime> Client<R::Stream, R> {
         let (local, _) = R::stream_addrs(&stream);
         if let Some(plan) = &settings.proxy {
             let header = plan.bytes(local, Some(addr));
+            super::trace::proxy_header(settings.observer.as_ref(), &header);
             futures_lite::AsyncWriteExt::write_all(&mut stream, &header)
                 .await
                 .map_err(|source| ClientError::Connect { addr, source })?;
