@@ -114,6 +114,11 @@ impl BodySource for BuiltBody<'_> {
 /// system (`None` when one cannot be read: no `SIZE=` hint then).
 pub(crate) async fn built_size(built: &BuiltMessage) -> Option<u64> {
     let paths: Vec<_> = built.files().map(Path::to_path_buf).collect();
+    if paths.is_empty() {
+        // Nothing to ask the file system: no trip to the blocking pool
+        // (a thread hop per message in bulk sending).
+        return built.len_with(|_| None);
+    }
     let lengths = blocking::unblock(move || {
         paths
             .into_iter()
