@@ -11,6 +11,7 @@ mod rejected;
 pub mod release;
 pub mod text;
 mod threads;
+mod trace;
 pub mod web;
 
 use std::io::Write;
@@ -240,6 +241,12 @@ pub struct Args {
     /// Releasing caught messages to a real server.
     #[command(flatten)]
     pub release: release::ReleaseArgs,
+    /// Print every session's conversation on stderr, as `send -v` does:
+    /// `<-  ` commands received, ` -> ` replies sent (`<~`/`~>` under
+    /// TLS), each line led by the session's number; AUTH secrets as
+    /// `***`, message data not shown.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
 }
 
 /// A listen address: `IP:PORT`, `[IPv6]:PORT`, or `HOST:PORT` (the
@@ -397,6 +404,9 @@ fn plan(args: &Args) -> Result<Plan, String> {
     // Nothing is stored with --discard, so no trace header is made.
     options.add_received = !args.discard;
     options.proxy_from.clone_from(&args.proxy_from);
+    if args.verbose {
+        options.observer = Some(trace::observer());
+    }
     {
         let config = options.config_mut();
         if let Some(banner) = &args.banner {

@@ -161,7 +161,21 @@ fn smtp_sink_plain_and_bulk() {
     assert_eq!(out.status, 0, "{out:#?}");
     let json = out.json();
     assert_eq!(json["sent_messages"], 200);
-    assert_eq!(sink.dumps(201).len(), 201);
+    // Every message arrived once (batched across messages: smtp-sink
+    // offers PIPELINING), each with its own Message-ID.
+    let dumps = sink.dumps(201);
+    assert_eq!(dumps.len(), 201);
+    let mut ids: Vec<&str> = dumps
+        .iter()
+        .filter_map(|d| {
+            d.lines()
+                .find(|l| l.to_ascii_lowercase().starts_with("message-id:"))
+        })
+        .collect();
+    assert_eq!(ids.len(), 201, "a Message-ID in each");
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 201, "no message twice");
 }
 
 #[test]

@@ -263,6 +263,31 @@ fn implicit_tls_skips_starttls() {
 }
 
 #[test]
+fn stopping_after_tls_under_implicit_tls_quits_after_the_greeting() {
+    let session = ClientSession::new("mx.example.com").with_implicit_tls(tls(true));
+    let mut stopping = config().with_tls(TlsPolicy::required());
+    stopping.stop_after = Some(mailwire_core::client::StopPoint::Tls);
+    let mut h = Harness::with_session(stopping, session);
+    h.script("S: 220 mx\nC: QUIT\nS: 221 bye");
+    let reason = h.closed().unwrap();
+    assert_eq!(
+        reason.kind,
+        CloseKind::Stopped(mailwire_core::client::StopPoint::Tls)
+    );
+    assert!(h.close_seen);
+
+    // Over STARTTLS the stop stays right after the handshake.
+    let mut stopping = config().with_tls(TlsPolicy::required());
+    stopping.stop_after = Some(mailwire_core::client::StopPoint::Tls);
+    let mut h = Harness::new(stopping);
+    h.script(
+        "S: 220 mx\nC: EHLO client.example\nS: 250-mx\nS: 250 STARTTLS\nC: STARTTLS\nS: 220 go",
+    );
+    h.conn.tls_established(h.now, tls(true)).unwrap();
+    h.script("C: QUIT");
+}
+
+#[test]
 fn starttls_then_ehlo_refused_may_fall_back_to_helo() {
     let mut h = at_starttls(TlsPolicy::required());
     h.server("220 go");

@@ -23,8 +23,20 @@ use proptest::prelude::*;
 /// The client's events, without times, without the recipient results
 /// (of the outcomes, only each recipient's status), and without the
 /// capabilities in `Ready` (which say whether PIPELINING is offered).
+/// The outcomes come last, in the order of their messages: under
+/// PIPELINING a message may start before the previous one's outcome is
+/// in, so one refused before anything is written (SIZE, REQUIRETLS) can
+/// complete first.
 fn client_events(t: &Transcript) -> Vec<String> {
-    t.client_events()
+    let (mut outcomes, mut rest): (Vec<_>, Vec<_>) = t
+        .client_events()
+        .partition(|(_, e)| matches!(e, ClientEvent::TransactionCompleted(_)));
+    outcomes.sort_by_key(|(_, e)| match e {
+        ClientEvent::TransactionCompleted(o) => o.id,
+        _ => unreachable!("only outcomes"),
+    });
+    rest.extend(outcomes);
+    rest.into_iter()
         .filter(|(_, e)| !matches!(e, ClientEvent::RecipientResult { .. }))
         .map(|(_, e)| match e {
             ClientEvent::Ready { .. } => "Ready".to_owned(),

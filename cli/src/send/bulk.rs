@@ -18,7 +18,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use mailwire_core::TlsInfo;
-use mailwire_core::client::{MailOptions, NotSentReason, Outcome, SendPolicy, TransactionOutcome};
+use mailwire_core::client::{
+    CloseReason, MailOptions, NotSentReason, Outcome, SendPolicy, TransactionId, TransactionOutcome,
+};
 use mailwire_core::message::{BuiltMessage, HeaderCharset, PreparedMessage};
 use mailwire_driver::client::ClientError;
 use serde::Serialize;
@@ -322,15 +324,82 @@ async fn reconnect(shared: &Shared, job: Job) -> Option<TokioClient> {
     }
 }
 
+/// How a message left: written with its outcome to come (PIPELINING),
+/// or with its outcome in (a streamed file, which waits for it).
+enum Submitted {
+    InFlight(TransactionId),
+    Done(TransactionOutcome),
+}
+
+/// What a message's outcome means for the run: recorded, or the message
+/// goes back to the queue (lost before its 250).
+fn settle(shared: &Shared, job: Job, outcome: &TransactionOutcome, closed: Option<&CloseReason>) {
+    if lost_before_acceptance(outcome) {
+        let text = closed.map_or_else(
+            || "the connection was lost before the end of the data".to_owned(),
+            ToString::to_string,
+        );
+        shared.retry(job, text);
+    } else {
+        shared.record(outcome, || unknown_text(closed.map(|c| &c.kind)));
+    }
+}
+
+/// Settles the outcomes that are in (`wait`: every message in flight on
+/// this connection, waiting for their replies).
+async fn settle_in_flight(
+    shared: &Shared,
+    client: &mut TokioClient,
+    in_flight: &mut VecDeque<(TransactionId, Job)>,
+    wait: bool,
+) {
+    loop {
+        let outcome = match client.take_outcome() {
+            Some(outcome) => outcome,
+            None if wait && !in_flight.is_empty() => match client.next_outcome().await {
+                Some(outcome) => outcome,
+                None => break,
+            },
+            None => break,
+        };
+        if let Some(pos) = in_flight.iter().position(|(id, _)| *id == outcome.id)
+            && let Some((_, job)) = in_flight.remove(pos)
+        {
+            settle(shared, job, &outcome, client.close_reason());
+        }
+    }
+    if wait {
+        // Every written message gets its outcome; should one not, it is
+        // counted as unknown, never as sent nor sent again.
+        for _ in in_flight.drain(..) {
+            let mut tally = shared.tally();
+            tally.unknown += 1;
+            tally.worsen(EXIT_UNKNOWN);
+            tally.last_error = Some("the message's outcome never came".to_owned());
+            drop(tally);
+            shared.progress(1);
+        }
+    }
+}
+
 async fn worker(shared: Arc<Shared>) {
     let domain = message_id_domain(&shared.plan);
     let mut client: Option<TokioClient> = None;
+    // Messages written on this connection whose outcome is still to come
+    // (their final dot shares a write with the next message's envelope).
+    let mut in_flight: VecDeque<(TransactionId, Job)> = VecDeque::new();
     let mut template: Option<PreparedMessage> = None;
     let mut built: Option<(HeaderCharset, BuiltMessage)> = None;
     loop {
+        if let Some(open) = client.as_mut() {
+            settle_in_flight(&shared, open, &mut in_flight, false).await;
+        }
         let Some(job) = shared.take() else {
-            // Nothing to take now; a message may still come back from a
-            // connection that was lost.
+            // Nothing to take now; what this connection has in flight may
+            // still come back, and so may a message from another one.
+            if let Some(open) = client.as_mut() {
+                settle_in_flight(&shared, open, &mut in_flight, true).await;
+            }
             if shared.unfinished() && shared.alive.load(Ordering::SeqCst) > 0 {
                 tokio::time::sleep(Duration::from_millis(10)).await;
                 continue;
@@ -339,10 +408,15 @@ async fn worker(shared: Arc<Shared>) {
         };
         let mut open = match client.take() {
             Some(c) if c.is_open() => c,
-            _ => match reconnect(&shared, job).await {
-                Some(c) => c,
-                None => return,
-            },
+            lost => {
+                if let Some(mut old) = lost {
+                    settle_in_flight(&shared, &mut old, &mut in_flight, true).await;
+                }
+                match reconnect(&shared, job).await {
+                    Some(c) => c,
+                    None => return,
+                }
+            }
         };
         // Each message is a new one (its own Date and Message-ID): the
         // first is prepared (a composed one built for the connection's
@@ -362,6 +436,7 @@ async fn worker(shared: Arc<Shared>) {
                     Err(problem) => {
                         shared.tally().last_error = Some(problem);
                         shared.give_up(job, exit::EXIT_USAGE);
+                        client = Some(open);
                         break;
                     }
                 }
@@ -370,7 +445,9 @@ async fn worker(shared: Arc<Shared>) {
                 break;
             };
             let options = MailOptions::default().with_policy(policy(&shared.plan));
-            open.send_built(message, options).await
+            open.submit_built(message, options)
+                .await
+                .map(Submitted::InFlight)
         } else {
             let renewed = match template.as_mut() {
                 Some(t) => shared.draft.renew(t, random, &domain),
@@ -382,6 +459,7 @@ async fn worker(shared: Arc<Shared>) {
                     Err(problem) => {
                         shared.tally().last_error = Some(problem);
                         shared.give_up(job, exit::EXIT_USAGE);
+                        client = Some(open);
                         break;
                     }
                 }
@@ -392,20 +470,21 @@ async fn worker(shared: Arc<Shared>) {
             let mut envelope = shared.draft.envelope(prepared);
             envelope.options = envelope.options.with_policy(policy(&shared.plan));
             let body = bytes::Bytes::copy_from_slice(&prepared.bytes);
-            shared.draft.transmit(&mut open, envelope, body).await
+            if shared.draft.stream.is_some() {
+                // A streamed file is read as it goes: one at a time.
+                shared
+                    .draft
+                    .transmit(&mut open, envelope, body)
+                    .await
+                    .map(Submitted::Done)
+            } else {
+                open.submit(envelope, body).await.map(Submitted::InFlight)
+            }
         };
         match sent {
-            Ok(outcome) if lost_before_acceptance(&outcome) => {
-                let text = open.close_reason().map_or_else(
-                    || "the connection was lost before the end of the data".to_owned(),
-                    ToString::to_string,
-                );
-                shared.retry(job, text);
-            }
-            Ok(outcome) => {
-                shared.record(&outcome, || {
-                    unknown_text(open.close_reason().map(|c| &c.kind))
-                });
+            Ok(Submitted::InFlight(id)) => in_flight.push_back((id, job)),
+            Ok(Submitted::Done(outcome)) => {
+                settle(&shared, job, &outcome, open.close_reason());
             }
             Err(ClientError::Usage(error)) => {
                 let mut tally = shared.tally();
@@ -417,7 +496,9 @@ async fn worker(shared: Arc<Shared>) {
             }
             Err(error) => {
                 // Closed while idle (a 421, a dropped connection): a new
-                // connection takes the message.
+                // connection takes the message, once what this one had in
+                // flight is settled.
+                settle_in_flight(&shared, &mut open, &mut in_flight, true).await;
                 shared.retry(job, failure_text(&error));
                 continue;
             }
@@ -425,10 +506,11 @@ async fn worker(shared: Arc<Shared>) {
         client = Some(open);
     }
     shared.alive.fetch_sub(1, Ordering::SeqCst);
-    if let Some(c) = client
-        && c.is_open()
-    {
-        let _ = c.quit().await;
+    if let Some(mut c) = client {
+        settle_in_flight(&shared, &mut c, &mut in_flight, true).await;
+        if c.is_open() {
+            let _ = c.quit().await;
+        }
     }
 }
 

@@ -31,7 +31,10 @@ pub fn plan(args: &Args) -> Result<Plan, String> {
     settings.queue = args.queue;
     settings.proxy = args.proxy.plan();
     settings = settings.with_timeout(args.timeout.timeout);
-    if let Some(mechanisms) = &args.swaks.auth {
+    if let Some(mechanisms) = &args.swaks.auth
+        && !mechanisms.0.is_empty()
+    {
+        // Bare `--auth` keeps the default: any mechanism offered.
         settings = settings.with_auth_mechanisms(mechanisms.0.clone());
     }
     if let Some(QuitAfter::Setup(point)) = args.swaks.quit_after {

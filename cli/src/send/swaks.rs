@@ -70,10 +70,25 @@ pub struct SwaksArgs {
     pub dump_mail: bool,
     /// Authenticate with these SASL mechanisms only, in this order
     /// (comma-separated: PLAIN, LOGIN, CRAM-MD5, DIGEST-MD5,
-    /// SCRAM-SHA-256, XOAUTH2); needs --user and --password.
-    #[arg(long = "auth", value_name = "MECH[,MECH…]", value_parser = parse_mechanisms,
-          requires = "user")]
+    /// SCRAM-SHA-256, XOAUTH2); bare `--auth` (or `--auth any`), as
+    /// swaks: any mechanism the server offers, the strongest first.
+    /// Needs --user and --password.
+    #[arg(long = "auth", value_name = "MECH[,MECH…]", value_parser = parse_auth,
+          num_args = 0..=1, default_missing_value = "any", requires = "user")]
     pub auth: Option<Mechanisms>,
+}
+
+/// Parses `--auth`: a mechanism list, or `any` (an empty list: every
+/// mechanism mailwire speaks that the server offers).
+///
+/// # Errors
+///
+/// A sentence naming the unknown mechanism.
+pub fn parse_auth(text: &str) -> Result<Mechanisms, String> {
+    if text.trim().eq_ignore_ascii_case("any") {
+        return Ok(Mechanisms(Vec::new()));
+    }
+    parse_mechanisms(text)
 }
 
 #[cfg(test)]
@@ -99,5 +114,7 @@ mod tests {
             Ok(Mechanisms(vec![Mechanism::Plain, Mechanism::CramMd5]))
         );
         assert!(parse_mechanisms("NTLM").is_err());
+        assert_eq!(parse_auth("ANY"), Ok(Mechanisms(Vec::new())));
+        assert_eq!(parse_auth("plain"), Ok(Mechanisms(vec![Mechanism::Plain])));
     }
 }

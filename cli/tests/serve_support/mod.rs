@@ -114,10 +114,14 @@ impl Serve {
         let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
         let sink = stderr.clone();
         std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = stderr_pipe.read_to_string(&mut text);
-            if let Ok(mut s) = sink.lock() {
-                s.push_str(&text);
+            // Line by line, so a running server's stderr can be read.
+            let mut lines = BufReader::new(&mut stderr_pipe);
+            let mut line = String::new();
+            while lines.read_line(&mut line).is_ok_and(|n| n > 0) {
+                if let Ok(mut s) = sink.lock() {
+                    s.push_str(&line);
+                }
+                line.clear();
             }
         });
         let (tx, rx) = channel();

@@ -151,6 +151,15 @@ impl ClientConnection {
     /// [`Outcome::Unknown`](super::Outcome::Unknown) if the connection
     /// breaks first.
     ///
+    /// Under PIPELINING with DATA, the connection is
+    /// [ready](Self::is_ready) again at once: the next message may be
+    /// started before this one's outcome arrives, and its commands leave
+    /// in the same write as the final dot (RFC 2920 §3.1). Each
+    /// `TransactionCompleted` names its message; a refusal of the dot is
+    /// this message's, and a close before its reply leaves it
+    /// [`Outcome::Unknown`](super::Outcome::Unknown) and the next one not
+    /// sent.
+    ///
     /// # Errors
     ///
     /// [`UsageError::InvalidState`] when no body is being sent.
@@ -167,7 +176,21 @@ impl ClientConnection {
             Encoder::Data(stuffer) => {
                 stuffer.finish(&mut self.out);
                 txn.final_sent = true;
+                // Under PIPELINING the message waits for its final reply
+                // aside, and the connection is ready for the next one at
+                // once (RFC 2920 §3.1) — when this is its last transaction
+                // (no recipients left for a further one).
+                let park = txn.pipelined
+                    && txn.failure.is_none()
+                    && txn.open.is_none()
+                    && txn.waiting.is_empty()
+                    && txn.deferred.is_empty()
+                    && self.finishing.is_none();
                 self.expect_reply(now, PendingKind::DataEnd, ".".to_owned());
+                if park {
+                    self.finishing = self.txn.take();
+                    self.state = super::connection::State::Ready;
+                }
             }
             Encoder::Bdat(_) | Encoder::Binary => {
                 // After a refused chunk nothing more goes (RFC 3030 §3):

@@ -81,6 +81,10 @@ pub struct ClientConnection {
     pub(crate) auth: Option<AuthExchange>,
     pub(crate) authenticated: Option<Mechanism>,
     pub(crate) txn: Option<Transaction>,
+    /// A message whose end of data is written, under PIPELINING, awaiting
+    /// its final reply while the next transaction may already run
+    /// (RFC 2920 §3.1). Replies come in order, so there is at most one.
+    pub(crate) finishing: Option<Transaction>,
     pub(crate) next_txn: u64,
     pub(crate) next_token: u64,
     /// A deadline that is not a command's: TLS handshake, policy decision.
@@ -151,6 +155,7 @@ impl ClientConnection {
             auth: None,
             authenticated: None,
             txn: None,
+            finishing: None,
             next_txn: 1,
             next_token: 1,
             wait: None,
@@ -196,6 +201,11 @@ impl ClientConnection {
     }
 
     /// Whether the connection is idle and set up: `send_mail` is welcome.
+    ///
+    /// Under PIPELINING this is true again as soon as a message's end of
+    /// data is queued ([`end_body`](Self::end_body)): the next
+    /// transaction's commands may follow the final dot in the same write
+    /// (RFC 2920 §3.1) while that message's outcome is still to come.
     #[must_use]
     pub fn is_ready(&self) -> bool {
         self.state == State::Ready
@@ -244,6 +254,14 @@ impl ClientConnection {
     #[must_use]
     pub fn transaction_id(&self) -> Option<TransactionId> {
         self.txn.as_ref().map(|t| t.id)
+    }
+
+    /// The message whose end of data is sent and whose final reply is
+    /// still awaited while the connection is ready for the next one
+    /// (PIPELINING only; see [`is_ready`](Self::is_ready)).
+    #[must_use]
+    pub fn finishing_id(&self) -> Option<TransactionId> {
+        self.finishing.as_ref().map(|t| t.id)
     }
 
     /// The step the connection is in.
@@ -350,9 +368,16 @@ impl ClientConnection {
         if self.is_closed() {
             return;
         }
+        // QUIT may follow a final dot still unanswered (PIPELINING): an
+        // end of stream before that reply is a lost connection, not a quit.
+        let quitting = self.state == State::Quitting
+            && self
+                .pending
+                .front()
+                .is_none_or(|p| p.kind == PendingKind::Quit);
         let reason = match self.closing.take() {
-            Some(reason) if self.state == State::Quitting => reason,
-            _ if self.state == State::Quitting => {
+            Some(reason) if quitting => reason,
+            _ if quitting => {
                 CloseReason::new(CloseKind::Quit, Phase::Quit).with_command(Some("QUIT".into()))
             }
             _ => {
@@ -477,6 +502,12 @@ impl ClientConnection {
             return;
         }
         self.flush();
+        // The oldest first: the message awaiting its final reply, then the
+        // one running behind it (which never got its end of data in).
+        if let Some(txn) = self.finishing.take() {
+            let outcome = self.abandon_transaction(txn, reason.reply.as_ref());
+            self.push_event(ClientEvent::TransactionCompleted(outcome));
+        }
         if let Some(txn) = self.txn.take() {
             let outcome = self.abandon_transaction(txn, reason.reply.as_ref());
             self.push_event(ClientEvent::TransactionCompleted(outcome));

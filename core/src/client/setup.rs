@@ -55,6 +55,12 @@ impl ClientConnection {
                 self.stop(now, StopPoint::Banner, Phase::Greeting);
                 return;
             }
+            if self.stops_at(StopPoint::Tls) && self.session.implicit_tls.is_some() {
+                // Implicit TLS: the handshake came before the greeting;
+                // stop right there, as swaks does, without an EHLO.
+                self.stop(now, StopPoint::Tls, Phase::Greeting);
+                return;
+            }
             self.send_hello(now, PendingKind::Ehlo);
             return;
         }

@@ -20,7 +20,8 @@ pub enum StopPoint {
     /// After the first EHLO/HELO (before STARTTLS; swaks' `first-helo`).
     FirstHelo,
     /// Right after the TLS handshake, or where it would have been
-    /// (swaks' `tls`, `starttls`).
+    /// (swaks' `tls`, `starttls`). Under implicit TLS the handshake
+    /// precedes the greeting: QUIT follows the greeting, no EHLO.
     Tls,
     /// After the last EHLO/HELO (after STARTTLS when there is one;
     /// swaks' `helo`, `ehlo`).

@@ -463,6 +463,21 @@ impl ClientConnection {
     }
 
     pub(crate) fn on_data_end(&mut self, now: Instant, reply: Reply) {
+        if let Some(mut txn) = self.finishing.take() {
+            // The message that waited aside (PIPELINING): its outcome,
+            // whatever the transaction behind it is doing.
+            txn.final_reply = Some(reply.clone());
+            let result = if reply.code().is_positive() {
+                AttemptResult::Sent(reply)
+            } else {
+                AttemptResult::NotSent(NotSentReason::MessageRefused, Some(reply))
+            };
+            apply_result(&mut txn, &result);
+            txn.last_result = Some(result);
+            let outcome = finish(txn);
+            self.push_event(ClientEvent::TransactionCompleted(outcome));
+            return;
+        }
         let Some(txn) = self.txn.as_mut() else {
             return;
         };
@@ -586,6 +601,16 @@ impl ClientConnection {
     /// message is not sent (the connection closed); a 221 to the end of
     /// the data leaves the outcome unknown.
     pub(crate) fn note_service_closing(&mut self, kind: PendingKind, reply: &Reply) {
+        if kind == PendingKind::DataEnd
+            && let Some(txn) = self.finishing.as_mut()
+        {
+            // It answers the message waiting aside; the one behind it
+            // is lost with the connection (not sent).
+            if reply.code() == ReplyCode::SERVICE_UNAVAILABLE {
+                txn.final_reply = Some(reply.clone());
+            }
+            return;
+        }
         let Some(txn) = self.txn.as_mut() else {
             return;
         };

@@ -219,11 +219,29 @@ pub fn honest_outcomes(t: &Transcript) -> Result<(), Violation> {
             );
         }
         let Some(outcome) = &m.outcome else { continue };
-        let window_end = messages.get(k + 1).map_or(usize::MAX, |n| n.index);
+        // Its server transactions end after its MAIL and before the next
+        // message's — which, under PIPELINING, may be sent before this
+        // one's outcome is in (the server ends transactions in order, and
+        // the next one's data goes only after this one's final reply).
+        let completed_at = |id| {
+            t.client_events().find_map(|(i, e)| {
+                matches!(e, ClientEvent::TransactionCompleted(o) if o.id == id).then_some(i)
+            })
+        };
+        // ... and after every earlier message's outcome (its data goes
+        // only after their final replies).
+        let window_start = messages
+            .iter()
+            .take(k)
+            .filter_map(|p| completed_at(p.id))
+            .fold(m.index, usize::max);
+        let window_end = messages
+            .get(k + 1)
+            .map_or(usize::MAX, |n| n.index.max(completed_at(m.id).unwrap_or(0)));
         let accepted: Vec<_> = server
             .iter()
             .filter(|s| s.is_accepted())
-            .filter(|s| s.ended.is_some_and(|e| e > m.index && e < window_end))
+            .filter(|s| s.ended.is_some_and(|e| e > window_start && e < window_end))
             .collect();
         let delivered: Vec<String> = accepted
             .iter()

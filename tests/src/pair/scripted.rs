@@ -267,6 +267,11 @@ pub struct ScriptedClient {
     pub quit: bool,
     /// What to answer a `TlsPolicyRequest`.
     pub on_tls_refused: PlaintextDecision,
+    /// Start the next message as soon as the connection is ready again
+    /// after `end_body` (under PIPELINING, before the previous message's
+    /// outcome: its final dot and the next commands share a write), as a
+    /// bulk sender does. Otherwise wait for each outcome.
+    pub eager: bool,
 }
 
 impl ScriptedClient {
@@ -283,6 +288,7 @@ impl ScriptedClient {
             pause_done: false,
             quit: true,
             on_tls_refused: PlaintextDecision::Continue,
+            eager: true,
         }
     }
 
@@ -365,6 +371,12 @@ impl ClientApp for ScriptedClient {
         }
         if self.offset >= plan.body.len() {
             let _ = cx.end_body();
+            if self.eager && cx.conn().is_ready() {
+                // The outcome comes later (matched by its id); the next
+                // message goes now.
+                self.current = None;
+                self.next(cx);
+            }
             return;
         }
         let mut size = plan.body.len() - self.offset;

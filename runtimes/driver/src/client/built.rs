@@ -11,7 +11,7 @@ use std::path::Path;
 use bytes::Bytes;
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::AsyncReadExt;
-use mailwire_core::client::{MailOptions, TransactionOutcome};
+use mailwire_core::client::{MailOptions, TransactionId, TransactionOutcome};
 use mailwire_core::message::{
     Base64Stream, BuildError, BuiltMessage, HeaderCharset, MessageBuilder, PrepareContext,
     PrepareOptions, Segment,
@@ -114,6 +114,11 @@ impl BodySource for BuiltBody<'_> {
 /// system (`None` when one cannot be read: no `SIZE=` hint then).
 pub(crate) async fn built_size(built: &BuiltMessage) -> Option<u64> {
     let paths: Vec<_> = built.files().map(Path::to_path_buf).collect();
+    if paths.is_empty() {
+        // Nothing to ask the file system: no trip to the blocking pool
+        // (a thread hop per message in bulk sending).
+        return built.len_with(|_| None);
+    }
     let lengths = blocking::unblock(move || {
         paths
             .into_iter()
@@ -174,5 +179,29 @@ where
         let envelope = built.envelope(size).with_merged_options(options);
         let mut body = BuiltBody::new(built);
         self.engine.transaction(envelope, &mut body).await
+    }
+    /// Starts a built message as [`Client::submit`] does: returns once
+    /// its body is handed over, its outcome comes through
+    /// [`Client::next_outcome`]. Options as [`send_built`](Self::send_built).
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Client::send); after an error this message has no
+    /// outcome to take.
+    pub async fn submit_built(
+        &mut self,
+        built: &BuiltMessage,
+        options: MailOptions,
+    ) -> Result<TransactionId, ClientError> {
+        let size = built_size(built).await;
+        let mut envelope = built.envelope(size);
+        let needs = envelope.options.clone();
+        let mut merged = options;
+        merged.body = needs.body;
+        merged.size = needs.size;
+        merged.smtputf8 |= needs.smtputf8;
+        envelope.options = merged;
+        let mut body = BuiltBody::new(built);
+        self.engine.submit(envelope, &mut body).await
     }
 }

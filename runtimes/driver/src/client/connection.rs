@@ -9,7 +9,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::FutureExt;
 use mailwire_core::client::{
     BodyKind, ClientConfig, ClientConnection, ClientSession, CloseKind, CloseReason, Envelope,
-    MailOptions, Phase, TlsPolicy, TransactionOutcome,
+    MailOptions, Phase, TlsPolicy, TransactionId, TransactionOutcome,
 };
 use mailwire_core::message::PreparedMessage;
 use mailwire_core::sasl::Mechanism;
@@ -74,6 +74,7 @@ impl<R: Runtime> Client<R::Stream, R> {
         let (local, _) = R::stream_addrs(&stream);
         if let Some(plan) = &settings.proxy {
             let header = plan.bytes(local, Some(addr));
+            super::trace::proxy_header(settings.observer.as_ref(), &header);
             futures_lite::AsyncWriteExt::write_all(&mut stream, &header)
                 .await
                 .map_err(|source| ClientError::Connect { addr, source })?;
@@ -199,6 +200,50 @@ where
             )));
         }
         self.engine.transaction(envelope, &mut body).await
+    }
+
+    /// Starts one message and returns its id as soon as its body is
+    /// handed over, without waiting for its outcome when the server
+    /// offers PIPELINING: the next message's MAIL, RCPT and DATA then
+    /// leave in the same write as this one's final dot (RFC 2920 §3.1),
+    /// one round trip fewer per message. Without PIPELINING it returns
+    /// once the outcome is in. Take outcomes with
+    /// [`next_outcome`](Self::next_outcome), each naming its message
+    /// ([`TransactionOutcome::id`]); a refusal of a final dot belongs to
+    /// its own message, and a connection that ends while a dot is
+    /// unanswered leaves that message unknown and the next not sent.
+    /// Take every outcome before [`quit`](Self::quit).
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send); after an error this message has no
+    /// outcome to take.
+    pub async fn submit(
+        &mut self,
+        envelope: Envelope,
+        body: impl Into<Bytes>,
+    ) -> Result<TransactionId, ClientError> {
+        let mut body = MemoryBody::new(body.into());
+        if envelope.options.body == BodyKind::SevenBit && body.has_8bit() {
+            return Err(ClientError::Usage(UsageError::InvalidInput(
+                "8-bit octet in a 7bit body: declare BodyKind::EightBit",
+            )));
+        }
+        self.engine.submit(envelope, &mut body).await
+    }
+
+    /// The oldest outcome of a [`submit`](Self::submit)ted message not
+    /// yet taken, waiting for it while one is in flight. `None` when no
+    /// message is in flight (or the connection closed and every outcome
+    /// was taken).
+    pub async fn next_outcome(&mut self) -> Option<TransactionOutcome> {
+        self.engine.next_outcome().await
+    }
+
+    /// The oldest outcome of a [`submit`](Self::submit)ted message that is
+    /// already in, without waiting.
+    pub fn take_outcome(&mut self) -> Option<TransactionOutcome> {
+        self.engine.completed.pop_front()
     }
 
     /// Sends one message whose body is read from `reader` as it goes

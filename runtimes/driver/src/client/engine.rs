@@ -14,7 +14,7 @@ use bytes::Bytes;
 use futures_io::{AsyncRead, AsyncWrite};
 use mailwire_core::client::{
     ClientConfig, ClientConnection, ClientEvent, CloseReason, Envelope, PlaintextDecision,
-    TlsPolicy, TransactionOutcome,
+    TlsPolicy, TransactionId, TransactionOutcome,
 };
 use mailwire_core::wire::ehlo::Capabilities;
 use mailwire_core::wire::reply::Reply;
@@ -48,6 +48,9 @@ pub(crate) struct Engine<S, R> {
     pub(crate) events: VecDeque<ClientEvent>,
     pub(crate) ready: Option<Capabilities>,
     pub(crate) closed: Option<CloseReason>,
+    /// Outcomes not yet taken, in the order they came (under PIPELINING
+    /// a message's outcome may come while the next one is running).
+    pub(crate) completed: VecDeque<TransactionOutcome>,
     /// What broke the transport or the TLS handshake, if anything did.
     pub(crate) transport_error: Option<String>,
     /// Writes failed: nothing more is written.
@@ -85,6 +88,7 @@ where
             events: VecDeque::new(),
             ready: None,
             closed: None,
+            completed: VecDeque::new(),
             transport_error: None,
             broken: false,
             shut: false,
@@ -139,6 +143,9 @@ where
                     self.ready = Some(capabilities);
                 }
                 Action::Event(ClientEvent::Closed(reason)) => self.closed = Some(reason),
+                Action::Event(ClientEvent::TransactionCompleted(outcome)) => {
+                    self.completed.push_back(outcome);
+                }
                 Action::Event(event) => self.events.push_back(event),
                 Action::Close if !self.shut => {
                     self.shut = true;
@@ -288,25 +295,92 @@ where
         self.outcome(id, body).await
     }
 
+    /// Starts one message and returns once its body is handed over: at
+    /// once under PIPELINING (the final dot is queued, not yet written, so
+    /// the next message's commands join it in one write; RFC 2920 §3.1),
+    /// otherwise when its outcome is in. Outcomes are taken with
+    /// [`next_outcome`](Self::next_outcome) (or `completed`).
+    pub(crate) async fn submit<B: BodySource>(
+        &mut self,
+        envelope: Envelope,
+        body: &mut B,
+    ) -> Result<TransactionId, ClientError> {
+        if let Some(reason) = &self.closed {
+            return Err(ClientError::Closed(reason.clone()));
+        }
+        let now = self.io.runtime.now();
+        let id = self.conn.send_mail(now, envelope)?;
+        if let Some(outcome) = self.drive(id, body, true).await? {
+            self.completed.push_back(outcome);
+        }
+        Ok(id)
+    }
+
+    /// The oldest outcome not yet taken, waiting for it while a message is
+    /// in flight; `None` when nothing is (or the connection closed and
+    /// every outcome was taken).
+    pub(crate) async fn next_outcome(&mut self) -> Option<TransactionOutcome> {
+        loop {
+            self.drain().await;
+            if let Some(outcome) = self.completed.pop_front() {
+                return Some(outcome);
+            }
+            let in_flight =
+                self.conn.finishing_id().is_some() || self.conn.transaction_id().is_some();
+            if !in_flight || self.closed.is_some() || self.conn.wants_body() {
+                return None;
+            }
+            self.wait_input().await;
+        }
+    }
+
     /// Runs transaction `id` to its outcome, feeding `body` when the core
     /// asks for it.
     pub(crate) async fn outcome<B: BodySource>(
         &mut self,
-        id: mailwire_core::client::TransactionId,
+        id: TransactionId,
         body: &mut B,
     ) -> Result<TransactionOutcome, ClientError> {
+        match self.drive(id, body, false).await? {
+            Some(outcome) => Ok(outcome),
+            None => Err(ClientError::Usage(mailwire_core::UsageError::InvalidState(
+                "the message's outcome is still to come",
+            ))),
+        }
+    }
+
+    /// Feeds `body` to transaction `id` until its outcome (`Some`), or,
+    /// with `park`, until its end of data is queued and the connection is
+    /// ready for the next message (`None`). An error means the message has
+    /// no outcome to report (the connection was ended).
+    async fn drive<B: BodySource>(
+        &mut self,
+        id: TransactionId,
+        body: &mut B,
+        park: bool,
+    ) -> Result<Option<TransactionOutcome>, ClientError> {
+        let result = self.drive_inner(id, body, park).await;
+        if result.is_err() {
+            self.completed.retain(|o| o.id != id);
+        }
+        result
+    }
+
+    async fn drive_inner<B: BodySource>(
+        &mut self,
+        id: TransactionId,
+        body: &mut B,
+        park: bool,
+    ) -> Result<Option<TransactionOutcome>, ClientError> {
         loop {
             self.drain().await;
             while let Some(event) = self.events.pop_front() {
-                match event {
-                    ClientEvent::TransactionCompleted(outcome) if outcome.id == id => {
-                        return Ok(outcome);
-                    }
-                    ClientEvent::BodyRequested { .. } if !body.rewind() => {
-                        self.conn.abort(self.io.runtime.now());
-                    }
-                    _ => {}
+                if matches!(event, ClientEvent::BodyRequested { .. }) && !body.rewind() {
+                    self.conn.abort(self.io.runtime.now());
                 }
+            }
+            if let Some(pos) = self.completed.iter().position(|o| o.id == id) {
+                return Ok(self.completed.remove(pos));
             }
             if let Some(reason) = &self.closed {
                 return Err(ClientError::Closed(reason.clone()));
@@ -339,6 +413,11 @@ where
                         self.conn.abort(now);
                         self.drain().await;
                         return Err(error.into());
+                    }
+                    if ended && park && self.conn.finishing_id() == Some(id) {
+                        // Not drained: the next message's commands join
+                        // the final dot in one write.
+                        return Ok(None);
                     }
                     if ended || !self.conn.wants_body() {
                         break;

@@ -188,6 +188,25 @@ impl Tracer {
     }
 }
 
+/// The PROXY header written before the session, as the transcript shows
+/// it: a version 1 header is its text line; a version 2 header (binary)
+/// is named with its length.
+pub(crate) fn proxy_header(observer: Option<&Observer>, header: &[u8]) {
+    let text = match header.strip_suffix(b"\r\n") {
+        Some(line) if header.starts_with(b"PROXY ") => String::from_utf8_lossy(line).into_owned(),
+        _ => format!("[PROXY protocol v2 header, {} octets]", header.len()),
+    };
+    if let Some(observer) = observer {
+        observer(&TraceEvent::Line(TraceLine {
+            direction: Direction::Sent,
+            tls: false,
+            kind: LineKind::Command,
+            text: &text,
+        }));
+    }
+    tracing::debug!(target: "mailwire::client::wire", "-> {text}");
+}
+
 /// An AUTH line with its secret replaced: `AUTH PLAIN ***` keeps the
 /// command and the mechanism, a response line becomes `***`.
 fn redact(line: &str) -> String {
@@ -213,6 +232,29 @@ fn trim_crlf(line: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn proxy_headers_show_as_a_line() {
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        let observer: Observer = Arc::new(move |event: &TraceEvent<'_>| {
+            if let TraceEvent::Line(line) = event {
+                sink.lock().unwrap().push(line.text.to_owned());
+            }
+        });
+        proxy_header(Some(&observer), b"PROXY TCP4 1.2.3.4 5.6.7.8 1 25\r\n");
+        proxy_header(
+            Some(&observer),
+            b"\r\n\r\n\0\r\nQUIT\n\x21\x11\0\x0c12345678abcd",
+        );
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [
+                "PROXY TCP4 1.2.3.4 5.6.7.8 1 25",
+                "[PROXY protocol v2 header, 28 octets]"
+            ]
+        );
+    }
 
     #[test]
     fn auth_secrets_are_redacted_and_the_mechanism_kept() {

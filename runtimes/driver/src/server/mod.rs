@@ -79,6 +79,7 @@ mod proxy;
 mod run;
 mod session;
 mod signal;
+mod trace;
 mod verdict;
 
 pub use body::{BodyReader, MemoryBudget};
@@ -94,4 +95,5 @@ pub use listener::{RunningServer, Server};
 pub use mailwire_core::server::TransactionEnd;
 pub use options::{ServerOptions, SystemRandom};
 pub use session::{Session, SessionEnd, SessionFactory};
+pub use trace::{ServerObserver, SessionTrace};
 pub use verdict::Answer;

@@ -81,6 +81,10 @@ pub struct ServerOptions {
     pub proxy_timeout: Duration,
     /// The longest PROXY v2 header taken. Default 528 octets.
     pub proxy_max_len: usize,
+    /// Watches every session's conversation (commands and replies, AUTH
+    /// secrets redacted, no message data). Default: none (the same lines
+    /// go to `tracing`, target `mailwire::server::wire`, when enabled).
+    pub observer: Option<super::ServerObserver>,
 }
 
 impl ServerOptions {
@@ -108,6 +112,7 @@ impl ServerOptions {
             proxy_from: Vec::new(),
             proxy_timeout: Duration::from_secs(5),
             proxy_max_len: mailwire_core::wire::proxy::V2_MAX_DEFAULT,
+            observer: None,
         }
     }
 

@@ -18,6 +18,7 @@ use super::host::SessionHost;
 use super::options::ServerOptions;
 use super::session::{SessionEnd, SessionFactory};
 use super::signal::{Listener, Signal};
+use super::trace::ServerTracer;
 use super::verdict::Answer;
 use crate::io::{Input, Io, feed, timed_out, until};
 use crate::{Runtime, Transport};
@@ -76,9 +77,13 @@ pub(crate) async fn run_session<St, R, F>(
 {
     let mut io = Io::new(stream, runtime.clone(), options.write_stall);
     let mut info = SessionInfo::new(local, peer);
+    let mut tracer = ServerTracer::new(options.observer.clone(), peer);
     if options.implicit_tls {
         match handshake(&mut io, &options).await {
-            Some(tls) => info = info.with_tls(tls),
+            Some(tls) => {
+                tracer.tls_started(&tls);
+                info = info.with_tls(tls);
+            }
             None => return,
         }
     }
@@ -89,6 +94,9 @@ pub(crate) async fn run_session<St, R, F>(
     let mut closed = false;
     'session: loop {
         while let Some(action) = conn.poll_action() {
+            if let Action::Send(bytes) = &action {
+                tracer.sent(bytes);
+            }
             match action {
                 Action::Send(bytes) if io.write_all(&bytes).await.is_err() => {
                     host.set_end(SessionEnd::ConnectionLost);
@@ -105,6 +113,7 @@ pub(crate) async fn run_session<St, R, F>(
                         host.set_end(SessionEnd::ConnectionLost);
                         break 'session;
                     };
+                    tracer.tls_started(&tls);
                     if conn.tls_established(runtime.now(), tls).is_err() {
                         host.set_end(SessionEnd::ConnectionLost);
                         break 'session;
@@ -137,6 +146,9 @@ pub(crate) async fn run_session<St, R, F>(
         let now = runtime.now();
         match wake {
             Wake::Input(input) => {
+                if let Input::Data(n) = input {
+                    tracer.received(io.read_buf(n));
+                }
                 if feed(&mut conn, &io, &input).is_err() {
                     host.set_end(SessionEnd::ConnectionLost);
                     break;
@@ -160,7 +172,12 @@ pub(crate) async fn run_session<St, R, F>(
                 let last_words = async {
                     while let Some(action) = conn.poll_action() {
                         match action {
-                            Action::Send(bytes) if io.write_all(&bytes).await.is_err() => break,
+                            Action::Send(bytes) => {
+                                tracer.sent(&bytes);
+                                if io.write_all(&bytes).await.is_err() {
+                                    break;
+                                }
+                            }
                             Action::Event(event) => host.handle_event(&conn, event),
                             _ => {}
                         }
