@@ -236,6 +236,11 @@ impl<R: Runtime> Worker<R> {
             .read_to_end(&mut body)
             .await
             .map_err(|e| format!("cannot read the body {name}: {e}"))?;
+        shared.log(&format!(
+            "{}: body of {} octets read from the object store",
+            head.id,
+            body.len()
+        ));
         Ok(body)
     }
 
