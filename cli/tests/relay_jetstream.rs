@@ -228,12 +228,17 @@ fn send_through(a: SocketAddr, b: SocketAddr, messages: usize) -> (HashSet<usize
 
 /// Waits (bounded) until every message arrived once at least.
 fn wait_for_all(smarthost: &Smarthost, messages: usize) {
-    wait_until("as many arrivals as messages", Duration::from_secs(60), || {
-        smarthost.count() >= messages
-    });
+    wait_until(
+        "as many arrivals as messages",
+        Duration::from_secs(60),
+        || smarthost.count() >= messages,
+    );
     let deadline = Instant::now() + Duration::from_secs(60);
     while arrivals(smarthost).len() < messages {
-        assert!(Instant::now() < deadline, "timed out waiting for every message");
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for every message"
+        );
         std::thread::sleep(Duration::from_millis(500));
     }
 }
@@ -305,4 +310,124 @@ fn two_nodes_on_one_server_survive_kill_9_of_a_node() {
         started.elapsed(),
         resent.len()
     );
+}
+
+/// The issue's check on a three-node cluster: the stream, the state
+/// bucket and the object store have three replicas; the stream's leader
+/// is killed while 2,000 messages go through two nodes. Clients may get a
+/// `4xx` while a new leader is elected (and send again); every message
+/// that got its `250` arrives.
+#[test]
+fn two_nodes_on_a_cluster_survive_the_loss_of_a_nats_node() {
+    const MESSAGES: usize = 2000;
+    let mut nats = Nats::cluster();
+    let queue = nats.queue("MAIL");
+    let smarthost = Smarthost::start();
+    let a = node(&queue, &smarthost, &["--queue-replicas", "3"]);
+    let b = node(&queue, &smarthost, &["--queue-replicas", "3"]);
+    let started = Instant::now();
+    let sender = {
+        let (a, b) = (a.addr, b.addr);
+        std::thread::spawn(move || send_through(a, b, MESSAGES))
+    };
+    wait_until("a quarter delivered", Duration::from_secs(60), || {
+        smarthost.count() >= MESSAGES / 4
+    });
+    let leader = nats.stream_leader("MAIL").expect("the stream has a leader");
+    nats.nodes[leader].kill();
+    let killed_at = smarthost.count();
+    let (resent, retries) = sender.join().expect("senders");
+    wait_for_all(&smarthost, MESSAGES);
+    std::thread::sleep(Duration::from_secs(2));
+    let counted = counted_duplicates(&a.log()) + counted_duplicates(&b.log());
+    let duplicates = check_every_message(&smarthost, MESSAGES, &resent, counted);
+    assert!(killed_at < MESSAGES, "the NATS node was killed mid-run");
+    let jsz = nats
+        .any_running()
+        .http("/jsz?streams=true&config=true")
+        .unwrap_or_default();
+    let jsz: serde_json::Value = serde_json::from_str(&jsz).expect("jsz is JSON");
+    let replicas = jsz["account_details"][0]["stream_detail"]
+        .as_array()
+        .expect("streams")
+        .iter()
+        .find(|s| s["name"] == "MAIL")
+        .map(|s| s["config"]["num_replicas"].clone());
+    assert_eq!(
+        replicas,
+        Some(serde_json::json!(3)),
+        "the stream has three replicas"
+    );
+    eprintln!(
+        "cluster: {MESSAGES} messages in {:?}; NATS node n{leader} (the stream's leader) killed after {killed_at} deliveries; \
+         {duplicates} duplicates of the counted kind ({counted} counted); {} sent again by clients; {retries} 4xx retries",
+        started.elapsed(),
+        resent.len()
+    );
+}
+
+/// A body over the servers' payload limit (1 MiB by default) goes into
+/// the object store; it arrives whole, and the object store holds nothing
+/// of it once it is delivered.
+#[test]
+fn a_30_mib_message_goes_through_the_object_store() {
+    let nats = Nats::single();
+    let queue = nats.queue("BIG");
+    let smarthost = Smarthost::start();
+    let relay = node(&queue, &smarthost, &["--max-size", "40000000"]);
+    let mut client = Client::connect(relay.addr).expect("connect");
+    // 30 MiB of 78-octet lines.
+    let lines = 30 * 1024 * 1024 / 78;
+    let body = message("big", lines);
+    assert!(body.len() >= 30 * 1024 * 1024);
+    client.cmd("MAIL FROM:<a@example.org>", 250).expect("MAIL");
+    client.cmd("RCPT TO:<b@example.org>", 250).expect("RCPT");
+    client.cmd("DATA", 354).expect("DATA");
+    let mut data = body.clone().into_bytes();
+    data.extend_from_slice(b".\r\n");
+    client.reader.get_mut().write_all(&data).expect("write");
+    assert_eq!(client.reply().expect("reply"), 250);
+    wait_until("the large message arrives", Duration::from_secs(60), || {
+        smarthost.count() >= 1
+    });
+    let eml = std::fs::read_dir(&smarthost.mail)
+        .expect("mail dir")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "eml"))
+        .expect("a stored message");
+    let got = std::fs::read(eml).expect("read");
+    // The relay adds its Received header in front.
+    assert!(
+        got.len() > body.len() && got.ends_with(&body.as_bytes()[body.len() - 1000..]),
+        "arrived whole: {} octets for {}",
+        got.len(),
+        body.len()
+    );
+    let log = relay.log();
+    assert!(
+        log.contains("read from the object store"),
+        "went through the object store: {log}"
+    );
+    let node = nats.any_running();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let streams = node.streams();
+        let bodies = streams
+            .iter()
+            .find(|(name, _, _)| name == "OBJ_mailwire-BIG-bodies")
+            .map(|&(_, _, bytes)| bytes);
+        let queued = streams
+            .iter()
+            .find(|(name, _, _)| name == "BIG")
+            .map(|&(_, m, _)| m);
+        if bodies.is_some_and(|b| b < 64 * 1024) && queued == Some(0) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the object store still holds the body: {streams:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }

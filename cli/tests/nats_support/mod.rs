@@ -208,6 +208,23 @@ impl Nats {
         format!("nats://{}/{stream}", hosts.join(","))
     }
 
+    /// The index of the node that leads a stream's replicas (asked of a
+    /// running node).
+    pub fn stream_leader(&self, stream: &str) -> Option<usize> {
+        let node = self.any_running();
+        let body = node.http("/jsz?streams=true")?;
+        let json: serde_json::Value = serde_json::from_str(&body).ok()?;
+        for account in json["account_details"].as_array().into_iter().flatten() {
+            for s in account["stream_detail"].as_array().into_iter().flatten() {
+                if s["name"] == stream {
+                    let leader = s["cluster"]["leader"].as_str()?;
+                    return leader.strip_prefix('n')?.parse().ok();
+                }
+            }
+        }
+        None
+    }
+
     /// A running node to ask about streams.
     pub fn any_running(&self) -> &NatsNode {
         self.nodes

@@ -38,9 +38,9 @@ impl JetStreamAddress {
         let rest = text
             .strip_prefix("nats://")
             .ok_or_else(|| format!("{text:?} is not a nats:// address"))?;
-        let (hosts, stream) = rest.split_once('/').ok_or_else(|| {
-            format!("{text:?} names no stream: write nats://HOST:PORT/STREAM")
-        })?;
+        let (hosts, stream) = rest
+            .split_once('/')
+            .ok_or_else(|| format!("{text:?} names no stream: write nats://HOST:PORT/STREAM"))?;
         if stream.is_empty()
             || stream.len() > 64
             || !stream

@@ -33,6 +33,9 @@ pub(crate) struct Resources {
     pub js: jetstream::Context,
     pub consumer: consumer::PullConsumer,
     pub state: kv::Store,
+    /// The bucket's stream, read through its leader (a direct get may be
+    /// answered by a replica that lags behind).
+    pub state_stream: stream::Stream,
     pub bodies: object_store::ObjectStore,
     pub subject: String,
     /// The largest message the servers take.
@@ -102,6 +105,10 @@ pub(crate) async fn connect(
             .await
             .map_err(|e| failed(&format!("cannot create the key-value bucket {bucket}"), e))?,
     };
+    let state_stream = js
+        .get_stream(format!("KV_{bucket}"))
+        .await
+        .map_err(|e| failed(&format!("cannot open the key-value bucket {bucket}"), e))?;
     let bucket = address.body_bucket();
     let bodies = match js.get_object_store(&bucket).await {
         Ok(store) => store,
@@ -121,6 +128,7 @@ pub(crate) async fn connect(
         js,
         consumer,
         state,
+        state_stream,
         bodies,
         subject: address.subject(),
         max_payload,

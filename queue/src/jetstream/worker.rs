@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
-use async_nats::jetstream::{AckKind, Message, kv};
+use async_nats::jetstream::{AckKind, Message};
 use futures_lite::StreamExt;
 use mailwire_driver::Runtime;
 use tokio::io::AsyncReadExt;
@@ -68,8 +68,7 @@ impl<R: Runtime> Worker<R> {
                         self.delivery.close().await;
                     }
                     Err(e) => {
-                        self.shared
-                            .log(&format!("JetStream: {e}; pulling again"));
+                        self.shared.log(&format!("JetStream: {e}; pulling again"));
                         tokio::time::sleep(Duration::from_millis(500)).await;
                         break;
                     }
@@ -98,17 +97,17 @@ impl<R: Runtime> Worker<R> {
             return;
         };
         let key = id.to_string();
-        let (state, revision) = match shared.res.state.entry(key.as_str()).await {
-            Ok(Some(e)) if e.operation == kv::Operation::Put => {
-                match serde_json::from_slice::<QueueState>(&e.value) {
-                    Ok(state) => (state, Some(e.revision)),
-                    Err(e) => {
-                        shared.log(&format!("{id}: unreadable state ({e}): starting over"));
-                        (QueueState::new(&head.envelope), Some(0))
-                    }
+        let (state, revision) = match read_state(&shared, &key).await {
+            Ok(Some((Some(value), revision))) => match serde_json::from_slice::<QueueState>(&value)
+            {
+                Ok(state) => (state, Some(revision)),
+                Err(e) => {
+                    shared.log(&format!("{id}: unreadable state ({e}): starting over"));
+                    (QueueState::new(&head.envelope), Some(revision))
                 }
-            }
-            Ok(_) => (QueueState::new(&head.envelope), None),
+            },
+            Ok(Some((None, revision))) => (QueueState::new(&head.envelope), Some(revision)),
+            Ok(None) => (QueueState::new(&head.envelope), None),
             Err(e) => {
                 shared.log(&format!(
                     "{id}: cannot read the state: {e}; trying again in 5s"
@@ -137,7 +136,14 @@ impl<R: Runtime> Worker<R> {
                     return;
                 }
                 if revision.is_some() {
-                    let _ = shared.res.state.purge(key.as_str()).await;
+                    // Kept a while: an acknowledgement lost in a failover
+                    // brings the entry back, and its state must say done.
+                    let later = shared.clone();
+                    let wait = shared.ack_wait * 2 + Duration::from_secs(30);
+                    tokio::spawn(async move {
+                        tokio::time::sleep(wait).await;
+                        let _ = later.res.state.purge(key.as_str()).await;
+                    });
                 }
                 if let Some(name) = &head.object
                     && let Err(e) = shared.res.bodies.delete(name).await
@@ -309,9 +315,15 @@ impl<R: Runtime> Worker<R> {
                     let before = r.reply.clone().unwrap_or_else(|| "never tried".to_owned());
                     r.status = RecipientStatus::Failed;
                     r.reply = Some(if last && age < max_age {
-                        format!("message expired after {delivered_n} deliveries: {before}", delivered_n = state.attempts)
+                        format!(
+                            "message expired after {delivered_n} deliveries: {before}",
+                            delivered_n = state.attempts
+                        )
                     } else {
-                        format!("message expired after {}: {before}", format_duration(max_age))
+                        format!(
+                            "message expired after {}: {before}",
+                            format_duration(max_age)
+                        )
                     });
                     r.reported = false;
                     shared.log(&format!(
@@ -341,8 +353,14 @@ impl<R: Runtime> Worker<R> {
                 serde_json::to_vec(&entry.state).expect("a queue state serializes"),
             );
             let written = match *revision {
-                Some(r) => kv.update(key.as_str(), value, r).await.map_err(|e| e.to_string()),
-                None => kv.create(key.as_str(), value).await.map_err(|e| e.to_string()),
+                Some(r) => kv
+                    .update(key.as_str(), value, r)
+                    .await
+                    .map_err(|e| e.to_string()),
+                None => kv
+                    .create(key.as_str(), value)
+                    .await
+                    .map_err(|e| e.to_string()),
             };
             match written {
                 Ok(r) => {
@@ -350,14 +368,13 @@ impl<R: Runtime> Worker<R> {
                     return Ok(());
                 }
                 Err(e) => {
-                    let Ok(Some(theirs)) = kv.entry(key.as_str()).await else {
+                    let Ok(Some((value, at))) = read_state(shared, &key).await else {
                         return Err(e);
                     };
-                    *revision = Some(theirs.revision);
-                    if theirs.operation != kv::Operation::Put {
-                        continue;
-                    }
-                    if let Ok(theirs) = serde_json::from_slice::<QueueState>(&theirs.value) {
+                    *revision = Some(at);
+                    if let Some(theirs) =
+                        value.and_then(|v| serde_json::from_slice::<QueueState>(&v).ok())
+                    {
                         merge(&mut entry.state, &theirs);
                     }
                 }
@@ -431,6 +448,28 @@ impl<R: Runtime> Worker<R> {
             entry.state.recipients[i].reported = true;
         }
         Ok(())
+    }
+}
+
+/// The entry's state as last written (through the bucket's leader): the
+/// value (`None` when deleted) and its revision; `None` when never
+/// written.
+async fn read_state(shared: &Shared, key: &str) -> Result<Option<(Option<Vec<u8>>, u64)>, String> {
+    use async_nats::jetstream::stream::LastRawMessageErrorKind;
+    let subject = format!("{}{key}", shared.res.state.prefix);
+    match shared
+        .res
+        .state_stream
+        .get_last_raw_message_by_subject(&subject)
+        .await
+    {
+        Ok(m) => {
+            let removed = m.headers.get("KV-Operation").is_some()
+                || m.headers.get("Nats-Marker-Reason").is_some();
+            Ok(Some(((!removed).then(|| m.payload.to_vec()), m.sequence)))
+        }
+        Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(None),
+        Err(e) => Err(e.to_string()),
     }
 }
 
