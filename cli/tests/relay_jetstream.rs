@@ -431,3 +431,42 @@ fn a_30_mib_message_goes_through_the_object_store() {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// With no smarthost reachable, an entry is tried on the schedule until
+/// `--max-queue-age`, then its recipient fails and the sender's DSN is
+/// queued on the same stream; the DSN (from `<>`) expires in turn without
+/// a notification of its own, and the stream is empty at the end.
+#[test]
+fn an_expired_entry_gets_its_dsn_through_the_stream() {
+    let nats = Nats::single();
+    let queue = nats.queue("EXPIRE");
+    let mut smarthost = Smarthost::start();
+    smarthost.stop();
+    let relay = node(&queue, &smarthost, &["--max-queue-age", "2s"]);
+    let mut client = Client::connect(relay.addr).expect("connect");
+    assert_eq!(client.mail("expire").expect("mail"), 250);
+    wait_until("the DSN expires too", Duration::from_secs(30), || {
+        relay.log().contains("the sender is <>")
+    });
+    let log = relay.log();
+    assert!(log.contains("status=expired"), "{log}");
+    assert!(log.contains("sender non-delivery notification"), "{log}");
+    assert!(
+        log.matches("status=deferred").count() >= 2,
+        "tried on the schedule: {log}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = nats
+            .any_running()
+            .streams()
+            .iter()
+            .find(|(name, _, _)| name == "EXPIRE")
+            .map(|&(_, m, _)| m);
+        if left == Some(0) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the stream still holds {left:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
