@@ -29,7 +29,11 @@
 //! delivery sees it follows one that recorded nothing and counts a
 //! possible duplicate ([`JetStreamQueue::possible_duplicates`]); the count
 //! is conservative (a delivery cut short before it sent anything counts
-//! too).
+//! too). A NATS failover longer than the acknowledgement wait can hand an
+//! entry to a second worker while the first is still on it (its
+//! in-progress acknowledgements were lost): both may send, counted the
+//! same way. A publish is tried again (same message id) for up to 20 s
+//! before the client is answered `451`.
 
 mod address;
 mod queue;

@@ -21,6 +21,10 @@ use crate::{QueueError, QueueId, QueueSettings, QueuedEnvelope, RetrySchedule};
 /// the server's payload limit less this goes to the object store.
 const HEAD_ROOM: usize = 16 * 1024;
 
+/// How long a publish is tried again (with the same message id) before
+/// the client is answered `451`.
+const PUBLISH_PATIENCE: Duration = Duration::from_secs(20);
+
 /// Deliveries beyond those the schedule allows, for those cut short by a
 /// node that stopped (each redelivery counts).
 const SPARE_DELIVERIES: i64 = 5;
@@ -77,9 +81,13 @@ impl Shared {
         };
         let payload = bytes::Bytes::from(payload);
         // A publish whose acknowledgement was lost is sent again with the
-        // same message id: JetStream keeps one copy.
-        let mut last = String::new();
-        for _ in 0..3 {
+        // same message id (JetStream keeps one copy), for a while: a
+        // cluster electing a new leader answers again within seconds, and
+        // a 4xx after a publish that did land would make the client send
+        // a second copy.
+        let deadline = std::time::Instant::now() + PUBLISH_PATIENCE;
+        let mut last;
+        loop {
             let publish = PublishMessage::build()
                 .message_id(id.as_str())
                 .payload(payload.clone());
@@ -101,6 +109,10 @@ impl Shared {
                 Ok(()) => return Ok(id),
                 Err(e) => last = e,
             }
+            if std::time::Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
         }
         if let Some(name) = &head.object {
             let _ = self.res.bodies.delete(name).await;
