@@ -83,6 +83,11 @@ pub fn run(args: Args) -> ExitCode {
     let Some(root) = args.queue else {
         return fail("give the spool directory with --queue DIR");
     };
+    if mailwire_queue::jetstream::JetStreamAddress::is_nats(&root.to_string_lossy()) {
+        return fail(
+            "mailwire queue works on spool directories; a JetStream queue is seen with NATS's own tools (nats stream info STREAM, nats kv ls)",
+        );
+    }
     if !root.join("queue").is_dir() {
         return fail(&format!(
             "{} is not a mailwire queue (no queue/ directory in it)",

@@ -16,6 +16,7 @@
 //! * It starts whatever the smarthost's state: an unreachable smarthost
 //!   is reported on stderr and answered `451 4.4.1` until it is back.
 
+mod backend;
 mod queued;
 mod session;
 mod upstream;
@@ -63,6 +64,11 @@ Examples:
   # (inspect with `mailwire queue list --queue /var/spool/mailwire`):
   mailwire relay --smarthost mail.example.org --queue /var/spool/mailwire \\
       --retry-schedule 1m,5m,30m,1h --max-queue-age 5d
+
+  # Many relay nodes, one queue: a JetStream stream (created when
+  # missing) that every node accepts into and delivers from:
+  mailwire relay --smarthost mail.example.org \\
+      --queue nats://10.0.0.5:4222,10.0.0.6:4222,10.0.0.7:4222/MAIL --queue-replicas 3
 
   # Mail for one domain only, from one sender domain, never from a subnet:
   mailwire relay --smarthost mail.example.org --allow-recipient '*@example.org' \
@@ -157,8 +163,24 @@ pub struct Args {
     /// Store and forward through the spool in DIR: 250 means durably
     /// queued, RCPT is answered by local policy, delivery follows with
     /// retries, and permanent failures get a DSN (see `mailwire queue`).
-    #[arg(long, value_name = "DIR")]
+    /// `nats://HOST:PORT[,HOST:PORT…]/STREAM` instead: one JetStream
+    /// work-queue stream that any number of relay nodes accept into and
+    /// deliver from (created when missing, with its key-value bucket and
+    /// object store).
+    #[arg(long, value_name = "DIR|nats://HOST:PORT/STREAM")]
     queue: Option<std::path::PathBuf>,
+    /// With --queue nats://…: copies of the stream, the state bucket and
+    /// the object store when they are created (3 on a three-node cluster).
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "queue",
+          value_parser = clap::value_parser!(u32).range(1..=5))]
+    queue_replicas: u32,
+    /// With --queue nats://…: how long a delivery may go unacknowledged
+    /// before its entry goes to another node (a node that stopped); in
+    /// progress acknowledgements keep a long delivery its own. Used when
+    /// the consumer is created.
+    #[arg(long, value_name = "DURATION", default_value = "30s",
+          value_parser = mailwire_queue::parse_duration, requires = "queue")]
+    queue_ack_wait: Duration,
     /// With --queue: the waits between attempts, e.g. `1m,5m,30m,1h`; the
     /// last one repeats until --max-queue-age.
     #[arg(long, value_name = "LIST", default_value = mailwire_queue::DEFAULT_SCHEDULE,
@@ -262,14 +284,12 @@ fn plan(args: &Args) -> Result<Plan, String> {
     })
 }
 
-/// `relay --queue DIR`: the spool, its queue, and the sessions that
-/// accept into it.
+/// `relay --queue DIR` or `--queue nats://…`: the store, its queue, and
+/// the sessions that accept into it.
 async fn run_queued(args: Args, plan: Plan, dir: std::path::PathBuf) -> ExitCode {
     let signals = StopSignals::install();
-    let spool = match mailwire_queue::Spool::open(&dir, mailwire_queue::SpoolSync::Group) {
-        Ok(spool) => Arc::new(spool),
-        Err(e) => return usage(&format!("--queue {}: {e}", dir.display())),
-    };
+    let text = dir.to_string_lossy().into_owned();
+    let nats = mailwire_queue::jetstream::JetStreamAddress::is_nats(&text);
     let options = server_options(&args, &plan);
     let hostname = options.config.domain.to_string();
     let settings = mailwire_queue::QueueSettings {
@@ -279,14 +299,34 @@ async fn run_queued(args: Args, plan: Plan, dir: std::path::PathBuf) -> ExitCode
         max_age: args.max_queue_age,
         workers: args.queue_workers as usize,
         hostname,
-        retry_requests: Some(dir.clone()),
+        retry_requests: (!nats).then(|| dir.clone()),
         log: Arc::new(|line: &str| {
             eprintln!("mailwire relay: queue: {}", escape_control(line));
         }),
     };
-    let queue = match mailwire_queue::Queue::start(spool, Tokio, settings).await {
-        Ok(queue) => queue,
-        Err(e) => return usage(&format!("--queue {}: {e}", dir.display())),
+    let queue = if nats {
+        let address = match mailwire_queue::jetstream::JetStreamAddress::parse(&text) {
+            Ok(address) => address,
+            Err(e) => return usage(&format!("--queue: {e}")),
+        };
+        let jetstream = mailwire_queue::jetstream::JetStreamSettings {
+            address,
+            replicas: args.queue_replicas as usize,
+            ack_wait: args.queue_ack_wait,
+        };
+        match mailwire_queue::jetstream::JetStreamQueue::start(jetstream, Tokio, settings).await {
+            Ok(queue) => backend::Backend::JetStream(queue),
+            Err(e) => return usage(&format!("--queue {text}: {e}")),
+        }
+    } else {
+        let spool = match mailwire_queue::Spool::open(&dir, mailwire_queue::SpoolSync::Group) {
+            Ok(spool) => Arc::new(spool),
+            Err(e) => return usage(&format!("--queue {}: {e}", dir.display())),
+        };
+        match mailwire_queue::Queue::start(spool, Tokio, settings).await {
+            Ok(queue) => backend::Backend::Spool(queue),
+            Err(e) => return usage(&format!("--queue {}: {e}", dir.display())),
+        }
     };
     let relay = Arc::new(plan.relay);
     let caps = Arc::new(std::sync::Mutex::new(None));

@@ -23,6 +23,8 @@ mod deliver;
 pub mod dsn;
 mod entry;
 mod id;
+#[cfg(feature = "jetstream")]
+pub mod jetstream;
 mod queue;
 mod schedule;
 mod spool;

@@ -562,7 +562,7 @@ impl<S: QueueStore, R: Runtime> Worker<S, R> {
 
 /// The enhanced status of a recorded reply (`550 5.1.1 …` → `5.1.1`); a
 /// reply without one gets the class's `X.0.0`, an expiry `4.4.7`.
-fn status_of(reply: &str) -> String {
+pub(crate) fn status_of(reply: &str) -> String {
     if reply.starts_with("message expired") {
         // RFC 3463: 4.4.7, delivery time expired; reported as a failure.
         return "4.4.7".to_owned();

@@ -9,6 +9,10 @@
 //! acceptance as in the proxy mode; when nothing is known yet (it has not
 //! answered since start) the message is queued and the delivery decides.
 //! A spool without room answers `452 4.3.1`.
+//!
+//! With `--queue nats://HOST:PORT/STREAM` the queue is a JetStream stream
+//! that any number of relay nodes share: the `250` follows JetStream's
+//! publish acknowledgement (see `mailwire_queue::jetstream`).
 
 use std::sync::{Arc, Mutex};
 
@@ -20,7 +24,9 @@ use mailwire_core::wire::params::{BodyType, MailParameters, RcptParameters};
 use mailwire_driver::server::{
     Context, HookError, HookResult, Mail, Session, SessionEnd, SessionFactory,
 };
-use mailwire_queue::{Queue, QueueError, QueuedEnvelope, Spool};
+use mailwire_queue::{QueueError, QueuedEnvelope};
+
+use super::backend::Backend;
 
 use super::session::{Relay, count_received, dedup_key, log};
 
@@ -29,7 +35,7 @@ pub struct Queued {
     /// Policy, users and limits (as the proxy mode).
     pub relay: Arc<Relay>,
     /// The queue the messages go into.
-    pub queue: Queue<Spool>,
+    pub queue: Backend,
     /// What the smarthost offered when it last answered.
     pub caps: Arc<Mutex<Option<Capabilities>>>,
     /// Octets the spool's file system must keep free beyond a message.
@@ -123,8 +129,8 @@ impl Session for QueuedSession {
             .shared
             .min_free
             .saturating_add(params.size.unwrap_or(0));
-        match self.shared.queue.store().free_space() {
-            Ok(free) if free < needed => Err(full()),
+        match self.shared.queue.free_space() {
+            Some(free) if free < needed => Err(full()),
             _ => Ok(()),
         }
     }
