@@ -140,3 +140,24 @@ fn shutdown_now_answers_421_in_the_middle_of_a_transfer() {
         [(TransactionEnd::Aborted(AbortReason::Shutdown), 1)]
     );
 }
+
+#[test]
+fn a_bdat_message_over_the_limit_ends_aborted_with_or_without_its_last_chunk() {
+    // The client may see the 552 before or after it sends BDAT LAST: the
+    // transaction ends the same way either way (found by pair_chunking).
+    let run = |tail: &[u8]| {
+        let mut config = config();
+        config.limits.max_message_size = Some(10);
+        let mut h = Harness::with(config, SessionInfo::default(), default_decider());
+        h.ehlo();
+        h.input(b"MAIL FROM:<a@example.net>\r\nRCPT TO:<b@example.org>\r\n");
+        h.input(b"BDAT 6\r\n123456");
+        let over = h.input(b"BDAT 6\r\n789012");
+        assert!(over.starts_with("552"), "{over}");
+        h.input(tail);
+        ends(&h)
+    };
+    let aborted = [(TransactionEnd::Aborted(AbortReason::SizeExceeded), 1)];
+    assert_eq!(run(b"BDAT 0 LAST\r\nRSET\r\n"), aborted);
+    assert_eq!(run(b"RSET\r\n"), aborted);
+}

@@ -618,6 +618,12 @@ impl ServerConnection {
     pub(crate) fn reset_transaction(&mut self, reason: AbortReason, end: TransactionEnd) {
         let end = if self.abort_message(reason) {
             TransactionEnd::Aborted(reason)
+        } else if self.txn.as_ref().is_some_and(|t| t.exceeded) {
+            // A BDAT message already cut off at the size limit: it ends
+            // as it would have at its LAST chunk, whether or not the client
+            // sent LAST before it saw the 552 (the end must not depend on
+            // how the replies and commands crossed).
+            TransactionEnd::Aborted(AbortReason::SizeExceeded)
         } else {
             end
         };
