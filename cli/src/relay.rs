@@ -316,7 +316,8 @@ async fn run_queued(args: Args, plan: Plan, dir: std::path::PathBuf) -> ExitCode
         };
         match mailwire_queue::jetstream::JetStreamQueue::start(jetstream, Tokio, settings).await {
             Ok(queue) => backend::Backend::JetStream(queue),
-            Err(e) => return usage(&format!("--queue {text}: {e}")),
+            // The error names the address without its credentials.
+            Err(e) => return usage(&format!("--queue: {e}")),
         }
     } else {
         let spool = match mailwire_queue::Spool::open(&dir, mailwire_queue::SpoolSync::Group) {

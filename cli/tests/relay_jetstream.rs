@@ -480,3 +480,56 @@ fn an_expired_entry_gets_its_dsn_through_the_stream() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// A NATS server that asks for a user and a password: the right ones in
+/// the address carry mail through; wrong ones stop the relay at start
+/// with a sentence that does not show the password.
+#[test]
+fn credentials_in_the_queue_address() {
+    let nats = Nats::single_with(&["--user", "relay", "--pass", "s3cret:pw"]);
+    let hosts = nats.queue("AUTH");
+    let smarthost = Smarthost::start();
+    let with = |login: &str| hosts.replacen("nats://", &format!("nats://{login}@"), 1);
+
+    let wrong = with("relay:wrong-pw");
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_mailwire"))
+        .args([
+            "relay",
+            "--listen",
+            "127.0.0.1:0",
+            "--smarthost",
+            &smarthost.addr(),
+        ])
+        .args(["--tls", "disabled", "--queue", &wrong])
+        .output()
+        .expect("run mailwire relay");
+    assert!(
+        !refused.status.success(),
+        "wrong credentials must stop the relay"
+    );
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("cannot connect to nats://relay:***@"),
+        "{said}"
+    );
+    assert!(!said.contains("wrong-pw"), "the password shows: {said}");
+
+    // ':' in the password is written %3A.
+    let relay = node(&with("relay:s3cret%3Apw"), &smarthost, &[]);
+    assert!(
+        !relay.log().contains("s3cret"),
+        "the password shows: {}",
+        relay.log()
+    );
+    let mut client = Client::connect(relay.addr).expect("connect");
+    client.cmd("MAIL FROM:<a@example.org>", 250).expect("MAIL");
+    client.cmd("RCPT TO:<b@example.org>", 250).expect("RCPT");
+    client.cmd("DATA", 354).expect("DATA");
+    let mut data = message("with-credentials", 1).into_bytes();
+    data.extend_from_slice(b".\r\n");
+    client.reader.get_mut().write_all(&data).expect("write");
+    assert_eq!(client.reply().expect("reply"), 250);
+    wait_until("the message arrives", Duration::from_secs(30), || {
+        smarthost.count() >= 1
+    });
+}

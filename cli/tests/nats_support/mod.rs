@@ -123,15 +123,22 @@ fn require_nats_server() {
 impl Nats {
     /// One JetStream server.
     pub fn single() -> Nats {
-        Nats::start(1)
+        Nats::start(1, &[])
+    }
+
+    /// One JetStream server started with `extra` arguments (such as
+    /// `--user U --pass P`).
+    #[allow(dead_code)] // not every test binary uses it
+    pub fn single_with(extra: &[&str]) -> Nats {
+        Nats::start(1, extra)
     }
 
     /// A three-node JetStream cluster (streams may have three replicas).
     pub fn cluster() -> Nats {
-        Nats::start(3)
+        Nats::start(3, &[])
     }
 
-    fn start(n: usize) -> Nats {
+    fn start(n: usize, extra: &[&str]) -> Nats {
         require_nats_server();
         static COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
@@ -156,7 +163,8 @@ impl Nats {
                 .args(["-m", &monitor.to_string()])
                 .args(["--server_name", &format!("n{i}")])
                 .arg("-l")
-                .arg(&log);
+                .arg(&log)
+                .args(extra);
             if n > 1 {
                 let routes: Vec<String> = ports
                     .iter()

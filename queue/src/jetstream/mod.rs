@@ -41,6 +41,6 @@ mod record;
 mod setup;
 mod worker;
 
-pub use address::JetStreamAddress;
+pub use address::{JetStreamAddress, NatsAuth};
 pub use queue::{JetStreamQueue, allowed_deliveries};
 pub use setup::JetStreamSettings;

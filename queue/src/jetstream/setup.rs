@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer, kv, object_store, stream};
 
-use super::address::JetStreamAddress;
+use super::address::{JetStreamAddress, NatsAuth};
 use crate::QueueError;
 
 /// The durable consumer every node pulls from.
@@ -55,7 +55,14 @@ pub(crate) async fn connect(
     keep: Duration,
 ) -> Result<Resources, QueueError> {
     let address = &settings.address;
-    let client = async_nats::ConnectOptions::new()
+    let options = match &address.auth {
+        None => async_nats::ConnectOptions::new(),
+        Some(NatsAuth::UserPassword { user, password }) => {
+            async_nats::ConnectOptions::with_user_and_password(user.clone(), password.clone())
+        }
+        Some(NatsAuth::Token(token)) => async_nats::ConnectOptions::with_token(token.clone()),
+    };
+    let client = options
         .name("mailwire relay")
         .connection_timeout(Duration::from_secs(5))
         .connect(address.servers.clone())
