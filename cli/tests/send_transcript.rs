@@ -417,3 +417,93 @@ fn swaks_own_spellings_work_as_swaks_users_type_them() {
         run.stdout
     );
 }
+
+/// The `=== Trying` and `=== Connected` notes of a transcript, in order.
+fn attempts(transcript: &str) -> Vec<&str> {
+    transcript
+        .lines()
+        .filter(|l| l.starts_with("=== Trying ") || l.starts_with("=== Connected to "))
+        .collect()
+}
+
+/// `-v` names each server as it is tried, in order: a closed port, then
+/// the server that takes the message.
+#[test]
+fn transcript_names_each_server_tried_in_order() {
+    let server = serve();
+    let closed = at(closed_port());
+    let good = at(server.port());
+    let mut args = vec!["--server".to_owned(), closed.clone()];
+    args.extend(args_for(
+        server.port(),
+        &["-v", "--tls", "required", "--insecure-accept-any-cert"],
+    ));
+    let run = run(&args);
+    assert_eq!(run.status, 0, "{run:#?}");
+    assert_eq!(
+        attempts(&run.stdout),
+        [
+            format!("=== Trying {closed}..."),
+            format!("=== Trying {good}..."),
+            format!("=== Connected to {good}."),
+        ],
+        "{run:#?}"
+    );
+    assert!(run.stderr.contains(&closed), "{run:#?}");
+    assert_eq!(server.messages().len(), 1, "one message stored");
+}
+
+/// `--quit-after`: a server that fails is named on standard error as it
+/// is given up and the next is tried; a session stopped in the setup, as
+/// asked, tries no other server.
+#[test]
+fn quit_after_fails_over_and_stops_at_the_stop_point() {
+    let server = serve();
+    let closed = at(closed_port());
+    let good = at(server.port());
+    let tls = ["--tls", "required", "--insecure-accept-any-cert"];
+
+    let mut args = vec!["--server".to_owned(), closed.clone()];
+    let mut extra = vec!["-v", "--quit-after", "mail"];
+    extra.extend(tls);
+    args.extend(args_for(server.port(), &extra));
+    let mail = run(&args);
+    assert_eq!(mail.status, 0, "{mail:#?}");
+    assert!(
+        mail.stderr
+            .lines()
+            .any(|l| l.starts_with(&format!("mailwire send: {closed}: "))),
+        "the closed server is named as it is given up: {mail:#?}"
+    );
+    assert_eq!(
+        attempts(&mail.stdout),
+        [
+            format!("=== Trying {closed}..."),
+            format!("=== Trying {good}..."),
+            format!("=== Connected to {good}."),
+        ],
+        "{mail:#?}"
+    );
+    assert!(
+        mail.stdout
+            .contains(&format!("stopped after MAIL via {good}, as asked")),
+        "{mail:#?}"
+    );
+
+    // Stopped after EHLO on the first server: the second is never tried.
+    let mut extra = vec!["-v", "--quit-after", "ehlo", "--server", &closed];
+    extra.extend(tls);
+    let run = run(&args_for(server.port(), &extra));
+    assert_eq!(run.status, 0, "{run:#?}");
+    assert_eq!(
+        attempts(&run.stdout),
+        [
+            format!("=== Trying {good}..."),
+            format!("=== Connected to {good}."),
+        ],
+        "{run:#?}"
+    );
+    assert!(run.stderr.is_empty(), "{run:#?}");
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(server.messages().is_empty(), "nothing is sent");
+}

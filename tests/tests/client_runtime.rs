@@ -16,7 +16,8 @@ use mailwire_core::client::{
 use mailwire_core::sasl::{Credentials, Mechanism};
 use mailwire_core::wire::address::{ForwardPath, ReversePath};
 use mailwire_driver::client::{
-    Client, ClientError, ClientSettings, SendError, SendOptions, ServerAddress,
+    Client, ClientError, ClientSettings, Observer, SendError, SendOptions, ServerAddress,
+    TraceEvent,
 };
 use mailwire_driver::{ClientTls, Runtime, pipe, send_message};
 
@@ -304,7 +305,7 @@ async fn opportunistic_unverified<R: Runtime>(rt: R) {
 
 /// Failover across three servers: connection refused, then a 554
 /// greeting, then a good server; the report names the good one and why
-/// the others were given up.
+/// the others were given up, and the observer saw each attempt in order.
 async fn failover_three_servers<R: Runtime>(rt: R) {
     let refused = closed_port(&rt).await;
     let (bad, bad_logs) = scripted_server(
@@ -319,12 +320,40 @@ async fn failover_three_servers<R: Runtime>(rt: R) {
     .await;
     let script = with_greeting("250 scripted\r\n", transaction_steps());
     let (good, logs) = scripted_server(&rt, vec![script]).await;
-    let options = SendOptions::new([local(refused.port()), local(bad.port()), local(good.port())]);
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let observer: Observer = Arc::new(move |event: &TraceEvent<'_>| {
+        let note = match event {
+            TraceEvent::Trying { server } => format!("trying {}", server.port),
+            TraceEvent::Connected { addr } => format!("connected {}", addr.port()),
+            TraceEvent::GaveUp { server, error } => {
+                assert!(error.allows_failover(), "{error}");
+                format!("gave up {}", server.port)
+            }
+            _ => return,
+        };
+        record.lock().expect("lock").push(note);
+    });
+    let options = SendOptions::new([local(refused.port()), local(bad.port()), local(good.port())])
+        .with_settings(ClientSettings::default().with_observer(observer));
     let report = send_message(rt.clone(), MESSAGE, &options)
         .await
         .expect("send");
     assert!(report.is_sent(), "{report:?}");
     assert_eq!(report.port, good.port());
+    let (r, b, g) = (refused.port(), bad.port(), good.port());
+    assert_eq!(
+        *seen.lock().expect("lock"),
+        [
+            format!("trying {r}"),
+            format!("gave up {r}"),
+            format!("trying {b}"),
+            format!("connected {b}"),
+            format!("gave up {b}"),
+            format!("trying {g}"),
+            format!("connected {g}"),
+        ]
+    );
     assert_eq!(
         report.failed_servers.len(),
         2,

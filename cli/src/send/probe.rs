@@ -4,7 +4,11 @@
 
 use mailwire_core::client::{CloseKind, Recipient};
 use mailwire_core::wire::reply::Reply;
-use mailwire_driver::client::{Client, ClientError};
+use std::sync::Arc;
+
+use mailwire_driver::client::{
+    ClientError, ClientSettings, Observer, TraceEvent, Tried, first_server,
+};
 use mailwire_tokio::Tokio;
 use serde::Serialize;
 
@@ -61,69 +65,100 @@ pub async fn run(plan: &Plan, draft: &Draft, point: QuitAfter, json: bool) -> u8
             return EXIT_USAGE;
         }
     };
-    let envelope = draft.envelope(&prepared);
-    let mut errors = Vec::new();
-    let mut last_server = None;
-    for server in &plan.servers {
-        let name = label(&server.host, server.port);
-        if let Some(transcript) = &plan.transcript {
-            transcript.note(&format!("Trying {name}..."));
-        }
-        last_server = Some(name.clone());
-        let mut client = match Client::connect(Tokio, server, &plan.settings).await {
-            Ok(client) => client,
-            Err(ClientError::Closed(reason)) if matches!(reason.kind, CloseKind::Stopped(_)) => {
-                return report(json, &point, &name, None, &[], None, EXIT_SENT);
-            }
-            Err(error) => {
-                eprintln!(
-                    "mailwire send: {}: {}",
-                    escape(&name),
-                    escape(&failure_text(&error))
-                );
-                errors.push(error);
-                continue;
-            }
-        };
-        let QuitAfter::Setup(_) = point else {
-            let (mail, answers, error) = envelope_steps(&mut client, &envelope, point).await;
-            if client.is_open() {
-                let _ = client.quit().await;
-            }
-            let status = match (&mail, &error) {
-                (_, Some(_)) => EXIT_TEMPORARY,
-                (None, None) => EXIT_TEMPORARY,
-                (Some(reply), None) if !positive(reply) => by_reply(reply),
-                (Some(_), None) => {
-                    let accepted = answers.iter().filter(|(_, r)| positive(r)).count();
-                    if accepted == answers.len() {
-                        EXIT_SENT
-                    } else if accepted > 0 {
-                        EXIT_PARTIAL
-                    } else {
-                        answers
-                            .iter()
-                            .map(|(_, r)| by_reply(r))
-                            .min()
-                            .unwrap_or(EXIT_SENT)
-                    }
+    let envelope = &draft.envelope(&prepared);
+    let settings = telling_failures(plan);
+    let found = first_server(
+        Tokio,
+        &plan.servers,
+        &settings,
+        |mut client, server| async move {
+            let name = label(&server.host, server.port);
+            let QuitAfter::Setup(_) = point else {
+                let (mail, answers, error) = envelope_steps(&mut client, envelope, point).await;
+                if client.is_open() {
+                    let _ = client.quit().await;
                 }
+                let status = match (&mail, &error) {
+                    (_, Some(_)) => EXIT_TEMPORARY,
+                    (None, None) => EXIT_TEMPORARY,
+                    (Some(reply), None) if !positive(reply) => by_reply(reply),
+                    (Some(_), None) => {
+                        let accepted = answers.iter().filter(|(_, r)| positive(r)).count();
+                        if accepted == answers.len() {
+                            EXIT_SENT
+                        } else if accepted > 0 {
+                            EXIT_PARTIAL
+                        } else {
+                            answers
+                                .iter()
+                                .map(|(_, r)| by_reply(r))
+                                .min()
+                                .unwrap_or(EXIT_SENT)
+                        }
+                    }
+                };
+                return Tried::Done(report(
+                    json,
+                    &point,
+                    &name,
+                    mail.as_ref(),
+                    &answers,
+                    error,
+                    status,
+                ));
             };
-            return report(json, &point, &name, mail.as_ref(), &answers, error, status);
-        };
-        // The setup finished without reaching the stop point (it cannot,
-        // but quit politely all the same).
-        let _ = client.quit().await;
+            // The setup finished without reaching the stop point (it cannot,
+            // but quit politely all the same).
+            let _ = client.quit().await;
+            Tried::Done(report(json, &point, &name, None, &[], None, EXIT_SENT))
+        },
+    )
+    .await;
+    let given_up = match found {
+        Ok((status, _)) => return status,
+        Err(given_up) => given_up,
+    };
+    if let Some(last) = given_up.last()
+        && stopped(&last.error)
+    {
+        // The setup reached the stop point: the session ended as asked.
+        let name = label(&last.host, last.port);
         return report(json, &point, &name, None, &[], None, EXIT_SENT);
     }
-    let status = exit::for_failures(&errors);
-    let error = errors.last().map(failure_text);
-    if json && last_server.is_some() {
+    let status = exit::for_failures(given_up.iter().map(|f| &f.error));
+    let error = given_up.last().map(|f| failure_text(&f.error));
+    if json && !plan.servers.is_empty() {
         report(json, &point, "", None, &[], error, status)
     } else {
         eprintln!("mailwire send: stopped before {point}: no server was ready");
         status
     }
+}
+
+/// Whether the session ended at the stop point asked for.
+fn stopped(error: &ClientError) -> bool {
+    matches!(error, ClientError::Closed(reason) if matches!(reason.kind, CloseKind::Stopped(_)))
+}
+
+/// `plan`'s client settings, telling each server given up on standard
+/// error as it happens (after its transcript, before the next server's).
+fn telling_failures(plan: &Plan) -> ClientSettings {
+    let inner = plan.settings.observer.clone();
+    let observer: Observer = Arc::new(move |event: &TraceEvent<'_>| {
+        if let TraceEvent::GaveUp { server, error } = event
+            && !stopped(error)
+        {
+            eprintln!(
+                "mailwire send: {}: {}",
+                escape(&label(&server.host, server.port)),
+                escape(&failure_text(error))
+            );
+        }
+        if let Some(inner) = &inner {
+            inner(event);
+        }
+    });
+    plan.settings.clone().with_observer(observer)
 }
 
 /// MAIL, then (for `rcpt`) each RCPT, each answered before the next.

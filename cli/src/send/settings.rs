@@ -16,8 +16,6 @@ pub struct Plan {
     pub settings: ClientSettings,
     /// Send when at least one recipient is accepted.
     pub at_least_one: bool,
-    /// Print the conversation (`-v`).
-    pub transcript: Option<Transcript>,
 }
 
 /// The servers and settings for `args`.
@@ -40,17 +38,17 @@ pub fn plan(args: &Args) -> Result<Plan, String> {
     if let Some(QuitAfter::Setup(point)) = args.swaks.quit_after {
         settings = settings.with_stop_after(point);
     }
-    let transcript = args.swaks.transcript.then_some(Transcript {
-        to_stderr: args.json,
-        show_body: args.swaks.show_body,
-    });
-    if let Some(transcript) = transcript {
+    if args.swaks.transcript {
+        // `-v`: the conversation, and each server tried, as it happens.
+        let transcript = Transcript {
+            to_stderr: args.json,
+            show_body: args.swaks.show_body,
+        };
         settings = settings.with_observer(transcript.observer());
     }
     Ok(Plan {
         servers,
         settings,
         at_least_one: args.at_least_one,
-        transcript,
     })
 }

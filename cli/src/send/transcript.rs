@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use mailwire_driver::client::{Direction, LineKind, Observer, TraceEvent};
 
+use super::transfer::label;
 use crate::common::text::escape_control as escape;
 
 /// Message lines shown before the rest is elided (without --show-body).
@@ -48,6 +49,9 @@ impl Transcript {
     pub fn observer(self) -> Observer {
         let body = Mutex::new(BodyState::default());
         Arc::new(move |event: &TraceEvent<'_>| match event {
+            TraceEvent::Trying { server } => {
+                self.note(&format!("Trying {}...", label(&server.host, server.port)));
+            }
             TraceEvent::Connected { addr } => self.note(&format!("Connected to {addr}.")),
             TraceEvent::TlsStarted { info } => self.note(&format!(
                 "TLS started: {}, {}, certificate {}",

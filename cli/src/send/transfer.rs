@@ -3,11 +3,11 @@
 //! full (and bulk mode can reuse a connection for many messages).
 
 use mailwire_core::TlsInfo;
-use mailwire_core::client::{CloseReason, MailOptions, TransactionOutcome};
+use mailwire_core::client::{CloseReason, Envelope, MailOptions, TransactionOutcome};
 use mailwire_core::wire::address::{Domain, ForwardPath};
 use mailwire_driver::Runtime;
 use mailwire_driver::client::{
-    Client, ClientError, ServerAddress, Tried, default_client_name, first_server,
+    Client, ClientError, ServerAddress, ServerFailure, Tried, default_client_name, first_server,
 };
 use mailwire_tokio::Tokio;
 
@@ -54,10 +54,7 @@ pub async fn connect_any(
         Ok((found, given_up)) => (Some(found), given_up),
         Err(given_up) => (None, given_up),
     };
-    failures.extend(given_up.into_iter().map(|f| Failure {
-        server: label(&f.host, f.port),
-        error: f.error,
-    }));
+    failures.extend(given_up.into_iter().map(Failure::from));
     found
 }
 
@@ -68,15 +65,6 @@ pub struct Failure {
     pub server: String,
     /// Why.
     pub error: ClientError,
-}
-
-/// A [`Failure`] for `server`.
-#[must_use]
-pub fn failure(server: &ServerAddress, error: ClientError) -> Failure {
-    Failure {
-        server: label(&server.host, server.port),
-        error,
-    }
 }
 
 /// What one message did on a server that was ready for it.
@@ -129,89 +117,98 @@ pub async fn send_once(plan: &Plan, draft: &Draft) -> SendResult {
     let mut envelope = draft.envelope(&prepared);
     envelope.options = envelope.options.with_policy(super::bulk::policy(plan));
     let body = bytes::Bytes::from(prepared.bytes.clone());
-    let mut failures = Vec::new();
-    for server in &plan.servers {
-        if let Some(transcript) = &plan.transcript {
-            transcript.note(&format!("Trying {}...", label(&server.host, server.port)));
-        }
-        let mut client = match Client::connect(Tokio, server, &plan.settings).await {
-            Ok(client) => client,
-            Err(error) => {
-                failures.push(failure(server, error));
-                continue;
-            }
-        };
-        let tls = client.tls_info().cloned();
-        let sent = if draft.compose.is_some() {
-            // Built for this server: ASCII unless an address needs UTF-8
-            // and the server offers SMTPUTF8.
-            match draft.build(
-                client.header_charset(),
-                plan.settings.random.as_ref(),
-                &domain,
-            ) {
-                Ok(built) => {
-                    let options = MailOptions::default().with_policy(super::bulk::policy(plan));
-                    Some(client.send_built(&built, options).await)
-                }
-                Err(problem) => {
-                    let close = client.close_reason().cloned();
-                    if client.is_open() {
-                        let _ = client.quit().await;
-                    }
-                    return SendResult::Delivered {
-                        failures,
-                        delivery: Box::new(Delivery {
-                            server: label(&server.host, server.port),
-                            tls,
-                            recipients: prepared.recipients.clone(),
-                            outcome: Err(problem),
-                            close,
-                        }),
-                    };
-                }
-            }
-        } else {
-            None
-        };
-        let sent = match sent {
-            Some(sent) => sent,
-            None => {
-                draft
-                    .transmit(&mut client, envelope.clone(), body.clone())
-                    .await
-            }
-        };
-        let outcome = match sent {
-            Ok(outcome) => Ok(outcome),
-            Err(ClientError::Usage(error)) => Err(error.to_string()),
-            Err(error) => {
-                // Closed while idle, before MAIL: the next server may try.
-                failures.push(failure(server, error));
-                continue;
-            }
-        };
-        let close = client.close_reason().cloned();
-        if client.is_open() {
-            let _ = client.quit().await;
-        }
-        let tls = match &outcome {
-            Ok(outcome) => outcome.tls.clone().or(tls),
-            Err(_) => tls,
-        };
-        return SendResult::Delivered {
-            failures,
-            delivery: Box::new(Delivery {
-                server: label(&server.host, server.port),
-                tls,
-                recipients: prepared.recipients.clone(),
-                outcome,
-                close,
-            }),
-        };
+    let (envelope, body, domain, recipients) = (&envelope, &body, &domain, &prepared.recipients);
+    let found = first_server(Tokio, &plan.servers, &plan.settings, |client, server| {
+        deliver(
+            plan, draft, client, server, envelope, body, domain, recipients,
+        )
+    })
+    .await;
+    match found {
+        Ok((delivery, given_up)) => SendResult::Delivered {
+            failures: given_up.into_iter().map(Failure::from).collect(),
+            delivery: Box::new(delivery),
+        },
+        Err(given_up) => SendResult::AllFailed {
+            failures: given_up.into_iter().map(Failure::from).collect(),
+            recipients: prepared.recipients,
+        },
     }
-    SendResult::AllFailed {
-        failures,
-        recipients: prepared.recipients,
+}
+
+/// Sends the message on `client`, ready for mail: [`Tried::NotStarted`]
+/// when the session ended before MAIL (the next server may try).
+#[allow(clippy::too_many_arguments)]
+async fn deliver(
+    plan: &Plan,
+    draft: &Draft,
+    mut client: TokioClient,
+    server: &ServerAddress,
+    envelope: &Envelope,
+    body: &bytes::Bytes,
+    domain: &Domain,
+    recipients: &[ForwardPath],
+) -> Tried<Delivery> {
+    let tls = client.tls_info().cloned();
+    let sent = if draft.compose.is_some() {
+        // Built for this server: ASCII unless an address needs UTF-8
+        // and the server offers SMTPUTF8.
+        match draft.build(
+            client.header_charset(),
+            plan.settings.random.as_ref(),
+            domain,
+        ) {
+            Ok(built) => {
+                let options = MailOptions::default().with_policy(super::bulk::policy(plan));
+                client.send_built(&built, options).await
+            }
+            Err(problem) => {
+                let close = client.close_reason().cloned();
+                if client.is_open() {
+                    let _ = client.quit().await;
+                }
+                return Tried::Done(Delivery {
+                    server: label(&server.host, server.port),
+                    tls,
+                    recipients: recipients.to_vec(),
+                    outcome: Err(problem),
+                    close,
+                });
+            }
+        }
+    } else {
+        draft
+            .transmit(&mut client, envelope.clone(), body.clone())
+            .await
+    };
+    let outcome = match sent {
+        Ok(outcome) => Ok(outcome),
+        Err(ClientError::Usage(error)) => Err(error.to_string()),
+        // Closed while idle, before MAIL: the next server may try.
+        Err(error) => return Tried::NotStarted(error),
+    };
+    let close = client.close_reason().cloned();
+    if client.is_open() {
+        let _ = client.quit().await;
+    }
+    let tls = match &outcome {
+        Ok(outcome) => outcome.tls.clone().or(tls),
+        Err(_) => tls,
+    };
+    Tried::Done(Delivery {
+        server: label(&server.host, server.port),
+        tls,
+        recipients: recipients.to_vec(),
+        outcome,
+        close,
+    })
+}
+
+impl From<ServerFailure> for Failure {
+    fn from(given_up: ServerFailure) -> Failure {
+        Failure {
+            server: label(&given_up.host, given_up.port),
+            error: given_up.error,
+        }
     }
 }

@@ -6,6 +6,7 @@
 use std::future::Future;
 
 use super::connection::Client;
+use super::trace::TraceEvent;
 use super::{ClientError, ClientSettings, ServerAddress, ServerFailure};
 use crate::Runtime;
 
@@ -32,6 +33,11 @@ pub enum Tried<T> {
 /// started on a server (`work` returned [`Tried::Done`]) no other server is
 /// tried: the message could be delivered twice.
 ///
+/// The observer of `settings` ([`ClientSettings::observer`]) is told
+/// [`TraceEvent::Trying`] before each connection and
+/// [`TraceEvent::GaveUp`] for each server given up, in order, besides
+/// each connection's own events.
+///
 /// Returns what `work` returned with the servers given up before it, in
 /// order.
 ///
@@ -52,7 +58,11 @@ where
     Fut: Future<Output = Tried<T>>,
 {
     let mut failures = Vec::new();
+    let observer = settings.observer.as_ref();
     for server in servers {
+        if let Some(observer) = observer {
+            observer(&TraceEvent::Trying { server });
+        }
         let error = match Client::connect(runtime.clone(), server, settings).await {
             Ok(client) => match work(client, server).await {
                 Tried::Done(value) => return Ok((value, failures)),
@@ -61,6 +71,12 @@ where
             Err(error) => error,
         };
         tracing::debug!(host = %server.host, port = server.port, %error, "server failed");
+        if let Some(observer) = observer {
+            observer(&TraceEvent::GaveUp {
+                server,
+                error: &error,
+            });
+        }
         let next = error.allows_failover();
         failures.push(ServerFailure::new(server, error));
         if !next {

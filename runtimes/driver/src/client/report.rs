@@ -3,7 +3,7 @@
 use std::io;
 use std::net::SocketAddr;
 
-use mailwire_core::client::{CloseReason, Outcome, RecipientStatus, TransactionOutcome};
+use mailwire_core::client::{CloseKind, CloseReason, Outcome, RecipientStatus, TransactionOutcome};
 use mailwire_core::message::{BuildError, MessageError};
 use mailwire_core::sasl::Mechanism;
 use mailwire_core::wire::address::{ForwardPath, ReversePath};
@@ -62,10 +62,16 @@ impl ClientError {
     /// [`Client::connect`](super::Client::connect) or from a session that
     /// ended before its transaction started: everything but a refused call
     /// (a message the server cannot take, which no other server should be
-    /// given either). [`first_server`](super::first_server) asks this.
+    /// given either) and a session stopped on purpose
+    /// ([`CloseKind::Stopped`]: the stop point asked for was reached).
+    /// [`first_server`](super::first_server) asks this.
     #[must_use]
     pub fn allows_failover(&self) -> bool {
-        !matches!(self, ClientError::Usage(_))
+        match self {
+            ClientError::Usage(_) => false,
+            ClientError::Closed(reason) => !matches!(reason.kind, CloseKind::Stopped(_)),
+            _ => true,
+        }
     }
 }
 

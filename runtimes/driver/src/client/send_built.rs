@@ -21,9 +21,10 @@ use crate::Runtime;
 /// failover, envelope rules, options and report).
 ///
 /// The message is checked before any connection, then built for the
-/// server that is ready ([`Client::build`](super::Client::build)): ASCII unless an address has a
-/// non-ASCII local part and the server offers SMTPUTF8. File attachments
-/// are read as the message is sent ([`Client::send_built`](super::Client::send_built)).
+/// server that is ready ([`Client::build`](super::Client::build)): ASCII
+/// unless an address has a non-ASCII local part and the server offers
+/// SMTPUTF8. File attachments are read as the message is sent
+/// ([`Client::send_built`](super::Client::send_built)).
 ///
 /// # Errors
 ///

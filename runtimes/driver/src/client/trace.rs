@@ -15,6 +15,8 @@ use std::sync::Arc;
 use mailwire_core::TlsInfo;
 use mailwire_core::client::Phase;
 
+use super::{ClientError, ServerAddress};
+
 /// Which way a line went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -58,6 +60,25 @@ pub struct TraceLine<'a> {
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub enum TraceEvent<'a> {
+    /// [`first_server`](super::first_server) (and so
+    /// [`connect_first`](super::connect_first),
+    /// [`send_message`](super::send_message),
+    /// [`send_built_message`](super::send_built_message)) is about to
+    /// connect to this server, the next in its list.
+    Trying {
+        /// The server, as given.
+        server: &'a ServerAddress,
+    },
+    /// [`first_server`](super::first_server) gave this server up before a
+    /// transaction started on it (the connection could not be set up, or
+    /// the session ended before MAIL). The next server is tried when
+    /// [`ClientError::allows_failover`] says so.
+    GaveUp {
+        /// The server, as given.
+        server: &'a ServerAddress,
+        /// Why.
+        error: &'a ClientError,
+    },
     /// The TCP connection is open.
     Connected {
         /// The server's address.
