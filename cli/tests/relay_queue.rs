@@ -288,7 +288,7 @@ fn temporary_failures_retry_on_the_schedule() {
     wait_until("delivered", Duration::from_secs(30), || {
         smarthost.arrivals().len() == 1
     });
-    wait_until("the queue empty", Duration::from_secs(10), || {
+    wait_until("the queue empty", Duration::from_secs(30), || {
         queued(&spool.0) == 0
     });
     let log = relay.log();
@@ -412,7 +412,7 @@ fn expired_messages_get_a_dsn() {
     wait_until("the DSN", Duration::from_secs(30), || {
         smarthost.arrivals().iter().any(|a| a.from == "<>")
     });
-    wait_until("the queue empty", Duration::from_secs(10), || {
+    wait_until("the queue empty", Duration::from_secs(30), || {
         queued(&spool.0) == 0
     });
     let arrivals = smarthost.arrivals();
@@ -441,7 +441,7 @@ fn queue_commands() {
             .0,
         250
     );
-    wait_until("the first attempts", Duration::from_secs(10), || {
+    wait_until("the first attempts", Duration::from_secs(30), || {
         let v = list_json(&spool.0);
         v["entries"]
             .as_array()
@@ -478,11 +478,11 @@ fn queue_commands() {
     assert!(smarthost.arrivals().is_empty(), "not before the flush");
     let (ok, _, err) = queue(&spool.0, &["flush"]);
     assert!(ok, "{err}");
-    wait_until("delivered after the flush", Duration::from_secs(10), || {
+    wait_until("delivered after the flush", Duration::from_secs(30), || {
         smarthost.arrivals().len() == 1
     });
     assert_eq!(smarthost.arrivals()[0].rcpt, "keep@example.org");
-    wait_until("the queue empty", Duration::from_secs(10), || {
+    wait_until("the queue empty", Duration::from_secs(30), || {
         queued(&spool.0) == 0
     });
     let (ok, text, _) = queue(&spool.0, &["list"]);
@@ -637,7 +637,7 @@ fn what_the_smarthost_cannot_take_at_delivery_gets_a_dsn() {
     wait_until("the DSN at the sink", Duration::from_secs(30), || {
         dumps().iter().any(|d| d.contains("Status: 5.6.3"))
     });
-    wait_until("the queue empty", Duration::from_secs(10), || {
+    wait_until("the queue empty", Duration::from_secs(30), || {
         queued(&spool.0) == 0
     });
     let all = dumps();
