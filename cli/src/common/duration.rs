@@ -2,44 +2,17 @@
 //! by `s`, `m`, `h` or `d` (`30s`, `5m`, `2h`, `5d`); a bare number is
 //! seconds.
 
-use std::time::Duration;
-
 /// Parses a duration: `30s`, `5m`, `2h`, `5d`, or a bare number of
 /// seconds (`90`). Zero is allowed; fractions and negative numbers are not.
-///
-/// # Errors
-///
-/// A sentence saying what was expected, for clap to show.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let (digits, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
-        Some(at) => text.split_at(at),
-        None => (text, ""),
-    };
-    let expected = || {
-        format!(
-            "{text:?} is not a duration: expected a whole number with s, m, h or d (30s, 5m, 2h, 5d), or a bare number of seconds"
-        )
-    };
-    if digits.is_empty() {
-        return Err(expected());
-    }
-    let count: u64 = digits.parse().map_err(|_| expected())?;
-    let seconds_per = match unit {
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3_600,
-        "d" => 86_400,
-        _ => return Err(expected()),
-    };
-    count
-        .checked_mul(seconds_per)
-        .map(Duration::from_secs)
-        .ok_or_else(|| format!("{text:?} is too long a duration"))
-}
+/// The one parser is the library's ([`mailwire_queue::parse_duration`],
+/// which the queue's retry schedules use too), so every command line reads
+/// durations the same way.
+pub use mailwire_queue::parse_duration;
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]
