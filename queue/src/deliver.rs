@@ -6,7 +6,10 @@ use mailwire_core::wire::reply::Reply;
 use mailwire_driver::Runtime;
 use mailwire_driver::client::{Client, ClientError, ClientSettings, ServerAddress, connect_first};
 
-use crate::entry::{QueueEntry, RecipientStatus};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
+
+use crate::entry::{QueueEntry, RecipientStatus, unix_ms};
 
 /// What one attempt did to one recipient.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +28,50 @@ pub struct Attempt {
     pub unknown: bool,
     /// The next hop that answered, `host:port`, when one did.
     pub remote: Option<String>,
+}
+
+/// Writes the results of one attempt made at `now` into the entry's state
+/// and logs a line per recipient; a connection broken after the final dot
+/// counts one possible duplicate, in the entry and in `duplicates` (the
+/// process's total). The spool's workers and JetStream's share it.
+pub(crate) fn record_attempt(
+    entry: &mut QueueEntry,
+    results: &[Attempt],
+    now: SystemTime,
+    duplicates: &AtomicU64,
+    log: &dyn Fn(&str),
+) {
+    let id = &entry.id;
+    let state = &mut entry.state;
+    state.attempts += 1;
+    state.last_attempt = Some(unix_ms(now));
+    let mut unknown = false;
+    for a in results {
+        let r = &mut state.recipients[a.index];
+        r.status = a.status;
+        r.reply = Some(a.reply.clone());
+        r.unknown = a.unknown;
+        r.reported = false;
+        r.remote.clone_from(&a.remote);
+        unknown |= a.unknown;
+        let to = &entry.envelope.recipients[a.index].to;
+        let word = match a.status {
+            RecipientStatus::Delivered => "sent",
+            RecipientStatus::Failed => "bounced",
+            _ => "deferred",
+        };
+        log(&format!(
+            "{id}: to={to}, attempt={}, status={word} ({})",
+            state.attempts, a.reply
+        ));
+    }
+    if unknown {
+        state.possible_duplicates += 1;
+        let total = duplicates.fetch_add(1, Ordering::Relaxed) + 1;
+        log(&format!(
+            "{id}: the connection broke after the end of data: the next attempt may duplicate the message (possible duplicates since start: {total})"
+        ));
+    }
 }
 
 /// Delivers queue entries to the first next hop that answers, keeping the

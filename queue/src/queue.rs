@@ -26,7 +26,7 @@ use mailwire_driver::client::{ClientSettings, ServerAddress};
 
 use crate::QueueId;
 use crate::control::{RetryRequest, take_retry_requests};
-use crate::deliver::Delivery;
+use crate::deliver::{Delivery, record_attempt};
 use crate::dsn::{Failed, failure_report};
 use crate::entry::{QueueEntry, QueuedEnvelope, RecipientStatus, unix_ms};
 use crate::schedule::RetrySchedule;
@@ -419,36 +419,10 @@ impl<S: QueueStore, R: Runtime> Worker<S, R> {
     async fn deliver(&mut self, entry: &mut QueueEntry, message: &[u8], now: SystemTime) {
         let id = entry.id.clone();
         let results = self.delivery.attempt(entry, message).await;
+        record_attempt(entry, &results, now, &self.possible_duplicates, &|line| {
+            self.log(line)
+        });
         let state = &mut entry.state;
-        state.attempts += 1;
-        state.last_attempt = Some(unix_ms(now));
-        let mut unknown = false;
-        for a in &results {
-            let r = &mut state.recipients[a.index];
-            r.status = a.status;
-            r.reply = Some(a.reply.clone());
-            r.unknown = a.unknown;
-            r.reported = false;
-            r.remote.clone_from(&a.remote);
-            unknown |= a.unknown;
-            let to = &entry.envelope.recipients[a.index].to;
-            let word = match a.status {
-                RecipientStatus::Delivered => "sent",
-                RecipientStatus::Failed => "bounced",
-                _ => "deferred",
-            };
-            self.log(&format!(
-                "{id}: to={to}, attempt={}, status={word} ({})",
-                state.attempts, a.reply
-            ));
-        }
-        if unknown {
-            state.possible_duplicates += 1;
-            let total = self.possible_duplicates.fetch_add(1, Ordering::Relaxed) + 1;
-            self.log(&format!(
-                "{id}: the connection broke after the end of data: the next attempt may duplicate the message (possible duplicates since start: {total})"
-            ));
-        }
         if state.is_done() {
             return;
         }

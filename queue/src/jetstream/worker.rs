@@ -15,7 +15,7 @@ use tokio::io::AsyncReadExt;
 
 use super::queue::Shared;
 use super::record::{Head, decode};
-use crate::deliver::Delivery;
+use crate::deliver::{Delivery, record_attempt};
 use crate::dsn::{Failed, failure_report};
 use crate::entry::{QueueEntry, QueueState, RecipientStatus, from_unix_ms, unix_ms};
 use crate::queue::status_of;
@@ -272,36 +272,10 @@ impl<R: Runtime> Worker<R> {
             }
         };
         let results = futures_lite::future::or(self.delivery.attempt(entry, body), progress).await;
+        record_attempt(entry, &results, now, &shared.possible_duplicates, &|line| {
+            shared.log(line)
+        });
         let state = &mut entry.state;
-        state.attempts += 1;
-        state.last_attempt = Some(unix_ms(now));
-        let mut unknown = false;
-        for a in &results {
-            let r = &mut state.recipients[a.index];
-            r.status = a.status;
-            r.reply = Some(a.reply.clone());
-            r.unknown = a.unknown;
-            r.reported = false;
-            r.remote.clone_from(&a.remote);
-            unknown |= a.unknown;
-            let to = &entry.envelope.recipients[a.index].to;
-            let word = match a.status {
-                RecipientStatus::Delivered => "sent",
-                RecipientStatus::Failed => "bounced",
-                _ => "deferred",
-            };
-            shared.log(&format!(
-                "{id}: to={to}, attempt={}, status={word} ({})",
-                state.attempts, a.reply
-            ));
-        }
-        if unknown {
-            state.possible_duplicates += 1;
-            let total = shared.possible_duplicates.fetch_add(1, Ordering::Relaxed) + 1;
-            shared.log(&format!(
-                "{id}: the connection broke after the end of data: the next attempt may duplicate the message (possible duplicates since start: {total})"
-            ));
-        }
         if state.is_done() {
             return;
         }
