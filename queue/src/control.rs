@@ -50,7 +50,13 @@ pub fn request_retry(root: &Path, ids: &[QueueId]) -> io::Result<()> {
 #[must_use]
 pub fn take_retry_requests(root: &Path) -> Option<RetryRequest> {
     let taking = root.join("retry.taking");
-    std::fs::rename(root.join("retry"), &taking).ok()?;
+    let request = root.join("retry");
+    // A file the writer has created but not yet written would be taken
+    // empty and its request lost: leave it for the next look.
+    if std::fs::metadata(&request).ok()?.len() == 0 {
+        return None;
+    }
+    std::fs::rename(&request, &taking).ok()?;
     let text = std::fs::read_to_string(&taking).unwrap_or_default();
     let _ = std::fs::remove_file(&taking);
     let mut ids = Vec::new();
