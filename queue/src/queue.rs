@@ -32,6 +32,10 @@ use crate::entry::{QueueEntry, QueuedEnvelope, RecipientStatus, unix_ms};
 use crate::schedule::RetrySchedule;
 use crate::store::{QueueError, QueueStore};
 
+/// How often (ms) the scheduler looks for `mailwire queue flush`/`retry`
+/// request files.
+const REQUEST_CHECK_MS: u64 = 1000;
+
 /// A line for the operator's log.
 pub type Log = Arc<dyn Fn(&str) + Send + Sync>;
 
@@ -128,6 +132,7 @@ impl<S: QueueStore> Queue<S> {
             busy: HashMap::new(),
             known: HashSet::new(),
             retry_requests: settings.retry_requests.clone(),
+            next_request_check: 0,
         };
         for (id, at) in due {
             let _ = wake.try_send(Wake::Due(id, at));
@@ -202,6 +207,10 @@ struct Scheduler<R: Runtime> {
     /// Every entry scheduled or busy.
     known: HashSet<QueueId>,
     retry_requests: Option<PathBuf>,
+    /// When (Unix ms) the retry request files are looked at next: once a
+    /// second, on whichever loop turn comes first after that, so a stream
+    /// of wakes cannot postpone it.
+    next_request_check: u64,
 }
 
 impl<R: Runtime> Scheduler<R> {
@@ -234,6 +243,14 @@ impl<R: Runtime> Scheduler<R> {
     ) {
         loop {
             let now = unix_ms(SystemTime::now());
+            if let Some(root) = &self.retry_requests
+                && now >= self.next_request_check
+            {
+                self.next_request_check = now + REQUEST_CHECK_MS;
+                if let Some(request) = take_retry_requests(root) {
+                    self.retry(request, now);
+                }
+            }
             while let Some((at, id)) = self.due.first().cloned() {
                 if at > now {
                     break;
@@ -252,7 +269,8 @@ impl<R: Runtime> Scheduler<R> {
                     Duration::from_millis(at.saturating_sub(now))
                 });
             if self.retry_requests.is_some() {
-                wait = wait.min(Duration::from_secs(1));
+                let check = self.next_request_check.saturating_sub(now);
+                wait = wait.min(Duration::from_millis(check));
             }
             let deadline = self.runtime.now() + wait;
             let sleep = self.runtime.sleep_until(deadline);
@@ -264,13 +282,8 @@ impl<R: Runtime> Scheduler<R> {
             let now = unix_ms(SystemTime::now());
             match event {
                 None => return,
-                Some(None) => {
-                    if let Some(root) = &self.retry_requests
-                        && let Some(request) = take_retry_requests(root)
-                    {
-                        self.retry(request, now);
-                    }
-                }
+                // Time passed: the loop's top looks at what is due.
+                Some(None) => {}
                 Some(Some(Wake::Due(id, at))) => self.schedule(id, at),
                 Some(Some(Wake::Retry(request))) => self.retry(request, now),
                 Some(Some(Wake::Done(id, next))) => {
