@@ -6,7 +6,7 @@ use std::time::Instant;
 use bytes::{Bytes, BytesMut};
 
 use super::connection::ClientConnection;
-use super::envelope::BodyKind;
+use crate::envelope::BodyKind;
 use super::pending::PendingKind;
 use super::transaction::{Step, Transaction, Transfer};
 use crate::UsageError;

@@ -2,7 +2,7 @@
 //! the message's needs — against the server's capabilities before anything
 //! is written.
 
-use super::envelope::{BodyKind, Envelope, MailOptions, Recipient};
+use crate::envelope::{BodyKind, Envelope, MailOptions, Recipient};
 use crate::UsageError;
 use crate::wire::address::ReversePath;
 use crate::wire::command::Command;

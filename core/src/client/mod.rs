@@ -55,7 +55,6 @@ mod body;
 mod close;
 mod config;
 mod connection;
-mod envelope;
 mod event;
 mod mail_lines;
 mod open;
@@ -72,7 +71,7 @@ pub use config::{
     AuthSecurity, ClientConfig, ClientSession, NonceHook, StartTlsRefused, Timeouts, TlsPolicy,
 };
 pub use connection::ClientConnection;
-pub use envelope::{BodyKind, Envelope, MailOptions, Recipient, SendPolicy};
+pub use crate::envelope::{BodyKind, Envelope, MailOptions, Recipient, SendPolicy};
 pub use event::{ClientEvent, PlaintextDecision, PolicyToken, RcptStatus};
 pub use outcome::{
     NotSentReason, Outcome, RecipientOutcome, RecipientStatus, TransactionId, TransactionOutcome,

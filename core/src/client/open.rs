@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use super::body::{BodyState, Encoder};
 use super::connection::{ClientConnection, State};
-use super::envelope::{BodyKind, MailOptions, Recipient, SendPolicy};
+use crate::envelope::{BodyKind, MailOptions, Recipient, SendPolicy};
 use super::mail_lines::{mail_line, rcpt_line};
 use super::outcome::{NotSentReason, RecipientOutcome, RecipientStatus, TransactionId};
 use super::transaction::{Step, Transaction, Transfer};

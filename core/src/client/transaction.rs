@@ -8,7 +8,7 @@ use std::time::Instant;
 use super::body::{BodyState, Encoder};
 use super::close::Phase;
 use super::connection::{ClientConnection, State};
-use super::envelope::{BodyKind, Envelope, SendPolicy};
+use crate::envelope::{BodyKind, Envelope, SendPolicy};
 use super::event::{ClientEvent, RcptStatus};
 use super::mail_lines::{build_lines, local_reply};
 use super::outcome::{

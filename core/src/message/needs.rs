@@ -1,7 +1,7 @@
 //! What a message needs from the server: 8BITMIME, SMTPUTF8, BINARYMIME.
 
 use super::header::body_start;
-use crate::client::BodyKind;
+use crate::envelope::BodyKind;
 
 /// Longest line SMTP carries as text, in octets without the line end
 /// (RFC 5321 §4.5.3.1.6, RFC 5322 §2.1.1).

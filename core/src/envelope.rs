@@ -1,5 +1,12 @@
-//! What [`send_mail`](super::ClientConnection::send_mail) takes: the
-//! envelope and the options of one message.
+//! The envelope of a message to send: who it is from, who it goes to, and
+//! the options it is sent with.
+//!
+//! It belongs to neither role: [`message`](crate::message) produces one
+//! (from a prepared or built message) and
+//! [`ClientConnection::send_mail`](crate::client::ClientConnection::send_mail)
+//! takes one (the [`client`](crate::client) module re-exports these types).
+//! What a server received is a different thing, the
+//! [`server::Envelope`](crate::server::Envelope).
 
 use crate::wire::address::{ForwardPath, Mailbox, ReversePath};
 use crate::wire::params::{Notify, Orcpt, Ret};
@@ -134,7 +141,7 @@ pub enum SendPolicy {
     /// The body goes only if every recipient was accepted (tcllib's
     /// default); otherwise the transaction is abandoned with RSET. Applied
     /// to each SMTP transaction (see
-    /// [`TransactionOutcome`](super::TransactionOutcome)).
+    /// [`TransactionOutcome`](crate::client::TransactionOutcome)).
     #[default]
     AllOrNothing,
     /// The body goes if at least one recipient was accepted
