@@ -9,7 +9,7 @@
 //! [`server::Envelope`](crate::server::Envelope).
 
 use crate::wire::address::{ForwardPath, Mailbox, ReversePath};
-use crate::wire::params::{Notify, Orcpt, Ret};
+use crate::wire::params::{BodyType, Notify, Orcpt, Ret};
 
 /// The envelope of one message: who it is from, who it goes to, and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,20 +120,6 @@ impl From<Mailbox> for Recipient {
     }
 }
 
-/// The content type of the body, for `BODY=` and the transfer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum BodyKind {
-    /// ASCII only (no `BODY=`); a chunk with an 8-bit octet is refused.
-    #[default]
-    SevenBit,
-    /// 8-bit text: `BODY=8BITMIME`, needs the server's 8BITMIME.
-    EightBit,
-    /// Raw octets: `BODY=BINARYMIME` by BDAT, not normalised; needs the
-    /// server's CHUNKING and BINARYMIME.
-    Binary,
-}
-
 /// When the message is sent although some recipients were refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -156,8 +142,8 @@ pub struct MailOptions {
     /// The message size in octets, for `SIZE=` (RFC 1870) when the server
     /// advertises SIZE; a message over the server's fixed limit is not sent.
     pub size: Option<u64>,
-    /// The body type.
-    pub body: BodyKind,
+    /// The body type: `BODY=` and the transfer (7BIT by default).
+    pub body: BodyType,
     /// Ask for SMTPUTF8 even if the paths are ASCII (UTF-8 headers).
     pub smtputf8: bool,
     /// DSN `RET=` (needs the server's DSN).
@@ -182,7 +168,7 @@ impl MailOptions {
 
     /// Sets the body type.
     #[must_use]
-    pub fn with_body(mut self, body: BodyKind) -> MailOptions {
+    pub fn with_body(mut self, body: BodyType) -> MailOptions {
         self.body = body;
         self
     }

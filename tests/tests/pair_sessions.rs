@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use mailwire_core::client::{
-    BodyKind, CloseKind, Envelope, MailOptions, NotSentReason, Outcome, RecipientStatus, SendPolicy,
+    BodyType, CloseKind, Envelope, MailOptions, NotSentReason, Outcome, RecipientStatus, SendPolicy,
 };
 use mailwire_core::sasl::{Mechanism, StoredSecret};
 use mailwire_core::server::{self, AuthCheck, CloseReason, TransactionEnd};
@@ -393,7 +393,7 @@ fn deliveries_match(t: &Transcript, log: &Log, streaming: bool) -> Result<(), St
         let Some((raw, _)) = m.bodies.iter().find(|(_, ended)| *ended) else {
             continue;
         };
-        let body = if m.envelope.options.body == BodyKind::Binary {
+        let body = if m.envelope.options.body == BodyType::BinaryMime {
             raw.clone()
         } else {
             normalize(raw)

@@ -66,12 +66,14 @@ mod stop;
 mod timers;
 mod transaction;
 
+pub use crate::envelope::{Envelope, MailOptions, Recipient, SendPolicy};
+/// The body type of [`MailOptions::body`], re-exported from [`wire::params`](crate::wire::params).
+pub use crate::wire::params::BodyType;
 pub use close::{CloseKind, CloseReason, Phase};
 pub use config::{
     AuthSecurity, ClientConfig, ClientSession, NonceHook, StartTlsRefused, Timeouts, TlsPolicy,
 };
 pub use connection::ClientConnection;
-pub use crate::envelope::{BodyKind, Envelope, MailOptions, Recipient, SendPolicy};
 pub use event::{ClientEvent, PlaintextDecision, PolicyToken, RcptStatus};
 pub use outcome::{
     NotSentReason, Outcome, RecipientOutcome, RecipientStatus, TransactionId, TransactionOutcome,

@@ -223,12 +223,13 @@ impl PreparedMessage {
     }
 
     /// The [`Envelope`] to send the message with (what a client's
-    /// `send_mail` takes): these paths, the body type from [`BodyNeeds::body_kind`], SMTPUTF8 when
-    /// needed and the size as a `SIZE=` hint. Add DSN or a send policy
-    /// with [`Envelope::with_options`].
+    /// `send_mail` takes): these paths, the body type from
+    /// [`BodyNeeds::body_type`], SMTPUTF8 when needed and the size as a
+    /// `SIZE=` hint. Add DSN or a send policy with
+    /// [`Envelope::with_options`].
     pub fn envelope(&self) -> Envelope {
         let mut options = MailOptions::default()
-            .with_body(self.needs.body_kind())
+            .with_body(self.needs.body_type())
             .with_size(u64::try_from(self.bytes.len()).unwrap_or(u64::MAX));
         options.smtputf8 = self.needs.smtputf8;
         Envelope::new(self.reverse_path.clone(), self.recipients.iter().cloned())
