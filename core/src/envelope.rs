@@ -6,7 +6,7 @@
 //! [`ClientConnection::send_mail`](crate::client::ClientConnection::send_mail)
 //! takes one (the [`client`](crate::client) module re-exports these types).
 //! What a server received is a different thing, the
-//! [`server::Envelope`](crate::server::Envelope).
+//! [`server::ReceivedEnvelope`](crate::server::ReceivedEnvelope).
 
 use crate::wire::address::{ForwardPath, Mailbox, ReversePath};
 use crate::wire::params::{BodyType, Notify, Orcpt, Ret};

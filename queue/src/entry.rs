@@ -66,7 +66,10 @@ pub struct QueuedRecipient {
 impl QueuedEnvelope {
     /// The envelope of a message the server accepted, arrived now.
     #[must_use]
-    pub fn from_server(envelope: &mailwire_core::server::Envelope, client: Option<String>) -> Self {
+    pub fn from_server(
+        envelope: &mailwire_core::server::ReceivedEnvelope,
+        client: Option<String>,
+    ) -> Self {
         let params = &envelope.params;
         QueuedEnvelope {
             from: envelope.from.to_string(),
