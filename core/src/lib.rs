@@ -14,6 +14,8 @@
 //!   the decisions the application answers them with; its reply catalogue
 //!   is [`server::replies`].
 //! * [`client`]: one SMTP client session (setup, transactions, the end).
+//! * [`envelope`]: the envelope of a message to send (sender, recipients,
+//!   mail options), made by [`message`] and sent by [`client`].
 //! * [`message`]: messages themselves, used by both roles: preparing one for
 //!   sending (envelope from headers, `Date`/`Message-ID`, `Bcc` removed),
 //!   building one (MIME), the trace header a server adds.
@@ -255,6 +257,7 @@
 
 pub mod action;
 pub mod client;
+pub mod envelope;
 pub mod message;
 pub mod random;
 pub mod sasl;

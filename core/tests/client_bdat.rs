@@ -7,7 +7,7 @@ mod client_common;
 use bytes::Bytes;
 use client_common::{Harness, config, envelope};
 use mailwire_core::client::{
-    BodyKind, ClientConfig, MailOptions, NotSentReason, Outcome, RecipientStatus,
+    BodyType, ClientConfig, MailOptions, NotSentReason, Outcome, RecipientStatus,
 };
 use mailwire_core::wire::dot::normalize;
 use mailwire_core::{Action, UsageError};
@@ -119,7 +119,7 @@ fn binarymime_goes_raw_without_a_copy() {
     let mut h = at_body(
         config(),
         &["CHUNKING", "BINARYMIME", "PIPELINING"],
-        MailOptions::default().with_body(BodyKind::Binary),
+        MailOptions::default().with_body(BodyType::BinaryMime),
     );
     let mail = String::from_utf8(h.wire.clone()).unwrap();
     assert!(
@@ -155,7 +155,7 @@ fn binarymime_even_when_chunking_is_not_preferred() {
         .send_mail(
             h.now,
             envelope("a@x.example", &["b@y.example"])
-                .with_options(MailOptions::default().with_body(BodyKind::Binary)),
+                .with_options(MailOptions::default().with_body(BodyType::BinaryMime)),
         )
         .unwrap();
     h.script(

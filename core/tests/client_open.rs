@@ -8,7 +8,7 @@ use bytes::Bytes;
 use client_common::{Harness, config};
 use mailwire_core::UsageError;
 use mailwire_core::client::{
-    BodyKind, ClientEvent, MailOptions, NotSentReason, Outcome, Recipient, RecipientStatus,
+    BodyType, ClientEvent, MailOptions, NotSentReason, Outcome, Recipient, RecipientStatus,
 };
 use mailwire_core::wire::address::{ForwardPath, ReversePath};
 
@@ -165,7 +165,7 @@ fn extensions_are_checked_per_recipient() {
     h.ehlo(&["8BITMIME"]);
     h.take_events();
     // BINARYMIME is not offered: refused before anything is written.
-    let binary = MailOptions::default().with_body(BodyKind::Binary);
+    let binary = MailOptions::default().with_body(BodyType::BinaryMime);
     assert!(matches!(
         h.conn.open_mail(h.now, from("<a@x.example>"), binary),
         Err(UsageError::MissingExtension(_))
@@ -193,7 +193,7 @@ fn extensions_are_checked_per_recipient() {
 #[test]
 fn nul_goes_only_as_binarymime() {
     let mut h = ready();
-    let eight = MailOptions::default().with_body(BodyKind::EightBit);
+    let eight = MailOptions::default().with_body(BodyType::EightBitMime);
     h.conn
         .open_mail(h.now, from("<a@x.example>"), eight)
         .unwrap();

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use client_common::{Harness, config, envelope, mailbox, tls};
 use mailwire_core::UsageError;
 use mailwire_core::client::{
-    BodyKind, ClientEvent, ClientSession, CloseKind, Envelope, MailOptions, NotSentReason, Outcome,
+    BodyType, ClientEvent, ClientSession, CloseKind, Envelope, MailOptions, NotSentReason, Outcome,
     Phase, RcptStatus, Recipient, RecipientStatus, SendPolicy, TransactionOutcome,
 };
 use mailwire_core::wire::address::{ForwardPath, ReversePath};
@@ -746,7 +746,7 @@ fn mail_parameters_from_capabilities() {
     .with_options(
         MailOptions::default()
             .with_size(1234)
-            .with_body(BodyKind::EightBit)
+            .with_body(BodyType::EightBitMime)
             .with_dsn(Some(Ret::Headers), Some("id+1=2".into())),
     );
     h.conn.send_mail(h.now, env).unwrap();
@@ -771,12 +771,12 @@ fn missing_extensions_are_usage_errors_and_nothing_is_written() {
         (envelope("a@x.example", &["bö@y.example"]), "SMTPUTF8"),
         (
             envelope("a@x.example", &["b@y.example"])
-                .with_options(MailOptions::default().with_body(BodyKind::EightBit)),
+                .with_options(MailOptions::default().with_body(BodyType::EightBitMime)),
             "8BITMIME",
         ),
         (
             envelope("a@x.example", &["b@y.example"])
-                .with_options(MailOptions::default().with_body(BodyKind::Binary)),
+                .with_options(MailOptions::default().with_body(BodyType::BinaryMime)),
             "CHUNKING",
         ),
         (
@@ -796,7 +796,7 @@ fn missing_extensions_are_usage_errors_and_nothing_is_written() {
         h2.conn.send_mail(
             h2.now,
             envelope("a@x.example", &["b@y.example"])
-                .with_options(MailOptions::default().with_body(BodyKind::Binary))
+                .with_options(MailOptions::default().with_body(BodyType::BinaryMime))
         ),
         Err(UsageError::MissingExtension("BINARYMIME"))
     );

@@ -3,7 +3,7 @@
 //! server must support.
 
 use mailwire_core::SeededRandom;
-use mailwire_core::client::BodyKind;
+use mailwire_core::client::BodyType;
 use mailwire_core::message::{
     BodyNeeds, MessageDate, MessageError, PrepareContext, PrepareOptions, PreparedMessage,
     ResentMode, prepare,
@@ -502,7 +502,7 @@ fn long_lines_are_measured_on_the_line_ends_that_are_sent() {
     let split = format!("From: a@x.org\r\nTo: b@x.org\r\n\r\n{x}\r{x}\r\n");
     let p = prep(split.as_bytes(), &opts()).unwrap();
     assert!(!p.needs.binary, "measured between LFs only");
-    assert_eq!(p.envelope().options.body, BodyKind::SevenBit);
+    assert_eq!(p.envelope().options.body, BodyType::SevenBit);
     // What DATA sends has no line over 998 octets.
     let mut wire = bytes::BytesMut::new();
     let mut stuffer = mailwire_core::wire::dot::Stuffer::new();
@@ -532,7 +532,7 @@ fn the_client_envelope_carries_the_needs() {
     assert_eq!(envelope.reverse_path, rev("<a@x.org>"));
     let paths: Vec<ForwardPath> = envelope.recipients.iter().map(|r| r.path.clone()).collect();
     assert_eq!(paths, [fwd("<b@x.org>"), fwd("<c@x.org>")]);
-    assert_eq!(envelope.options.body, BodyKind::EightBit);
+    assert_eq!(envelope.options.body, BodyType::EightBitMime);
     assert_eq!(envelope.options.size, Some(p.bytes.len() as u64));
     assert!(!envelope.options.smtputf8);
     let p = prep(
@@ -541,6 +541,6 @@ fn the_client_envelope_carries_the_needs() {
     )
     .unwrap();
     let envelope = p.envelope();
-    assert_eq!(envelope.options.body, BodyKind::Binary);
+    assert_eq!(envelope.options.body, BodyType::BinaryMime);
     assert!(envelope.options.smtputf8);
 }

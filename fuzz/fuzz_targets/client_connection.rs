@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use mailwire_core::client::{
-    AuthSecurity, BodyKind, ClientConfig, ClientConnection, ClientEvent, ClientSession, Envelope,
+    AuthSecurity, BodyType, ClientConfig, ClientConnection, ClientEvent, ClientSession, Envelope,
     MailOptions, Outcome, PlaintextDecision, PolicyToken, RecipientStatus, SendPolicy, TlsPolicy,
     TransactionId,
 };
@@ -146,9 +146,9 @@ fn envelope(op: u8) -> Envelope {
         .iter()
         .map(|r| r.parse::<ForwardPath>().unwrap());
     let body = match (op >> 2) & 3 {
-        0 | 1 => BodyKind::SevenBit,
-        2 => BodyKind::EightBit,
-        _ => BodyKind::Binary,
+        0 | 1 => BodyType::SevenBit,
+        2 => BodyType::EightBitMime,
+        _ => BodyType::BinaryMime,
     };
     let policy = if op & 16 != 0 {
         SendPolicy::AtLeastOne

@@ -1,7 +1,7 @@
 //! One delivery attempt: an entry's open recipients at the next hop, with
 //! a result for each.
 
-use mailwire_core::client::{BodyKind, Outcome};
+use mailwire_core::client::{BodyType, Outcome};
 use mailwire_core::wire::reply::Reply;
 use mailwire_driver::Runtime;
 use mailwire_driver::client::{Client, ClientError, ClientSettings, ServerAddress, connect_first};
@@ -170,21 +170,21 @@ impl<R: Runtime> Delivery<R> {
         let size = message.len() as u64;
         let mut options = envelope.mail_options(size, caps.dsn);
         let has_8bit = message.iter().any(|&b| b >= 0x80);
-        if options.body == BodyKind::SevenBit && has_8bit {
-            options.body = BodyKind::EightBit;
+        if options.body == BodyType::SevenBit && has_8bit {
+            options.body = BodyType::EightBitMime;
         }
         let refusal = if let Some(limit) = caps.size.filter(|&l| l > 0 && size > l) {
             Some((
                 format!("552 5.3.4 Message size exceeds the next hop's limit of {limit} octets"),
                 "5.3.4",
             ))
-        } else if options.body == BodyKind::EightBit && !caps.eight_bit_mime {
+        } else if options.body == BodyType::EightBitMime && !caps.eight_bit_mime {
             Some((
                 "554 5.6.3 The message has 8-bit content and the next hop does not take 8BITMIME"
                     .to_owned(),
                 "5.6.3",
             ))
-        } else if options.body == BodyKind::Binary && !(caps.binary_mime && caps.chunking) {
+        } else if options.body == BodyType::BinaryMime && !(caps.binary_mime && caps.chunking) {
             Some((
                 "554 5.6.3 The message is BINARYMIME and the next hop does not take it".to_owned(),
                 "5.6.3",

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use mailwire_core::client::{BodyKind, MailOptions, Recipient};
+use mailwire_core::client::{MailOptions, Recipient};
 use mailwire_core::wire::address::{ForwardPath, ReversePath};
 use mailwire_core::wire::params::{BodyType, Notify, NotifyOn, Orcpt, Ret};
 use serde::{Deserialize, Serialize};
@@ -66,7 +66,10 @@ pub struct QueuedRecipient {
 impl QueuedEnvelope {
     /// The envelope of a message the server accepted, arrived now.
     #[must_use]
-    pub fn from_server(envelope: &mailwire_core::server::Envelope, client: Option<String>) -> Self {
+    pub fn from_server(
+        envelope: &mailwire_core::server::ReceivedEnvelope,
+        client: Option<String>,
+    ) -> Self {
         let params = &envelope.params;
         QueuedEnvelope {
             from: envelope.from.to_string(),
@@ -121,19 +124,19 @@ impl QueuedEnvelope {
 
     /// The body type declared at MAIL.
     #[must_use]
-    pub fn body_kind(&self) -> BodyKind {
+    pub fn body_type(&self) -> BodyType {
         if self
             .body
             .eq_ignore_ascii_case(BodyType::BinaryMime.as_str())
         {
-            BodyKind::Binary
+            BodyType::BinaryMime
         } else if self
             .body
             .eq_ignore_ascii_case(BodyType::EightBitMime.as_str())
         {
-            BodyKind::EightBit
+            BodyType::EightBitMime
         } else {
-            BodyKind::SevenBit
+            BodyType::SevenBit
         }
     }
 
@@ -143,7 +146,7 @@ impl QueuedEnvelope {
     pub fn mail_options(&self, size: u64, dsn: bool) -> MailOptions {
         let mut options = MailOptions::default();
         options.size = Some(size);
-        options.body = self.body_kind();
+        options.body = self.body_type();
         options.smtputf8 = self.smtputf8;
         if dsn {
             options.ret = self.ret();

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use mail_parser::Message;
 use mailwire_driver::core::message::parse_message;
-use mailwire_driver::core::server::Envelope;
+use mailwire_driver::core::server::ReceivedEnvelope;
 
 /// One message the test server accepted, with its envelope and session.
 #[derive(Debug, Clone)]
@@ -22,7 +22,7 @@ pub struct Caught {
     /// The accepted recipients, without angle brackets, in order.
     pub to: Vec<String>,
     /// The whole envelope (parameters, DSN, body type, size).
-    pub envelope: Envelope,
+    pub envelope: ReceivedEnvelope,
     /// The message as the client sent it (dot-unstuffed, CRLF line ends;
     /// with the server's `Received` header first only when
     /// [`trace_headers`](crate::TestServerBuilder::trace_headers) is on).

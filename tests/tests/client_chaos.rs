@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use mailwire_core::client::{
-    AuthSecurity, BodyKind, ClientConfig, ClientConnection, ClientEvent, ClientSession,
+    AuthSecurity, BodyType, ClientConfig, ClientConnection, ClientEvent, ClientSession,
     MailOptions, Outcome, PlaintextDecision, PolicyToken, RecipientStatus, SendPolicy, TlsPolicy,
     TransactionId,
 };
@@ -489,9 +489,9 @@ impl Driver {
                     .map(|i| ForwardPath::Mailbox(format!("r{i}@y.example").parse().unwrap()))
                     .collect();
                 let kind = match body {
-                    0 => BodyKind::SevenBit,
-                    1 => BodyKind::EightBit,
-                    _ => BodyKind::Binary,
+                    0 => BodyType::SevenBit,
+                    1 => BodyType::EightBitMime,
+                    _ => BodyType::BinaryMime,
                 };
                 let policy = if policy {
                     SendPolicy::AtLeastOne

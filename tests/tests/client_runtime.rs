@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mailwire_core::client::{
-    CloseKind, Envelope, MailOptions, NotSentReason, Outcome, Phase, PlaintextDecision,
-    RecipientStatus, SendPolicy, Timeouts, TlsPolicy,
+    ClientTimeouts, CloseKind, Envelope, MailOptions, NotSentReason, Outcome, Phase,
+    PlaintextDecision, RecipientStatus, SendPolicy, TlsPolicy,
 };
 use mailwire_core::sasl::{Credentials, Mechanism};
 use mailwire_core::wire::address::{ForwardPath, ReversePath};
@@ -555,7 +555,7 @@ async fn timeout_failover_and_unknown<R: Runtime>(rt: R) {
         vec![with_greeting("250 scripted\r\n", transaction_steps())],
     )
     .await;
-    let mut timeouts = Timeouts::default();
+    let mut timeouts = ClientTimeouts::default();
     timeouts.greeting = Duration::from_millis(300);
     let settings = ClientSettings::default().with_timeouts(timeouts);
     let options =

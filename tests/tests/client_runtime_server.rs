@@ -37,7 +37,7 @@ struct Inbox {
 #[derive(Clone, Debug)]
 struct Mail {
     data: Vec<u8>,
-    envelope: mailwire_core::server::Envelope,
+    envelope: mailwire_core::server::ReceivedEnvelope,
     session: Context,
 }
 

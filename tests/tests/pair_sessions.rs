@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use mailwire_core::client::{
-    BodyKind, CloseKind, Envelope, MailOptions, NotSentReason, Outcome, RecipientStatus, SendPolicy,
+    BodyType, CloseKind, Envelope, MailOptions, NotSentReason, Outcome, RecipientStatus, SendPolicy,
 };
 use mailwire_core::sasl::{Mechanism, StoredSecret};
 use mailwire_core::server::{self, AuthCheck, CloseReason, TransactionEnd};
@@ -48,7 +48,7 @@ struct Delivered {
     session: usize,
     /// This session's count of `deliver` calls, this one included.
     number: usize,
-    envelope: server::Envelope,
+    envelope: server::ReceivedEnvelope,
     body: Vec<u8>,
     /// The body arrived whole (a streamed one read to a clean end).
     complete: bool,
@@ -75,18 +75,19 @@ fn lock(log: &SharedLog) -> MutexGuard<'_, Log> {
 
 /// Reading a delivery of any kind: envelope, octets, whether whole, subject.
 trait Take: Delivery {
-    fn take(self)
-    -> impl Future<Output = (server::Envelope, Vec<u8>, bool, Option<String>)> + Send;
+    fn take(
+        self,
+    ) -> impl Future<Output = (server::ReceivedEnvelope, Vec<u8>, bool, Option<String>)> + Send;
 }
 
 impl Take for Mail {
-    async fn take(self) -> (server::Envelope, Vec<u8>, bool, Option<String>) {
+    async fn take(self) -> (server::ReceivedEnvelope, Vec<u8>, bool, Option<String>) {
         (self.envelope, self.data, true, None)
     }
 }
 
 impl Take for ParsedMail {
-    async fn take(self) -> (server::Envelope, Vec<u8>, bool, Option<String>) {
+    async fn take(self) -> (server::ReceivedEnvelope, Vec<u8>, bool, Option<String>) {
         let subject = self.message().and_then(|m| m.subject()).map(str::to_owned);
         let data = self.data().to_vec();
         (self.envelope, data, true, subject)
@@ -94,7 +95,7 @@ impl Take for ParsedMail {
 }
 
 impl Take for MailStream {
-    async fn take(mut self) -> (server::Envelope, Vec<u8>, bool, Option<String>) {
+    async fn take(mut self) -> (server::ReceivedEnvelope, Vec<u8>, bool, Option<String>) {
         let mut body = Vec::new();
         let complete = loop {
             match self.body.next_chunk().await {
@@ -294,7 +295,7 @@ fn run<M: Take>(
     }
 }
 
-fn paths(envelope: &server::Envelope) -> Vec<String> {
+fn paths(envelope: &server::ReceivedEnvelope) -> Vec<String> {
     envelope
         .recipients
         .iter()
@@ -393,7 +394,7 @@ fn deliveries_match(t: &Transcript, log: &Log, streaming: bool) -> Result<(), St
         let Some((raw, _)) = m.bodies.iter().find(|(_, ended)| *ended) else {
             continue;
         };
-        let body = if m.envelope.options.body == BodyKind::Binary {
+        let body = if m.envelope.options.body == BodyType::BinaryMime {
             raw.clone()
         } else {
             normalize(raw)

@@ -422,7 +422,7 @@ pub(super) fn count_received(data: &[u8]) -> usize {
 
 /// One line on stderr per message, control characters escaped (both
 /// relay modes).
-pub(super) fn log(ctx: &Context, envelope: &mailwire_core::server::Envelope, what: &str) {
+pub(super) fn log(ctx: &Context, envelope: &mailwire_core::server::ReceivedEnvelope, what: &str) {
     let from = envelope.from.to_string();
     let rcpts: Vec<String> = envelope
         .recipients

@@ -3,7 +3,7 @@
 //! answers), the checks of what the client asks for against what the
 //! smarthost offers, and the smarthost's replies turned into ours.
 
-use mailwire_core::client::{BodyKind, MailOptions, Recipient};
+use mailwire_core::client::{MailOptions, Recipient};
 use mailwire_core::wire::address::ReversePath;
 use mailwire_core::wire::ehlo::Capabilities;
 use mailwire_core::wire::params::{BodyType, MailParameters};
@@ -70,17 +70,17 @@ impl Upstream {
         }
         options.size = params.size;
         options.body = match params.body {
-            Some(BodyType::BinaryMime) if caps.chunking && caps.binary_mime => BodyKind::Binary,
+            Some(BodyType::BinaryMime) if caps.chunking && caps.binary_mime => BodyType::BinaryMime,
             Some(BodyType::BinaryMime) => {
                 return Err(conversion("BINARYMIME"));
             }
-            Some(BodyType::EightBitMime) if caps.eight_bit_mime => BodyKind::EightBit,
+            Some(BodyType::EightBitMime) if caps.eight_bit_mime => BodyType::EightBitMime,
             Some(BodyType::EightBitMime) => return Err(conversion("8BITMIME")),
             // Undeclared: 8BITMIME when the smarthost takes it (7-bit data
             // is 8BITMIME data too), so 8-bit octets a client sends without
             // saying so still pass; otherwise any is refused at the end.
-            _ if caps.eight_bit_mime => BodyKind::EightBit,
-            _ => BodyKind::SevenBit,
+            _ if caps.eight_bit_mime => BodyType::EightBitMime,
+            _ => BodyType::SevenBit,
         };
         if params.smtputf8 && !caps.smtputf8 {
             // Application policy: the CLI's own reply, not one the protocol implies.

@@ -127,7 +127,7 @@ impl Draft {
             let needs = prepared.needs.merge(stream.needs);
             envelope.options = envelope
                 .options
-                .with_body(needs.body_kind())
+                .with_body(needs.body_type())
                 .with_size((prepared.bytes.len() as u64).saturating_add(stream.len));
         }
         envelope

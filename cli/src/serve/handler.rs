@@ -9,7 +9,7 @@ use std::time::SystemTime;
 
 use mailwire_driver::core::message::{parse_message, return_path_header};
 use mailwire_driver::core::sasl::{Mechanism, StoredSecret};
-use mailwire_driver::core::server::{AuthCheck, Envelope, replies};
+use mailwire_driver::core::server::{AuthCheck, ReceivedEnvelope, replies};
 use mailwire_driver::core::wire::address::{ForwardPath, ReversePath};
 use mailwire_driver::core::wire::params::{MailParameters, RcptParameters};
 use mailwire_driver::server::{Context, Handler, HookError, HookResult, MailStream};
@@ -71,7 +71,7 @@ struct JsonRecord<'a> {
 
 impl Catcher {
     /// Prints the line (or JSON object) for one accepted message.
-    fn report(&self, session: &Context, envelope: &Envelope, stored: &Stored) {
+    fn report(&self, session: &Context, envelope: &ReceivedEnvelope, stored: &Stored) {
         let time = rfc3339_utc(SystemTime::now());
         let from = bare_reverse(&envelope.from);
         let recipients: Vec<String> = envelope

@@ -6,11 +6,11 @@ use std::time::Instant;
 use bytes::{Bytes, BytesMut};
 
 use super::connection::ClientConnection;
-use super::envelope::BodyKind;
 use super::pending::PendingKind;
 use super::transaction::{Step, Transaction, Transfer};
 use crate::UsageError;
 use crate::wire::dot::{LineNormalizer, Stuffer, write_bdat_header};
+use crate::wire::params::BodyType;
 
 /// How body octets are turned into wire octets.
 #[derive(Debug, Clone)]
@@ -103,8 +103,8 @@ impl ClientConnection {
     /// requested, it has ended, the transaction failed early — watch for
     /// `TransactionCompleted` — or `wants_body()` is false);
     /// [`UsageError::InvalidInput`] for an octet over 127 in a
-    /// [`BodyKind::SevenBit`] body, or a NUL in any body but
-    /// [`BodyKind::Binary`]. Nothing is queued then.
+    /// [`BodyType::SevenBit`] body, or a NUL in any body but
+    /// [`BodyType::BinaryMime`]. Nothing is queued then.
     pub fn send_body(&mut self, now: Instant, chunk: Bytes) -> Result<(), UsageError> {
         if self.is_closed() {
             return Err(UsageError::Closed);
@@ -120,10 +120,10 @@ impl ClientConnection {
         let Some(txn) = self.txn.as_mut() else {
             return Err(UsageError::InvalidState("no body is wanted now"));
         };
-        if txn.body_kind == BodyKind::SevenBit && !chunk.is_ascii() {
+        if txn.body_kind == BodyType::SevenBit && !chunk.is_ascii() {
             return Err(UsageError::InvalidInput("8-bit octet in a 7bit body"));
         }
-        if txn.body_kind != BodyKind::Binary && memchr::memchr(0, &chunk).is_some() {
+        if txn.body_kind != BodyType::BinaryMime && memchr::memchr(0, &chunk).is_some() {
             // RFC 5321 §2.4, RFC 6152 §3: only BINARYMIME carries NUL.
             return Err(UsageError::InvalidInput(
                 "NUL in a 7bit or 8bit body: only BINARYMIME carries it",

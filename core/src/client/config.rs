@@ -92,14 +92,15 @@ pub enum AuthSecurity {
     Plaintext,
 }
 
-/// The waits of RFC 5321 §4.5.3.2, and the client's own deadlines.
+/// The waits of RFC 5321 §4.5.3.2, and the client's own deadlines (the
+/// server's are [`ServerTimeouts`](crate::server::ServerTimeouts)).
 ///
 /// Each command's wait starts when it becomes the oldest command awaiting a
 /// reply. A timeout closes the connection with
 /// [`CloseKind::Timeout`](super::CloseKind::Timeout) and the phase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Timeouts {
+pub struct ClientTimeouts {
     /// The greeting: 5 minutes.
     pub greeting: Duration,
     /// EHLO, HELO, STARTTLS, each AUTH step and QUED: 5 minutes.
@@ -128,10 +129,10 @@ pub struct Timeouts {
     pub decision: Duration,
 }
 
-impl Default for Timeouts {
+impl Default for ClientTimeouts {
     fn default() -> Self {
         const MIN: u64 = 60;
-        Timeouts {
+        ClientTimeouts {
             greeting: Duration::from_secs(5 * MIN),
             hello: Duration::from_secs(5 * MIN),
             mail: Duration::from_secs(5 * MIN),
@@ -147,12 +148,12 @@ impl Default for Timeouts {
     }
 }
 
-impl Timeouts {
+impl ClientTimeouts {
     /// Every wait set to `wait` (swaks' `--timeout`: one bound for the
     /// greeting, each reply, the TLS handshake and the data).
     #[must_use]
-    pub fn all(wait: Duration) -> Timeouts {
-        Timeouts {
+    pub fn all(wait: Duration) -> ClientTimeouts {
+        ClientTimeouts {
             greeting: wait,
             hello: wait,
             mail: wait,
@@ -205,7 +206,7 @@ pub struct ClientConfig {
     /// transactions on the same connection. `None`: no limit of our own.
     pub max_recipients_per_transaction: Option<usize>,
     /// Waits and deadlines.
-    pub timeouts: Timeouts,
+    pub timeouts: ClientTimeouts,
     /// Caps on each reply (line length, line count, total size).
     pub reply_limits: ReplyLimits,
     /// Body octets the connection holds for the driver (queued in
@@ -247,7 +248,7 @@ impl ClientConfig {
             chunking: false,
             queue: false,
             max_recipients_per_transaction: None,
-            timeouts: Timeouts::default(),
+            timeouts: ClientTimeouts::default(),
             reply_limits: ReplyLimits::default(),
             body_buffer: 64 * 1024,
             max_bdat_in_flight: 8,
@@ -281,7 +282,7 @@ impl ClientConfig {
 
     /// Sets the timeouts.
     #[must_use]
-    pub fn with_timeouts(mut self, timeouts: Timeouts) -> ClientConfig {
+    pub fn with_timeouts(mut self, timeouts: ClientTimeouts) -> ClientConfig {
         self.timeouts = timeouts;
         self
     }

@@ -2,8 +2,8 @@
 //! the message's needs — against the server's capabilities before anything
 //! is written.
 
-use super::envelope::{BodyKind, Envelope, MailOptions, Recipient};
 use crate::UsageError;
+use crate::envelope::{Envelope, MailOptions, Recipient};
 use crate::wire::address::ReversePath;
 use crate::wire::command::Command;
 use crate::wire::ehlo::Capabilities;
@@ -72,12 +72,14 @@ pub(crate) fn mail_line(
         params.size = options.size;
     }
     params.body = match options.body {
-        BodyKind::SevenBit => None,
-        BodyKind::EightBit if caps.eight_bit_mime => Some(BodyType::EightBitMime),
-        BodyKind::EightBit => return Err(UsageError::MissingExtension("8BITMIME")),
-        BodyKind::Binary if caps.chunking && caps.binary_mime => Some(BodyType::BinaryMime),
-        BodyKind::Binary if !caps.chunking => return Err(UsageError::MissingExtension("CHUNKING")),
-        BodyKind::Binary => return Err(UsageError::MissingExtension("BINARYMIME")),
+        BodyType::SevenBit => None,
+        BodyType::EightBitMime if caps.eight_bit_mime => Some(BodyType::EightBitMime),
+        BodyType::EightBitMime => return Err(UsageError::MissingExtension("8BITMIME")),
+        BodyType::BinaryMime if caps.chunking && caps.binary_mime => Some(BodyType::BinaryMime),
+        BodyType::BinaryMime if !caps.chunking => {
+            return Err(UsageError::MissingExtension("CHUNKING"));
+        }
+        BodyType::BinaryMime => return Err(UsageError::MissingExtension("BINARYMIME")),
     };
     if smtputf8 || options.smtputf8 || from.is_utf8() {
         if !caps.smtputf8 {

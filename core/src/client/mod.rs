@@ -43,7 +43,7 @@
 //!   221 to anything but QUIT ([`CloseKind::ServiceClosing`]), wherever it
 //!   comes, without another command; bytes after the 220 to STARTTLS are
 //!   dropped; commands are validated before anything is written.
-//! * **Time**: every wait of RFC 5321 §4.5.3.2 is a deadline ([`Timeouts`]);
+//! * **Time**: every wait of RFC 5321 §4.5.3.2 is a deadline ([`ClientTimeouts`]);
 //!   a timeout closes with [`CloseKind::Timeout`] and the [`Phase`].
 //! * **The end**: [`ClientEvent::Closed`] with a [`CloseReason`] (kind,
 //!   phase, the full reply and the command it answered), then
@@ -55,7 +55,6 @@ mod body;
 mod close;
 mod config;
 mod connection;
-mod envelope;
 mod event;
 mod mail_lines;
 mod open;
@@ -67,12 +66,15 @@ mod stop;
 mod timers;
 mod transaction;
 
+pub use crate::envelope::{Envelope, MailOptions, Recipient, SendPolicy};
+/// The body type of [`MailOptions::body`], re-exported from [`wire::params`](crate::wire::params).
+pub use crate::wire::params::BodyType;
 pub use close::{CloseKind, CloseReason, Phase};
 pub use config::{
-    AuthSecurity, ClientConfig, ClientSession, NonceHook, StartTlsRefused, Timeouts, TlsPolicy,
+    AuthSecurity, ClientConfig, ClientSession, ClientTimeouts, NonceHook, StartTlsRefused,
+    TlsPolicy,
 };
 pub use connection::ClientConnection;
-pub use envelope::{BodyKind, Envelope, MailOptions, Recipient, SendPolicy};
 pub use event::{ClientEvent, PlaintextDecision, PolicyToken, RcptStatus};
 pub use outcome::{
     NotSentReason, Outcome, RecipientOutcome, RecipientStatus, TransactionId, TransactionOutcome,

@@ -10,12 +10,13 @@ use std::time::Instant;
 
 use super::body::{BodyState, Encoder};
 use super::connection::{ClientConnection, State};
-use super::envelope::{BodyKind, MailOptions, Recipient, SendPolicy};
 use super::mail_lines::{mail_line, rcpt_line};
 use super::outcome::{NotSentReason, RecipientOutcome, RecipientStatus, TransactionId};
 use super::transaction::{Step, Transaction, Transfer};
 use crate::UsageError;
+use crate::envelope::{MailOptions, Recipient, SendPolicy};
 use crate::wire::address::ReversePath;
+use crate::wire::params::BodyType;
 
 impl ClientConnection {
     /// Starts a message whose recipients come one at a time: queues MAIL
@@ -56,7 +57,7 @@ impl ClientConnection {
         let id = TransactionId(self.next_txn);
         self.next_txn += 1;
         let transfer = match options.body {
-            BodyKind::Binary => Transfer::Binary,
+            BodyType::BinaryMime => Transfer::Binary,
             _ if self.config.chunking && caps.chunking => Transfer::Bdat,
             _ => Transfer::Data,
         };

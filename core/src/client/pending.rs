@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use super::close::Phase;
-use super::config::Timeouts;
+use super::config::ClientTimeouts;
 
 /// What a reply will answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +46,7 @@ impl PendingKind {
         }
     }
 
-    pub(crate) fn timeout(self, t: &Timeouts) -> Duration {
+    pub(crate) fn timeout(self, t: &ClientTimeouts) -> Duration {
         match self {
             PendingKind::Greeting => t.greeting,
             PendingKind::Ehlo

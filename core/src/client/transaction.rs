@@ -8,7 +8,6 @@ use std::time::Instant;
 use super::body::{BodyState, Encoder};
 use super::close::Phase;
 use super::connection::{ClientConnection, State};
-use super::envelope::{BodyKind, Envelope, SendPolicy};
 use super::event::{ClientEvent, RcptStatus};
 use super::mail_lines::{build_lines, local_reply};
 use super::outcome::{
@@ -17,6 +16,8 @@ use super::outcome::{
 };
 use super::pending::PendingKind;
 use crate::UsageError;
+use crate::envelope::{Envelope, SendPolicy};
+use crate::wire::params::BodyType;
 use crate::wire::reply::{EnhancedCode, Reply, ReplyCode};
 
 /// How the body travels.
@@ -49,7 +50,7 @@ pub(crate) enum Step {
 pub(crate) struct Transaction {
     pub(crate) id: TransactionId,
     pub(crate) policy: SendPolicy,
-    pub(crate) body_kind: BodyKind,
+    pub(crate) body_kind: BodyType,
     pub(crate) transfer: Transfer,
     pub(crate) pipelined: bool,
     pub(crate) mail_line: Vec<u8>,
@@ -202,7 +203,7 @@ impl ClientConnection {
             return Ok(id);
         }
         let transfer = match options.body {
-            BodyKind::Binary => Transfer::Binary,
+            BodyType::BinaryMime => Transfer::Binary,
             _ if self.config.chunking && caps.chunking => Transfer::Bdat,
             _ => Transfer::Data,
         };

@@ -1,7 +1,7 @@
 //! What a message needs from the server: 8BITMIME, SMTPUTF8, BINARYMIME.
 
 use super::header::body_start;
-use crate::client::BodyKind;
+use crate::wire::params::BodyType;
 
 /// Longest line SMTP carries as text, in octets without the line end
 /// (RFC 5321 §4.5.3.1.6, RFC 5322 §2.1.1).
@@ -49,13 +49,13 @@ impl BodyNeeds {
 
     /// The body type to declare in `MAIL FROM` (binary wins over 8-bit).
     #[must_use]
-    pub fn body_kind(&self) -> BodyKind {
+    pub fn body_type(&self) -> BodyType {
         if self.binary {
-            BodyKind::Binary
+            BodyType::BinaryMime
         } else if self.eight_bit {
-            BodyKind::EightBit
+            BodyType::EightBitMime
         } else {
-            BodyKind::SevenBit
+            BodyType::SevenBit
         }
     }
 }
@@ -296,12 +296,12 @@ mod tests {
     }
 
     #[test]
-    fn body_kind() {
+    fn body_type() {
         let mut n = BodyNeeds::default();
-        assert_eq!(n.body_kind(), BodyKind::SevenBit);
+        assert_eq!(n.body_type(), BodyType::SevenBit);
         n.eight_bit = true;
-        assert_eq!(n.body_kind(), BodyKind::EightBit);
+        assert_eq!(n.body_type(), BodyType::EightBitMime);
         n.binary = true;
-        assert_eq!(n.body_kind(), BodyKind::Binary);
+        assert_eq!(n.body_type(), BodyType::BinaryMime);
     }
 }

@@ -5,7 +5,7 @@ use super::envelope::{self, Field, PLAIN, RESENT, Roles, is_blind, is_resent};
 use super::fold::write_text_field;
 use super::header::{self, HeaderSection, is_ftext};
 use super::{BodyNeeds, MessageDate, MessageError, message_id};
-use crate::client::{Envelope, MailOptions};
+use crate::envelope::{Envelope, MailOptions};
 use crate::random::RandomSource;
 use crate::wire::address::{Domain, ForwardPath, ReversePath};
 
@@ -222,14 +222,14 @@ impl PreparedMessage {
         true
     }
 
-    /// The client envelope for
-    /// [`send_mail`](crate::client::ClientConnection::send_mail): these
-    /// paths, the body type from [`BodyNeeds::body_kind`], SMTPUTF8 when
-    /// needed and the size as a `SIZE=` hint. Add DSN or a send policy
-    /// with [`Envelope::with_options`].
+    /// The [`Envelope`] to send the message with (what a client's
+    /// `send_mail` takes): these paths, the body type from
+    /// [`BodyNeeds::body_type`], SMTPUTF8 when needed and the size as a
+    /// `SIZE=` hint. Add DSN or a send policy with
+    /// [`Envelope::with_options`].
     pub fn envelope(&self) -> Envelope {
         let mut options = MailOptions::default()
-            .with_body(self.needs.body_kind())
+            .with_body(self.needs.body_type())
             .with_size(u64::try_from(self.bytes.len()).unwrap_or(u64::MAX));
         options.smtputf8 = self.needs.smtputf8;
         Envelope::new(self.reverse_path.clone(), self.recipients.iter().cloned())

@@ -143,7 +143,8 @@ impl Default for Limits {
     }
 }
 
-/// Deadlines, all owned by the core (RFC 5321 §4.5.3.2 defaults).
+/// The server's deadlines, all owned by the core (RFC 5321 §4.5.3.2
+/// defaults); the client's are [`ClientTimeouts`](crate::client::ClientTimeouts).
 ///
 /// While a decision is pending only [`decision`](Self::decision) runs;
 /// the peer timers (`command`, `data`) restart when the decision is made,
@@ -151,7 +152,7 @@ impl Default for Limits {
 /// chance once they have passed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Timeouts {
+pub struct ServerTimeouts {
     /// Waiting for a command (or a SASL response): 5 minutes. The wait
     /// starts when the server is ready for the next command (after its
     /// reply to the previous one) and the whole line must arrive within it:
@@ -177,9 +178,9 @@ pub struct Timeouts {
     pub tls_handshake: Duration,
 }
 
-impl Default for Timeouts {
+impl Default for ServerTimeouts {
     fn default() -> Self {
-        Timeouts {
+        ServerTimeouts {
             command: Duration::from_secs(300),
             data: Duration::from_secs(300),
             transfer: Duration::from_secs(600),
@@ -304,7 +305,7 @@ pub struct ServerConfig {
     /// to CRLF, bare CR kept as data, no line length limit.
     pub body_policy: BodyPolicy,
     /// Deadlines.
-    pub timeouts: Timeouts,
+    pub timeouts: ServerTimeouts,
     /// The only source of randomness the connections use (SASL nonces, the
     /// key behind SCRAM's answers for unknown users). Drivers pass an
     /// operating-system source; tests a [`SeededRandom`](crate::SeededRandom).
@@ -336,7 +337,7 @@ impl ServerConfig {
             expn_reply: replies::expn_default(),
             limits: Limits::default(),
             body_policy: BodyPolicy::default(),
-            timeouts: Timeouts::default(),
+            timeouts: ServerTimeouts::default(),
             random,
             sasl_nonce: NonceSource::Random,
             scram_mock_key,

@@ -21,8 +21,8 @@ use super::auth::Authentication;
 use super::config::ServerConfig;
 use super::decision::{Step, Token, Verdict};
 use super::event::{
-    AbortReason, CloseReason, MailTransaction, Recipient, ServerEvent, SessionInfo, TimeoutKind,
-    TransactionEnd,
+    AbortReason, AcceptedRecipient, CloseReason, MailTransaction, ServerEvent, SessionInfo,
+    TimeoutKind, TransactionEnd,
 };
 use super::output::Output;
 use super::pending::{Pending, Waiting};
@@ -254,7 +254,7 @@ impl ServerConnection {
     /// The recipients accepted so far in the open transaction, in order
     /// (empty when none is open).
     #[must_use]
-    pub fn recipients(&self) -> &[Recipient] {
+    pub fn recipients(&self) -> &[AcceptedRecipient] {
         self.txn.as_ref().map_or(&[], |t| t.recipients.as_slice())
     }
 

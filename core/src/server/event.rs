@@ -97,26 +97,30 @@ pub enum Transfer {
     Bdat,
 }
 
-/// One accepted recipient of a transaction.
+/// One recipient of a transaction, as received and accepted by the
+/// application (the client's recipient to send to is
+/// [`envelope::Recipient`](crate::envelope::Recipient)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Recipient {
+pub struct AcceptedRecipient {
     /// The forward path.
     pub to: ForwardPath,
     /// Its parameters (DSN `NOTIFY`/`ORCPT`, passed-through unknown ones).
     pub params: RcptParameters,
 }
 
-/// The envelope of a message: the accepted sender and recipients.
+/// The envelope of a received message: the accepted sender and
+/// recipients (the envelope a client sends is
+/// [`envelope::Envelope`](crate::envelope::Envelope)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Envelope {
+pub struct ReceivedEnvelope {
     /// The reverse path of MAIL.
     pub from: ReversePath,
     /// MAIL's parameters.
     pub params: MailParameters,
     /// The recipients the application accepted, in order.
-    pub recipients: Vec<Recipient>,
+    pub recipients: Vec<AcceptedRecipient>,
     /// `BODY=` as declared (7BIT when absent).
     pub body: BodyType,
     /// DATA or BDAT.
@@ -186,7 +190,7 @@ pub struct MailTransaction {
     /// MAIL's parameters.
     pub params: MailParameters,
     /// The recipients the application accepted, in order.
-    pub recipients: Vec<Recipient>,
+    pub recipients: Vec<AcceptedRecipient>,
 }
 
 impl MailTransaction {
@@ -195,7 +199,7 @@ impl MailTransaction {
     pub fn new(
         from: ReversePath,
         params: MailParameters,
-        recipients: Vec<Recipient>,
+        recipients: Vec<AcceptedRecipient>,
     ) -> MailTransaction {
         MailTransaction {
             from,
@@ -209,13 +213,13 @@ impl MailTransaction {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TimeoutKind {
-    /// No command within [`Timeouts::command`](super::Timeouts::command).
+    /// No command within [`ServerTimeouts::command`](super::ServerTimeouts::command).
     Command,
-    /// No data within [`Timeouts::data`](super::Timeouts::data).
+    /// No data within [`ServerTimeouts::data`](super::ServerTimeouts::data).
     Data,
-    /// A message transfer took longer than [`Timeouts::transfer`](super::Timeouts::transfer).
+    /// A message transfer took longer than [`ServerTimeouts::transfer`](super::ServerTimeouts::transfer).
     Transfer,
-    /// The session lasted longer than [`Timeouts::session`](super::Timeouts::session).
+    /// The session lasted longer than [`ServerTimeouts::session`](super::ServerTimeouts::session).
     Session,
     /// The TLS handshake did not finish in time.
     TlsHandshake,
@@ -336,7 +340,7 @@ pub enum ServerEvent {
     #[non_exhaustive]
     MessageStarted {
         /// The envelope (`size` 0).
-        envelope: Envelope,
+        envelope: ReceivedEnvelope,
     },
     /// The next piece of the message (DATA: dot-unstuffed).
     MessageData(Bytes),
@@ -347,7 +351,7 @@ pub enum ServerEvent {
         /// Answer with `decide`.
         token: Token,
         /// The envelope with the final size.
-        envelope: Envelope,
+        envelope: ReceivedEnvelope,
     },
     /// The message in progress was abandoned; never deliver what was
     /// received of it.

@@ -18,7 +18,7 @@
 //! [`supply_secret`](ServerConnection::supply_secret) for a stored-secret
 //! lookup) the connection processes nothing more: `wants_read()` is false,
 //! pipelined input stays buffered, the peer timers pause and a decision
-//! deadline runs ([`Timeouts::decision`]; when it passes the step is
+//! deadline runs ([`ServerTimeouts::decision`]; when it passes the step is
 //! answered `451 4.3.0` and [`ServerEvent::DecisionExpired`] says so). The
 //! application may decide at once, while draining, or later.
 //!
@@ -40,12 +40,12 @@
 //!   the chunk; a size that does not parse ends the session.
 //! * Memory is bounded: input up to one line limit plus one input slice,
 //!   bodies streamed as chunks; every limit and timer is configurable
-//!   ([`Limits`], [`Timeouts`]).
+//!   ([`Limits`], [`ServerTimeouts`]).
 //! * A hostile peer is answered, not waited for: an over-long line gets its
 //!   `500` as soon as it passes the limit and a BDAT chunk over the size
 //!   limit its `552` as soon as it is announced; input read only to be
 //!   dropped is capped ([`Limits::max_discard`], then `421`); a command
-//!   must arrive whole within [`Timeouts::command`]; protocol errors and
+//!   must arrive whole within [`ServerTimeouts::command`]; protocol errors and
 //!   refusals are counted ([`Limits::max_errors`],
 //!   [`Limits::max_refusals`]).
 
@@ -64,10 +64,10 @@ mod timers;
 mod transaction;
 
 pub use auth::Authentication;
-pub use config::{Extensions, Limits, NonceFn, NonceSource, ServerConfig, Timeouts};
+pub use config::{Extensions, Limits, NonceFn, NonceSource, ServerConfig, ServerTimeouts};
 pub use connection::ServerConnection;
 pub use decision::{Token, Verdict};
 pub use event::{
-    AbortReason, AuthCheck, CloseReason, Envelope, MailTransaction, Recipient, ServerEvent,
-    SessionInfo, TimeoutKind, TransactionEnd, Transfer,
+    AbortReason, AcceptedRecipient, AuthCheck, CloseReason, MailTransaction, ReceivedEnvelope,
+    ServerEvent, SessionInfo, TimeoutKind, TransactionEnd, Transfer,
 };

@@ -8,7 +8,7 @@ use crate::wire::reply::Reply;
 use super::auth::AuthWait;
 use super::connection::{Phase, ServerConnection};
 use super::decision::{Step, Token};
-use super::event::{CloseReason, Recipient, ServerEvent, TimeoutKind, TransactionEnd};
+use super::event::{AcceptedRecipient, CloseReason, ServerEvent, TimeoutKind, TransactionEnd};
 use super::replies;
 use super::transaction::Transaction;
 
@@ -93,7 +93,7 @@ impl ServerConnection {
                 };
                 if accepted {
                     if let Some(txn) = self.txn.as_mut() {
-                        txn.recipients.push(Recipient { to, params });
+                        txn.recipients.push(AcceptedRecipient { to, params });
                     }
                     let r = reply
                         .filter(|r| r.code().is_positive())

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::config::Timeouts;
+use super::config::ServerTimeouts;
 use super::connection::{Phase, ServerConnection};
 use super::event::TimeoutKind;
 
@@ -57,7 +57,7 @@ fn after(now: Instant, d: Duration) -> Instant {
 }
 
 impl Timers {
-    pub(crate) fn new(now: Instant, timeouts: &Timeouts) -> Timers {
+    pub(crate) fn new(now: Instant, timeouts: &ServerTimeouts) -> Timers {
         Timers {
             idle: None,
             transfer: None,
@@ -68,22 +68,27 @@ impl Timers {
     }
 
     /// Restarts the wait for data: every input does.
-    pub(crate) fn wait_for_data(&mut self, now: Instant, timeouts: &Timeouts) {
+    pub(crate) fn wait_for_data(&mut self, now: Instant, timeouts: &ServerTimeouts) {
         self.idle = Some((after(now, timeouts.data), TimeoutKind::Data));
     }
 
     /// Starts the wait for a command when `fresh` (the server is ready for
     /// a new command) or when it was not waiting for one; otherwise the
     /// running wait goes on, so that a command dripped in byte by byte
-    /// must still arrive whole within [`Timeouts::command`].
-    pub(crate) fn wait_for_command(&mut self, now: Instant, timeouts: &Timeouts, fresh: bool) {
+    /// must still arrive whole within [`ServerTimeouts::command`].
+    pub(crate) fn wait_for_command(
+        &mut self,
+        now: Instant,
+        timeouts: &ServerTimeouts,
+        fresh: bool,
+    ) {
         let waiting = matches!(self.idle, Some((_, TimeoutKind::Command)));
         if fresh || !waiting {
             self.idle = Some((after(now, timeouts.command), TimeoutKind::Command));
         }
     }
 
-    pub(crate) fn start_transfer(&mut self, now: Instant, timeouts: &Timeouts) {
+    pub(crate) fn start_transfer(&mut self, now: Instant, timeouts: &ServerTimeouts) {
         self.transfer = Some(after(now, timeouts.transfer));
     }
 
@@ -91,7 +96,7 @@ impl Timers {
         self.transfer = None;
     }
 
-    pub(crate) fn start_decision(&mut self, now: Instant, timeouts: &Timeouts) {
+    pub(crate) fn start_decision(&mut self, now: Instant, timeouts: &ServerTimeouts) {
         self.decision = Some(after(now, timeouts.decision));
     }
 
@@ -99,7 +104,7 @@ impl Timers {
         self.decision = None;
     }
 
-    pub(crate) fn start_handshake(&mut self, now: Instant, timeouts: &Timeouts) {
+    pub(crate) fn start_handshake(&mut self, now: Instant, timeouts: &ServerTimeouts) {
         self.handshake = Some(after(now, timeouts.tls_handshake));
     }
 

@@ -6,7 +6,7 @@ use crate::wire::ehlo::Capabilities;
 use crate::wire::params::{BodyType, MailParameters, ParamError, RcptParameters};
 use crate::wire::reply::Reply;
 
-use super::event::{Envelope, Recipient, Transfer};
+use super::event::{AcceptedRecipient, ReceivedEnvelope, Transfer};
 use super::replies;
 
 /// One transaction, from an accepted MAIL to the end of its message (or
@@ -15,7 +15,7 @@ use super::replies;
 pub(crate) struct Transaction {
     pub(crate) from: crate::wire::address::ReversePath,
     pub(crate) params: MailParameters,
-    pub(crate) recipients: Vec<Recipient>,
+    pub(crate) recipients: Vec<AcceptedRecipient>,
     /// Set when the message data started (354 or first accepted BDAT).
     pub(crate) transfer: Option<Transfer>,
     /// Octets of message data so far.
@@ -56,8 +56,8 @@ impl Transaction {
         self.transfer.is_some()
     }
 
-    pub(crate) fn envelope(&self, transfer: Transfer) -> Envelope {
-        Envelope {
+    pub(crate) fn envelope(&self, transfer: Transfer) -> ReceivedEnvelope {
+        ReceivedEnvelope {
             from: self.from.clone(),
             params: self.params.clone(),
             recipients: self.recipients.clone(),

@@ -154,13 +154,8 @@ pub fn round_trip(t: &Transcript) -> Result<(), Violation> {
             env.params.smtputf8,
             sent.needs_smtputf8()
         );
-        let kind = match sent.options.body {
-            client::BodyKind::SevenBit => BodyType::SevenBit,
-            client::BodyKind::EightBit => BodyType::EightBitMime,
-            _ => BodyType::BinaryMime,
-        };
         ensure!(
-            env.body == kind,
+            env.body == sent.options.body,
             "message at entry {ended}: body type {:?} for a {:?} body",
             env.body,
             sent.options.body

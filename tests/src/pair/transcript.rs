@@ -177,7 +177,7 @@ pub struct ServerMessage {
     pub ended: Option<usize>,
     /// The envelope: the final one of the request, else the one at the
     /// start.
-    pub envelope: server::Envelope,
+    pub envelope: server::ReceivedEnvelope,
     /// Every [`ServerEvent::MessageData`] chunk, joined.
     pub body: Vec<u8>,
     /// How it ended.

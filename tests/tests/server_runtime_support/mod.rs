@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt};
 use mailwire_driver::core::sasl::{Mechanism, StoredSecret};
-use mailwire_driver::core::server::{AuthCheck, Envelope};
+use mailwire_driver::core::server::{AuthCheck, ReceivedEnvelope};
 use mailwire_driver::core::wire::address::ForwardPath;
 use mailwire_driver::core::wire::params::RcptParameters;
 use mailwire_driver::server::{
@@ -96,7 +96,7 @@ impl Recorder {
         self.seen.lock().unwrap().push(seen);
     }
 
-    fn record(&self, session: &Context, envelope: &Envelope, data: Vec<u8>, len: u64) {
+    fn record(&self, session: &Context, envelope: &ReceivedEnvelope, data: Vec<u8>, len: u64) {
         self.push(Seen::Message {
             from: envelope.from.to_string(),
             to: envelope

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 
 use super::base64_encoded_len;
-use crate::client::Envelope;
+use crate::envelope::Envelope;
 use crate::message::PreparedMessage;
 
 /// A piece of a built message's body.
@@ -77,9 +77,8 @@ impl BuiltMessage {
         Some(total)
     }
 
-    /// The envelope for
-    /// [`send_mail`](crate::client::ClientConnection::send_mail): the
-    /// prepared one, with the size of the whole message (`size`, from
+    /// The [`Envelope`] to send the message with (what a client's
+    /// `send_mail` takes): the prepared one, with the size of the whole message (`size`, from
     /// [`len_with`](Self::len_with)) as its `SIZE=` hint, or none.
     pub fn envelope(&self, size: Option<u64>) -> Envelope {
         let mut envelope = self.prepared.envelope();

@@ -198,15 +198,21 @@ fn unknown(keyword: String, value: Option<&str>) -> Result<Parameter, ParamError
 // ---------------------------------------------------------------------------
 // Typed values.
 
-/// `BODY=` (RFC 6152, RFC 3030).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// `BODY=` (RFC 6152, RFC 3030): the body type a client declares
+/// ([`MailOptions::body`](crate::envelope::MailOptions::body)) and a server
+/// receives ([`MailParameters::body`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum BodyType {
-    /// `7BIT`.
+    /// `7BIT`: ASCII only, the default. A client sends no `BODY=` for it
+    /// and refuses a chunk with an 8-bit octet.
+    #[default]
     SevenBit,
-    /// `8BITMIME`.
+    /// `8BITMIME` (RFC 6152): 8-bit text; a client needs the server's
+    /// 8BITMIME.
     EightBitMime,
-    /// `BINARYMIME` (only with BDAT).
+    /// `BINARYMIME` (RFC 3030): raw octets, only by BDAT and not
+    /// normalised; a client needs the server's CHUNKING and BINARYMIME.
     BinaryMime,
 }
 

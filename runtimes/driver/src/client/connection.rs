@@ -8,7 +8,7 @@ use bytes::Bytes;
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::FutureExt;
 use mailwire_core::client::{
-    BodyKind, ClientConfig, ClientConnection, ClientSession, CloseKind, CloseReason, Envelope,
+    BodyType, ClientConfig, ClientConnection, ClientSession, CloseKind, CloseReason, Envelope,
     MailOptions, Phase, TlsPolicy, TransactionId, TransactionOutcome,
 };
 use mailwire_core::message::PreparedMessage;
@@ -193,10 +193,10 @@ where
         body: impl Into<Bytes>,
     ) -> Result<TransactionOutcome, ClientError> {
         let mut body = MemoryBody::new(body.into());
-        if envelope.options.body == BodyKind::SevenBit && body.has_8bit() {
+        if envelope.options.body == BodyType::SevenBit && body.has_8bit() {
             // Refused before anything is written.
             return Err(ClientError::Usage(UsageError::InvalidInput(
-                "8-bit octet in a 7bit body: declare BodyKind::EightBit",
+                "8-bit octet in a 7bit body: declare BodyType::EightBitMime",
             )));
         }
         self.engine.transaction(envelope, &mut body).await
@@ -224,9 +224,9 @@ where
         body: impl Into<Bytes>,
     ) -> Result<TransactionId, ClientError> {
         let mut body = MemoryBody::new(body.into());
-        if envelope.options.body == BodyKind::SevenBit && body.has_8bit() {
+        if envelope.options.body == BodyType::SevenBit && body.has_8bit() {
             return Err(ClientError::Usage(UsageError::InvalidInput(
-                "8-bit octet in a 7bit body: declare BodyKind::EightBit",
+                "8-bit octet in a 7bit body: declare BodyType::EightBitMime",
             )));
         }
         self.engine.submit(envelope, &mut body).await

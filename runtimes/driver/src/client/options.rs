@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mailwire_core::RandomSource;
-use mailwire_core::client::{AuthSecurity, StopPoint, Timeouts, TlsPolicy};
+use mailwire_core::client::{AuthSecurity, ClientTimeouts, StopPoint, TlsPolicy};
 use mailwire_core::sasl::{Credentials, Mechanism};
 use mailwire_core::wire::address::{Domain, ForwardPath, ReversePath};
 use mailwire_core::wire::params::{Notify, Ret};
@@ -124,7 +124,7 @@ pub struct ClientSettings {
     /// Use PIPELINING when offered (default yes).
     pub pipelining: bool,
     /// The protocol waits (RFC 5321 §4.5.3.2 defaults).
-    pub timeouts: Timeouts,
+    pub timeouts: ClientTimeouts,
     /// The TCP connect (and implicit TLS handshake) timeout: 30 s.
     pub connect_timeout: Duration,
     /// A write that makes no progress for this long fails: 60 s.
@@ -214,7 +214,7 @@ impl Default for ClientSettings {
             auth_security: AuthSecurity::default(),
             queue: false,
             pipelining: true,
-            timeouts: Timeouts::default(),
+            timeouts: ClientTimeouts::default(),
             connect_timeout: Duration::from_secs(30),
             write_stall: Duration::from_secs(60),
             linger: Duration::from_secs(2),
@@ -298,7 +298,7 @@ impl ClientSettings {
 
     /// Sets the protocol timeouts.
     #[must_use]
-    pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
+    pub fn with_timeouts(mut self, timeouts: ClientTimeouts) -> Self {
         self.timeouts = timeouts;
         self
     }
@@ -319,7 +319,7 @@ impl ClientSettings {
     /// ```
     #[must_use]
     pub fn with_timeout(mut self, wait: Duration) -> Self {
-        self.timeouts = Timeouts::all(wait);
+        self.timeouts = ClientTimeouts::all(wait);
         self.connect_timeout = wait;
         self.write_stall = wait;
         self.linger = self.linger.min(wait / 3);

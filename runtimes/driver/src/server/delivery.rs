@@ -6,13 +6,13 @@
 
 use mail_parser::Message;
 use mailwire_core::message::parse_message;
-use mailwire_core::server::Envelope;
+use mailwire_core::server::ReceivedEnvelope;
 
 use super::body::BodyReader;
 use sealed::Kind;
 
 pub(crate) mod sealed {
-    use super::{BodyReader, Envelope};
+    use super::{BodyReader, ReceivedEnvelope};
 
     /// The three kinds of delivery, for the driver.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,9 +33,9 @@ pub(crate) mod sealed {
         /// Which kind this is.
         const KIND: Kind;
         /// Builds a whole (or parsed) message; `None` for the streaming kind.
-        fn whole(envelope: Envelope, trace: Vec<u8>, data: Vec<u8>) -> Option<Self>;
+        fn whole(envelope: ReceivedEnvelope, trace: Vec<u8>, data: Vec<u8>) -> Option<Self>;
         /// Builds a streamed message; `None` for the whole kinds.
-        fn stream(envelope: Envelope, trace: Vec<u8>, body: BodyReader) -> Option<Self>;
+        fn stream(envelope: ReceivedEnvelope, trace: Vec<u8>, body: BodyReader) -> Option<Self>;
         /// The body still to be read, for the streaming kind.
         fn into_body(self) -> Option<BodyReader> {
             None
@@ -58,7 +58,7 @@ pub trait Delivery: sealed::Sealed + Send + 'static {}
 #[non_exhaustive]
 pub struct Mail {
     /// The envelope: sender, accepted recipients, parameters, size.
-    pub envelope: Envelope,
+    pub envelope: ReceivedEnvelope,
     /// The server's trace header (`Received: …` with its CRLF) when
     /// [`ServerOptions::add_received`](super::ServerOptions::add_received)
     /// is on, empty otherwise. Store or forward it in front of
@@ -72,7 +72,7 @@ pub struct Mail {
 impl sealed::Sealed for Mail {
     const KIND: Kind = Kind::Whole;
 
-    fn whole(envelope: Envelope, trace: Vec<u8>, data: Vec<u8>) -> Option<Self> {
+    fn whole(envelope: ReceivedEnvelope, trace: Vec<u8>, data: Vec<u8>) -> Option<Self> {
         Some(Mail {
             envelope,
             trace,
@@ -80,7 +80,7 @@ impl sealed::Sealed for Mail {
         })
     }
 
-    fn stream(_: Envelope, _: Vec<u8>, _: BodyReader) -> Option<Self> {
+    fn stream(_: ReceivedEnvelope, _: Vec<u8>, _: BodyReader) -> Option<Self> {
         None
     }
 }
@@ -97,7 +97,7 @@ impl Delivery for Mail {}
 #[non_exhaustive]
 pub struct MailStream {
     /// The envelope (its `size` is 0: the body is still arriving).
-    pub envelope: Envelope,
+    pub envelope: ReceivedEnvelope,
     /// The server's trace header (`Received: …` with its CRLF) when
     /// [`ServerOptions::add_received`](super::ServerOptions::add_received)
     /// is on, empty otherwise. Store or forward it in front of the body.
@@ -109,11 +109,11 @@ pub struct MailStream {
 impl sealed::Sealed for MailStream {
     const KIND: Kind = Kind::Stream;
 
-    fn whole(_: Envelope, _: Vec<u8>, _: Vec<u8>) -> Option<Self> {
+    fn whole(_: ReceivedEnvelope, _: Vec<u8>, _: Vec<u8>) -> Option<Self> {
         None
     }
 
-    fn stream(envelope: Envelope, trace: Vec<u8>, body: BodyReader) -> Option<Self> {
+    fn stream(envelope: ReceivedEnvelope, trace: Vec<u8>, body: BodyReader) -> Option<Self> {
         Some(MailStream {
             envelope,
             trace,
@@ -133,7 +133,7 @@ impl Delivery for MailStream {}
 #[non_exhaustive]
 pub struct ParsedMail {
     /// The envelope: sender, accepted recipients, parameters, size.
-    pub envelope: Envelope,
+    pub envelope: ReceivedEnvelope,
     /// The server's trace header (`Received: …` with its CRLF) when
     /// [`ServerOptions::add_received`](super::ServerOptions::add_received)
     /// is on, empty otherwise; not part of the parsed message.
@@ -172,7 +172,7 @@ impl ParsedMail {
 impl sealed::Sealed for ParsedMail {
     const KIND: Kind = Kind::Parsed;
 
-    fn whole(envelope: Envelope, trace: Vec<u8>, data: Vec<u8>) -> Option<Self> {
+    fn whole(envelope: ReceivedEnvelope, trace: Vec<u8>, data: Vec<u8>) -> Option<Self> {
         let parsed = match parse_message(&data) {
             Some(message) => Parsed::Message(Box::new(message.into_owned())),
             None => Parsed::Raw(data),
@@ -184,7 +184,7 @@ impl sealed::Sealed for ParsedMail {
         })
     }
 
-    fn stream(_: Envelope, _: Vec<u8>, _: BodyReader) -> Option<Self> {
+    fn stream(_: ReceivedEnvelope, _: Vec<u8>, _: BodyReader) -> Option<Self> {
         None
     }
 }

@@ -9,7 +9,7 @@ use mailwire_core::message::{
     MessageDate, ReceivedInfo, SessionTraits, TraceProtocol, received_header, trace_id,
 };
 use mailwire_core::sasl::StoredSecret;
-use mailwire_core::server::{Envelope, ServerConnection, Token, Verdict, replies};
+use mailwire_core::server::{ReceivedEnvelope, ServerConnection, Token, Verdict, replies};
 use mailwire_core::wire::address::Domain;
 use mailwire_core::wire::reply::Reply;
 
@@ -124,7 +124,7 @@ impl Answer {
 /// The `Received` header for a message starting now.
 pub(crate) fn received(
     conn: &ServerConnection,
-    envelope: &Envelope,
+    envelope: &ReceivedEnvelope,
     options: &ServerOptions,
 ) -> Vec<u8> {
     let config = &options.config;

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use mailwire_core::client::{BodyKind, Envelope, MailOptions, Recipient, SendPolicy};
+use mailwire_core::client::{BodyType, Envelope, MailOptions, Recipient, SendPolicy};
 use mailwire_core::wire::address::{ForwardPath, ReversePath};
 use mailwire_core::wire::reply::Reply;
 use proptest::prelude::*;
@@ -290,9 +290,9 @@ pub fn message(gaps: Gaps) -> impl Strategy<Value = MessagePlan> {
             |(from, to, body, chunks, kind, at_least_one, size, wait, pause)| {
                 let eight_bit = body.iter().any(|&b| b >= 0x80);
                 let kind = match (kind, eight_bit) {
-                    (0, _) => BodyKind::Binary,
-                    (1, _) | (_, true) => BodyKind::EightBit,
-                    _ => BodyKind::SevenBit,
+                    (0, _) => BodyType::BinaryMime,
+                    (1, _) | (_, true) => BodyType::EightBitMime,
+                    _ => BodyType::SevenBit,
                 };
                 let mut options =
                     MailOptions::default()
@@ -303,7 +303,7 @@ pub fn message(gaps: Gaps) -> impl Strategy<Value = MessagePlan> {
                             SendPolicy::AllOrNothing
                         });
                 let real = match kind {
-                    BodyKind::Binary => body.len() as u64,
+                    BodyType::BinaryMime => body.len() as u64,
                     _ => mailwire_core::wire::dot::normalize(&body).len() as u64,
                 };
                 options.size = match size {

@@ -5,7 +5,7 @@
 
 use bytes::Bytes;
 use mailwire_core::sasl::StoredSecret;
-use mailwire_core::server::{AbortReason, Envelope, ServerConnection, Token, replies};
+use mailwire_core::server::{AbortReason, ReceivedEnvelope, ServerConnection, Token, replies};
 
 use super::{SessionHost, Streaming};
 use crate::server::body::{Buffer, body_channel};
@@ -16,7 +16,7 @@ use crate::server::session::{Session, SessionEnd, SessionFactory};
 use crate::server::verdict::{Answer, received};
 
 impl<F: SessionFactory> SessionHost<F> {
-    pub(super) fn start_message(&mut self, conn: &ServerConnection, envelope: Envelope) {
+    pub(super) fn start_message(&mut self, conn: &ServerConnection, envelope: ReceivedEnvelope) {
         self.abort(None);
         let header = if self.options.add_received {
             received(conn, &envelope, &self.options)
@@ -59,7 +59,7 @@ impl<F: SessionFactory> SessionHost<F> {
         &mut self,
         conn: &ServerConnection,
         token: Token,
-        envelope: Envelope,
+        envelope: ReceivedEnvelope,
     ) {
         if let Some(mut s) = self.streaming.take() {
             s.sender.complete();

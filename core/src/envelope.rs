@@ -1,8 +1,15 @@
-//! What [`send_mail`](super::ClientConnection::send_mail) takes: the
-//! envelope and the options of one message.
+//! The envelope of a message to send: who it is from, who it goes to, and
+//! the options it is sent with.
+//!
+//! It belongs to neither role: [`message`](crate::message) produces one
+//! (from a prepared or built message) and
+//! [`ClientConnection::send_mail`](crate::client::ClientConnection::send_mail)
+//! takes one (the [`client`](crate::client) module re-exports these types).
+//! What a server received is a different thing, the
+//! [`server::ReceivedEnvelope`](crate::server::ReceivedEnvelope).
 
 use crate::wire::address::{ForwardPath, Mailbox, ReversePath};
-use crate::wire::params::{Notify, Orcpt, Ret};
+use crate::wire::params::{BodyType, Notify, Orcpt, Ret};
 
 /// The envelope of one message: who it is from, who it goes to, and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,20 +120,6 @@ impl From<Mailbox> for Recipient {
     }
 }
 
-/// The content type of the body, for `BODY=` and the transfer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum BodyKind {
-    /// ASCII only (no `BODY=`); a chunk with an 8-bit octet is refused.
-    #[default]
-    SevenBit,
-    /// 8-bit text: `BODY=8BITMIME`, needs the server's 8BITMIME.
-    EightBit,
-    /// Raw octets: `BODY=BINARYMIME` by BDAT, not normalised; needs the
-    /// server's CHUNKING and BINARYMIME.
-    Binary,
-}
-
 /// When the message is sent although some recipients were refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -134,7 +127,7 @@ pub enum SendPolicy {
     /// The body goes only if every recipient was accepted (tcllib's
     /// default); otherwise the transaction is abandoned with RSET. Applied
     /// to each SMTP transaction (see
-    /// [`TransactionOutcome`](super::TransactionOutcome)).
+    /// [`TransactionOutcome`](crate::client::TransactionOutcome)).
     #[default]
     AllOrNothing,
     /// The body goes if at least one recipient was accepted
@@ -149,8 +142,8 @@ pub struct MailOptions {
     /// The message size in octets, for `SIZE=` (RFC 1870) when the server
     /// advertises SIZE; a message over the server's fixed limit is not sent.
     pub size: Option<u64>,
-    /// The body type.
-    pub body: BodyKind,
+    /// The body type: `BODY=` and the transfer (7BIT by default).
+    pub body: BodyType,
     /// Ask for SMTPUTF8 even if the paths are ASCII (UTF-8 headers).
     pub smtputf8: bool,
     /// DSN `RET=` (needs the server's DSN).
@@ -175,7 +168,7 @@ impl MailOptions {
 
     /// Sets the body type.
     #[must_use]
-    pub fn with_body(mut self, body: BodyKind) -> MailOptions {
+    pub fn with_body(mut self, body: BodyType) -> MailOptions {
         self.body = body;
         self
     }
