@@ -8,7 +8,7 @@ use bytes::{Bytes, BytesMut};
 use super::connection::ClientConnection;
 use super::envelope::BodyKind;
 use super::pending::PendingKind;
-use super::transaction::{Step, Transaction, Transfer};
+use super::transaction::{FinalStep, Step, Transaction, Transfer};
 use crate::UsageError;
 use crate::wire::dot::{LineNormalizer, Stuffer, write_bdat_header};
 
@@ -34,7 +34,7 @@ impl Encoder {
 }
 
 /// The body of the current SMTP transaction.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct BodyState {
     pub(crate) encoder: Encoder,
     /// BDAT chunks awaiting their reply.
@@ -72,7 +72,7 @@ impl ClientConnection {
         let Some(txn) = self.txn.as_ref() else {
             return false;
         };
-        txn.step == Step::Body
+        matches!(txn.step, Step::Body(_))
             && txn.failure.is_none()
             && self.queued_len() < self.config.body_buffer
             && !self.bdat_blocked(txn)
@@ -85,7 +85,8 @@ impl ClientConnection {
         } else {
             1
         };
-        txn.transfer != Transfer::Data && txn.body.in_flight >= limit
+        let in_flight = txn.step.body().map_or(0, |body| body.in_flight);
+        txn.transfer != Transfer::Data && in_flight >= limit
     }
 
     /// The next piece of the body (any size, any split: line ends may be
@@ -109,7 +110,10 @@ impl ClientConnection {
         if self.is_closed() {
             return Err(UsageError::Closed);
         }
-        let in_body = self.txn.as_ref().is_some_and(|t| t.step == Step::Body);
+        let in_body = self
+            .txn
+            .as_ref()
+            .is_some_and(|t| matches!(t.step, Step::Body(_)));
         if !in_body {
             return Err(UsageError::InvalidState("no body is wanted now"));
         }
@@ -129,8 +133,11 @@ impl ClientConnection {
                 "NUL in a 7bit or 8bit body: only BINARYMIME carries it",
             ));
         }
-        txn.body.deadline = now.checked_add(data_block);
-        match &mut txn.body.encoder {
+        let Step::Body(body) = &mut txn.step else {
+            return Err(UsageError::InvalidState("no body is wanted now"));
+        };
+        body.deadline = now.checked_add(data_block);
+        match &mut body.encoder {
             Encoder::Data(stuffer) => stuffer.feed(&chunk, &mut self.out),
             Encoder::Bdat(normalizer) => {
                 let mut wire = BytesMut::with_capacity(chunk.len() + chunk.len() / 16 + 2);
@@ -167,15 +174,25 @@ impl ClientConnection {
         if self.is_closed() {
             return Err(UsageError::Closed);
         }
-        let Some(txn) = self.txn.as_mut().filter(|t| t.step == Step::Body) else {
+        let Some(txn) = self
+            .txn
+            .as_mut()
+            .filter(|t| matches!(t.step, Step::Body(_)))
+        else {
             return Err(UsageError::InvalidState("no body is being sent"));
         };
-        txn.step = Step::Final;
-        txn.body.deadline = None;
-        match &mut txn.body.encoder {
+        let Step::Body(mut body) = std::mem::replace(&mut txn.step, Step::Reset) else {
+            return Err(UsageError::InvalidState("no body is being sent"));
+        };
+        body.deadline = None;
+        match &mut body.encoder {
             Encoder::Data(stuffer) => {
                 stuffer.finish(&mut self.out);
-                txn.final_sent = true;
+                txn.step = Step::Final(FinalStep {
+                    body,
+                    sent: true,
+                    reply: None,
+                });
                 // Under PIPELINING the message waits for its final reply
                 // aside, and the connection is ready for the next one at
                 // once (RFC 2920 §3.1) — when this is its last transaction
@@ -185,10 +202,10 @@ impl ClientConnection {
                     && txn.open.is_none()
                     && txn.waiting.is_empty()
                     && txn.deferred.is_empty()
-                    && self.finishing.is_none();
+                    && self.finishing.is_empty();
                 self.expect_reply(now, PendingKind::DataEnd, ".".to_owned());
-                if park {
-                    self.finishing = self.txn.take();
+                if park && let Some(txn) = self.txn.take() {
+                    self.finishing.park(txn);
                     self.state = super::connection::State::Ready;
                 }
             }
@@ -196,9 +213,14 @@ impl ClientConnection {
                 // After a refused chunk nothing more goes (RFC 3030 §3):
                 // the transaction is reset once the chunks in flight are
                 // answered.
-                if txn.failure.is_some() || (!txn.pipelined && txn.body.in_flight > 0) {
-                    txn.body.end_waiting = true;
-                } else {
+                let hold = txn.failure.is_some() || (!txn.pipelined && body.in_flight > 0);
+                body.end_waiting = hold;
+                txn.step = Step::Final(FinalStep {
+                    body,
+                    sent: false,
+                    reply: None,
+                });
+                if !hold {
                     self.send_last_chunk(now);
                 }
             }
@@ -209,13 +231,13 @@ impl ClientConnection {
 
     /// Sends `BDAT n LAST` with what the normaliser still holds.
     pub(crate) fn send_last_chunk(&mut self, now: Instant) {
-        let Some(txn) = self.txn.as_mut() else {
+        let Some(Step::Final(end)) = self.txn.as_mut().map(|t| &mut t.step) else {
             return;
         };
-        txn.body.end_waiting = false;
-        txn.final_sent = true;
+        end.body.end_waiting = false;
+        end.sent = true;
         let mut wire = BytesMut::new();
-        if let Encoder::Bdat(normalizer) = &mut txn.body.encoder {
+        if let Encoder::Bdat(normalizer) = &mut end.body.encoder {
             normalizer.finish(&mut wire);
         }
         self.send_bdat(now, wire.freeze(), true);
@@ -231,8 +253,8 @@ impl ClientConnection {
         let header = self.out.get(start..).unwrap_or_default();
         let text = header.strip_suffix(b"\r\n").unwrap_or(header);
         let command = String::from_utf8_lossy(text).into_owned();
-        if let Some(txn) = self.txn.as_mut() {
-            txn.body.in_flight += 1;
+        if let Some(body) = self.txn.as_mut().and_then(|t| t.step.body_mut()) {
+            body.in_flight += 1;
         }
         self.expect_reply(now, PendingKind::Bdat { last }, command);
         self.push_send(data);

@@ -57,6 +57,7 @@ mod config;
 mod connection;
 mod envelope;
 mod event;
+mod finishing;
 mod mail_lines;
 mod open;
 mod outcome;

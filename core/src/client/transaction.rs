@@ -30,22 +30,82 @@ pub(crate) enum Transfer {
     Binary,
 }
 
-/// Where one SMTP transaction stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where one SMTP transaction stands, with what only that step needs.
+///
+/// ```text
+/// Envelope ──► DataInit ──► Body ──► Final ──► (outcome, or Envelope of
+///    │  │          │         │         │        the next attempt)
+///    │  └──────────┼─────────┴─► Reset ┘ (RSET after a failure)
+///    └─────────────┴───────────────────┘
+/// ```
+///
+/// BDAT goes from `Envelope` straight to `Body`; a pipelined DATA in the
+/// MAIL/RCPT group goes to `DataInit` whatever the RCPT replies said.
+#[derive(Debug)]
 pub(crate) enum Step {
     /// MAIL and RCPT in flight.
-    Envelope,
+    Envelope(EnvelopeStep),
     /// DATA sent, waiting for 354.
     DataInit,
     /// The application streams the body.
-    Body,
+    Body(BodyState),
     /// The end of the data is sent (or about to be): waiting for replies.
-    Final,
+    Final(FinalStep),
     /// RSET sent.
     Reset,
 }
 
-/// One message in progress.
+/// The envelope of one SMTP transaction while MAIL and RCPT are in
+/// flight.
+#[derive(Debug, Default)]
+pub(crate) struct EnvelopeStep {
+    /// This transaction's recipients (indices into the envelope), in order.
+    pub(crate) batch: Vec<usize>,
+    /// The next index into `batch` to send (all of them are sent at once
+    /// under PIPELINING).
+    pub(crate) next_rcpt: usize,
+    /// RCPT replies received.
+    pub(crate) rcpt_answered: usize,
+    /// MAIL's answer: `None` until it comes, then whether it accepted.
+    pub(crate) mail_ok: Option<bool>,
+    /// Recipients refused in this transaction (the policy decides on it).
+    pub(crate) refused_now: usize,
+}
+
+/// The end of one SMTP transaction's data, awaiting its reply.
+#[derive(Debug)]
+pub(crate) struct FinalStep {
+    /// The body's encoder and BDAT chunks still in flight.
+    pub(crate) body: BodyState,
+    /// Whether the end of the data is written: false while `BDAT … LAST`
+    /// waits for earlier chunks, and for the empty message that ends a
+    /// pipelined DATA nothing may go through.
+    pub(crate) sent: bool,
+    /// The reply to the end of the data, when a closing server gave it.
+    pub(crate) reply: Option<Reply>,
+}
+
+impl Step {
+    /// The body's state, while it streams or its end is awaited.
+    pub(crate) fn body(&self) -> Option<&BodyState> {
+        match self {
+            Step::Body(body) | Step::Final(FinalStep { body, .. }) => Some(body),
+            _ => None,
+        }
+    }
+
+    /// The body's state, mutable.
+    pub(crate) fn body_mut(&mut self) -> Option<&mut BodyState> {
+        match self {
+            Step::Body(body) | Step::Final(FinalStep { body, .. }) => Some(body),
+            _ => None,
+        }
+    }
+}
+
+/// One message in progress: what holds for the whole message (across the
+/// SMTP transactions `452 4.5.3` deferrals or the recipient limit need),
+/// then the current SMTP transaction's result so far and its [`Step`].
 pub(crate) struct Transaction {
     pub(crate) id: TransactionId,
     pub(crate) policy: SendPolicy,
@@ -57,24 +117,13 @@ pub(crate) struct Transaction {
     pub(crate) recipients: Vec<RecipientOutcome>,
     /// Recipients not yet in a transaction, in envelope order.
     pub(crate) waiting: VecDeque<usize>,
+    /// SMTP transactions started (1 for the first).
     pub(crate) attempt: u32,
-    pub(crate) batch: Vec<usize>,
-    /// Lock-step: the next index into `batch` to send.
-    pub(crate) next_rcpt: usize,
-    pub(crate) rcpt_answered: usize,
-    pub(crate) mail_ok: Option<bool>,
-    pub(crate) accepted: Vec<usize>,
-    pub(crate) refused_now: usize,
+    /// Recipients refused over all SMTP transactions.
     pub(crate) refused_total: usize,
-    pub(crate) deferred: Vec<usize>,
-    pub(crate) data_in_group: bool,
-    pub(crate) step: Step,
-    pub(crate) failure: Option<(NotSentReason, Option<Reply>)>,
-    pub(crate) final_sent: bool,
-    pub(crate) final_reply: Option<Reply>,
+    /// The reply of the last SMTP transaction that sent the message.
     pub(crate) sent_reply: Option<Reply>,
     pub(crate) last_result: Option<AttemptResult>,
-    pub(crate) body: BodyState,
     pub(crate) tls: Option<crate::TlsInfo>,
     /// Whether MAIL carries SMTPUTF8.
     pub(crate) smtputf8: bool,
@@ -82,25 +131,90 @@ pub(crate) struct Transaction {
     /// `Some(true)` while recipients may still be added, `Some(false)`
     /// once it is closed; `None` for [`ClientConnection::send_mail`].
     pub(crate) open: Option<bool>,
+    /// This SMTP transaction's accepted recipients.
+    pub(crate) accepted: Vec<usize>,
+    /// This SMTP transaction's recipients left for a further one.
+    pub(crate) deferred: Vec<usize>,
+    /// Why this SMTP transaction cannot send the message, once known.
+    pub(crate) failure: Option<(NotSentReason, Option<Reply>)>,
+    pub(crate) step: Step,
 }
 
 impl Transaction {
+    /// A message about to start its first SMTP transaction.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        id: TransactionId,
+        policy: SendPolicy,
+        body_kind: BodyKind,
+        transfer: Transfer,
+        pipelined: bool,
+        mail_line: Vec<u8>,
+        rcpt_lines: Vec<Vec<u8>>,
+        tls: Option<crate::TlsInfo>,
+        smtputf8: bool,
+        open: Option<bool>,
+    ) -> Transaction {
+        let count = rcpt_lines.len();
+        Transaction {
+            id,
+            policy,
+            body_kind,
+            transfer,
+            pipelined,
+            mail_line,
+            rcpt_lines,
+            recipients: vec![
+                RecipientOutcome {
+                    status: RecipientStatus::NotSent,
+                    reply: None,
+                };
+                count
+            ],
+            waiting: (0..count).collect(),
+            attempt: 0,
+            refused_total: 0,
+            sent_reply: None,
+            last_result: None,
+            tls,
+            smtputf8,
+            open,
+            accepted: Vec::new(),
+            deferred: Vec::new(),
+            failure: None,
+            step: Step::Envelope(EnvelopeStep::default()),
+        }
+    }
+
     pub(crate) fn phase(&self) -> Phase {
         match self.step {
-            Step::Envelope => Phase::Mail,
+            Step::Envelope(_) => Phase::Mail,
             Step::DataInit => Phase::DataInit,
-            Step::Body => Phase::DataBlock,
-            Step::Final => Phase::DataTermination,
+            Step::Body(_) => Phase::DataBlock,
+            Step::Final(_) => Phase::DataTermination,
             Step::Reset => Phase::Rset,
         }
     }
 
+    /// Whether DATA joins the MAIL/RCPT group: when the body goes whatever
+    /// the RCPT replies say, as long as one recipient is accepted — under
+    /// AtLeastOne, and with a single recipient (where "all accepted" and
+    /// "one accepted" are the same). One round trip fewer per message.
+    pub(crate) fn data_in_group(&self) -> bool {
+        self.pipelined
+            && self.transfer == Transfer::Data
+            && (self.policy == SendPolicy::AtLeastOne || self.recipients.len() == 1)
+    }
+
     /// The application's body deadline, while the connection waits for it.
     pub(crate) fn body_deadline(&self, conn: &ClientConnection) -> Option<Instant> {
-        if self.step != Step::Body || self.failure.is_some() || conn.bdat_blocked(self) {
+        let Step::Body(body) = &self.step else {
+            return None;
+        };
+        if self.failure.is_some() || conn.bdat_blocked(self) {
             return None;
         }
-        self.body.deadline
+        body.deadline
     }
 }
 
@@ -207,44 +321,18 @@ impl ClientConnection {
             _ => Transfer::Data,
         };
         let pipelined = self.config.pipelining && caps.pipelining;
-        // DATA joins the MAIL/RCPT group when the body goes whatever the
-        // RCPT replies say, as long as one recipient is accepted: under
-        // AtLeastOne, and with a single recipient (where "all accepted" and
-        // "one accepted" are the same). One round trip fewer per message.
-        let data_in_group = pipelined
-            && transfer == Transfer::Data
-            && (options.policy == SendPolicy::AtLeastOne || count == 1);
-        self.txn = Some(Transaction {
+        self.txn = Some(Transaction::new(
             id,
-            policy: options.policy,
-            body_kind: options.body,
+            options.policy,
+            options.body,
             transfer,
             pipelined,
             mail_line,
             rcpt_lines,
-            recipients: nobody(),
-            waiting: (0..count).collect(),
-            attempt: 0,
-            batch: Vec::new(),
-            next_rcpt: 0,
-            rcpt_answered: 0,
-            mail_ok: None,
-            accepted: Vec::new(),
-            refused_now: 0,
-            refused_total: 0,
-            deferred: Vec::new(),
-            data_in_group,
-            step: Step::Envelope,
-            failure: None,
-            final_sent: false,
-            final_reply: None,
-            sent_reply: None,
-            last_result: None,
-            body: BodyState::new(Encoder::for_transfer(transfer)),
-            tls: self.tls.clone(),
-            smtputf8: envelope_smtputf8,
-            open: None,
-        });
+            self.tls.clone(),
+            envelope_smtputf8,
+            None,
+        ));
         self.state = State::Transaction;
         self.start_attempt(now);
         self.flush();
@@ -263,29 +351,27 @@ impl ClientConnection {
         };
         txn.attempt += 1;
         let take = txn.waiting.len().min(max);
-        txn.batch = txn.waiting.drain(..take).collect();
-        txn.next_rcpt = 0;
-        txn.rcpt_answered = 0;
-        txn.mail_ok = None;
+        let batch: Vec<usize> = txn.waiting.drain(..take).collect();
         txn.accepted.clear();
-        txn.refused_now = 0;
         txn.deferred.clear();
-        txn.step = Step::Envelope;
         txn.failure = None;
-        txn.final_sent = false;
-        txn.final_reply = None;
-        txn.body = BodyState::new(Encoder::for_transfer(txn.transfer));
         let mut lines = vec![(PendingKind::Mail, txn.mail_line.clone())];
+        let mut next_rcpt = 0;
         if txn.pipelined {
-            for &index in &txn.batch {
+            for &index in &batch {
                 let line = txn.rcpt_lines.get(index).cloned().unwrap_or_default();
                 lines.push((PendingKind::Rcpt(index), line));
             }
-            txn.next_rcpt = txn.batch.len();
-            if txn.data_in_group {
+            next_rcpt = batch.len();
+            if txn.data_in_group() {
                 lines.push((PendingKind::Data, b"DATA\r\n".to_vec()));
             }
         }
+        txn.step = Step::Envelope(EnvelopeStep {
+            batch,
+            next_rcpt,
+            ..EnvelopeStep::default()
+        });
         for (kind, line) in lines {
             self.send_command(now, kind, &line, None);
         }
@@ -296,10 +382,13 @@ impl ClientConnection {
         let Some(txn) = self.txn.as_mut() else {
             return false;
         };
-        let Some(&index) = txn.batch.get(txn.next_rcpt) else {
+        let Step::Envelope(envelope) = &mut txn.step else {
             return false;
         };
-        txn.next_rcpt += 1;
+        let Some(&index) = envelope.batch.get(envelope.next_rcpt) else {
+            return false;
+        };
+        envelope.next_rcpt += 1;
         let line = txn.rcpt_lines.get(index).cloned().unwrap_or_default();
         self.send_command(now, PendingKind::Rcpt(index), &line, None);
         true
@@ -310,7 +399,9 @@ impl ClientConnection {
             return;
         };
         let ok = reply.code().is_positive();
-        txn.mail_ok = Some(ok);
+        if let Step::Envelope(envelope) = &mut txn.step {
+            envelope.mail_ok = Some(ok);
+        }
         if txn.open.is_some() {
             let transaction = txn.id;
             if !ok {
@@ -335,11 +426,15 @@ impl ClientConnection {
         let Some(txn) = self.txn.as_mut() else {
             return;
         };
-        txn.rcpt_answered += 1;
+        let Step::Envelope(envelope) = &mut txn.step else {
+            return;
+        };
+        envelope.rcpt_answered += 1;
         let mut deferred = false;
         let open = txn.open.is_some();
-        if txn.mail_ok == Some(true) || open {
-            let status = if reply.code().is_positive() && txn.mail_ok == Some(true) {
+        let mail_ok = envelope.mail_ok == Some(true);
+        if mail_ok || open {
+            let status = if reply.code().is_positive() && mail_ok {
                 txn.accepted.push(index);
                 RcptStatus::Accepted
             } else if too_many_recipients(&reply) && !open {
@@ -347,7 +442,7 @@ impl ClientConnection {
                 deferred = true;
                 RcptStatus::Deferred
             } else {
-                txn.refused_now += 1;
+                envelope.refused_now += 1;
                 txn.refused_total += 1;
                 if let Some(r) = txn.recipients.get_mut(index) {
                     r.status = RecipientStatus::Refused;
@@ -365,15 +460,18 @@ impl ClientConnection {
                 status,
             });
         }
-        let Some(txn) = self.txn.as_mut() else {
-            return;
-        };
         if open {
             self.open_next(now);
             return;
         }
+        let Some(txn) = self.txn.as_mut() else {
+            return;
+        };
+        let Step::Envelope(envelope) = &mut txn.step else {
+            return;
+        };
         if txn.pipelined {
-            if txn.rcpt_answered >= txn.batch.len() {
+            if envelope.rcpt_answered >= envelope.batch.len() {
                 self.decide(now);
             }
             return;
@@ -381,9 +479,8 @@ impl ClientConnection {
         if deferred {
             // Lock-step: the remaining recipients wait for a further
             // transaction.
-            let rest: Vec<usize> = txn.batch.get(txn.next_rcpt..).unwrap_or_default().to_vec();
-            txn.deferred.extend(rest);
-            txn.batch.truncate(txn.next_rcpt);
+            let rest = envelope.batch.get(envelope.next_rcpt..).unwrap_or_default();
+            txn.deferred.extend_from_slice(rest);
             self.decide(now);
         } else if !self.send_next_rcpt(now) {
             self.decide(now);
@@ -397,8 +494,12 @@ impl ClientConnection {
             return;
         };
         if txn.failure.is_none() {
+            let refused_now = match &txn.step {
+                Step::Envelope(envelope) => envelope.refused_now,
+                _ => 0,
+            };
             let accepted = txn.accepted.len();
-            let go = accepted > 0 && (txn.refused_now == 0 || txn.policy == SendPolicy::AtLeastOne);
+            let go = accepted > 0 && (refused_now == 0 || txn.policy == SendPolicy::AtLeastOne);
             if !go {
                 let reason = if accepted == 0 {
                     NotSentReason::NoRecipientAccepted
@@ -408,7 +509,7 @@ impl ClientConnection {
                 txn.failure = Some((reason, None));
             }
         }
-        if txn.data_in_group {
+        if txn.data_in_group() {
             // The DATA reply is on its way.
             txn.step = Step::DataInit;
             return;
@@ -440,7 +541,11 @@ impl ClientConnection {
         if txn.failure.is_some() {
             // A pipelined DATA got 354 although nothing may be sent
             // (RFC 2920 §3.1): end an empty message; its reply is ignored.
-            txn.step = Step::Final;
+            txn.step = Step::Final(FinalStep {
+                body: BodyState::new(Encoder::for_transfer(txn.transfer)),
+                sent: false,
+                reply: None,
+            });
             self.send_command(now, PendingKind::DataEnd, b".\r\n", Some(".".into()));
             return;
         }
@@ -453,8 +558,9 @@ impl ClientConnection {
         let Some(txn) = self.txn.as_mut() else {
             return;
         };
-        txn.step = Step::Body;
-        txn.body.deadline = now.checked_add(data_block);
+        let mut body = BodyState::new(Encoder::for_transfer(txn.transfer));
+        body.deadline = now.checked_add(data_block);
+        txn.step = Step::Body(body);
         let (transaction, attempt) = (txn.id, txn.attempt);
         self.push_event(ClientEvent::BodyRequested {
             transaction,
@@ -463,25 +569,18 @@ impl ClientConnection {
     }
 
     pub(crate) fn on_data_end(&mut self, now: Instant, reply: Reply) {
-        if let Some(mut txn) = self.finishing.take() {
-            // The message that waited aside (PIPELINING): its outcome,
-            // whatever the transaction behind it is doing.
-            txn.final_reply = Some(reply.clone());
-            let result = if reply.code().is_positive() {
-                AttemptResult::Sent(reply)
-            } else {
-                AttemptResult::NotSent(NotSentReason::MessageRefused, Some(reply))
-            };
-            apply_result(&mut txn, &result);
-            txn.last_result = Some(result);
-            let outcome = finish(txn);
-            self.push_event(ClientEvent::TransactionCompleted(outcome));
-            return;
-        }
+        // The message that waited aside (PIPELINING) gets its outcome
+        // first, whatever the transaction behind it is doing.
+        let reply = match self.finishing.complete(reply) {
+            Ok(outcome) => {
+                self.push_event(ClientEvent::TransactionCompleted(outcome));
+                return;
+            }
+            Err(reply) => reply,
+        };
         let Some(txn) = self.txn.as_mut() else {
             return;
         };
-        txn.final_reply = Some(reply.clone());
         let result = if let Some((reason, reply)) = txn.failure.clone() {
             AttemptResult::NotSent(reason, reply)
         } else if reply.code().is_positive() {
@@ -497,13 +596,17 @@ impl ClientConnection {
         let Some(txn) = self.txn.as_mut() else {
             return;
         };
-        txn.body.in_flight = txn.body.in_flight.saturating_sub(1);
+        let (body, final_sent) = match &mut txn.step {
+            Step::Body(body) => (body, false),
+            Step::Final(end) => (&mut end.body, end.sent),
+            _ => return,
+        };
+        body.in_flight = body.in_flight.saturating_sub(1);
         let ok = reply.code().is_positive();
         if !ok && txn.failure.is_none() {
             txn.failure = Some((NotSentReason::MessageRefused, Some(reply.clone())));
         }
         if last {
-            txn.final_reply = Some(reply.clone());
             if txn.failure.is_some() {
                 self.reset(now);
             } else {
@@ -511,13 +614,13 @@ impl ClientConnection {
             }
             return;
         }
-        txn.body.deadline = now.checked_add(data_block);
-        if txn.body.in_flight == 0 {
+        body.deadline = now.checked_add(data_block);
+        if body.in_flight == 0 {
             if txn.failure.is_some() {
-                if !txn.final_sent {
+                if !final_sent {
                     self.reset(now);
                 }
-            } else if txn.body.end_waiting {
+            } else if body.end_waiting {
                 self.send_last_chunk(now);
             }
         }
@@ -578,8 +681,11 @@ impl ClientConnection {
     ) -> TransactionOutcome {
         let result = if let Some((reason, reply)) = txn.failure.clone() {
             AttemptResult::NotSent(reason, reply)
-        } else if txn.final_sent {
-            match txn.final_reply.clone() {
+        } else if let Step::Final(FinalStep {
+            sent: true, reply, ..
+        }) = &txn.step
+        {
+            match reply.clone() {
                 Some(r) if r.code().is_positive() => AttemptResult::Sent(r),
                 Some(r) => AttemptResult::NotSent(NotSentReason::MessageRefused, Some(r)),
                 None => AttemptResult::Unknown,
@@ -601,14 +707,9 @@ impl ClientConnection {
     /// message is not sent (the connection closed); a 221 to the end of
     /// the data leaves the outcome unknown.
     pub(crate) fn note_service_closing(&mut self, kind: PendingKind, reply: &Reply) {
-        if kind == PendingKind::DataEnd
-            && let Some(txn) = self.finishing.as_mut()
-        {
+        if kind == PendingKind::DataEnd && self.finishing.note_service_closing(reply) {
             // It answers the message waiting aside; the one behind it
             // is lost with the connection (not sent).
-            if reply.code() == ReplyCode::SERVICE_UNAVAILABLE {
-                txn.final_reply = Some(reply.clone());
-            }
             return;
         }
         let Some(txn) = self.txn.as_mut() else {
@@ -627,11 +728,14 @@ impl ClientConnection {
             PendingKind::Data => Some(NotSentReason::DataRefused),
             PendingKind::Bdat { last: false } => Some(NotSentReason::MessageRefused),
             PendingKind::DataEnd | PendingKind::Bdat { last: true } => {
-                txn.final_reply = Some(reply.clone());
+                if let Step::Final(end) = &mut txn.step {
+                    end.reply = Some(reply.clone());
+                }
                 None
             }
             PendingKind::Rcpt(index) => {
-                if txn.mail_ok == Some(true)
+                if let Step::Envelope(envelope) = &txn.step
+                    && envelope.mail_ok == Some(true)
                     && let Some(r) = txn.recipients.get_mut(index)
                 {
                     r.status = RecipientStatus::Refused;
