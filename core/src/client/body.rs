@@ -8,54 +8,9 @@ use bytes::{Bytes, BytesMut};
 use super::connection::ClientConnection;
 use super::envelope::BodyKind;
 use super::pending::PendingKind;
-use super::transaction::{FinalStep, Step, Transaction, Transfer};
+use super::transaction_state::{Encoder, FinalStep, Step, Transaction, Transfer};
 use crate::UsageError;
-use crate::wire::dot::{LineNormalizer, Stuffer, write_bdat_header};
-
-/// How body octets are turned into wire octets.
-#[derive(Debug, Clone)]
-pub(crate) enum Encoder {
-    /// DATA: normalise line ends, dot-stuff, terminate.
-    Data(Stuffer),
-    /// BDAT for 7bit and 8bit: normalise line ends.
-    Bdat(LineNormalizer),
-    /// BDAT for BINARYMIME: as is.
-    Binary,
-}
-
-impl Encoder {
-    pub(crate) fn for_transfer(transfer: Transfer) -> Encoder {
-        match transfer {
-            Transfer::Data => Encoder::Data(Stuffer::new()),
-            Transfer::Bdat => Encoder::Bdat(LineNormalizer::new()),
-            Transfer::Binary => Encoder::Binary,
-        }
-    }
-}
-
-/// The body of the current SMTP transaction.
-#[derive(Debug)]
-pub(crate) struct BodyState {
-    pub(crate) encoder: Encoder,
-    /// BDAT chunks awaiting their reply.
-    pub(crate) in_flight: usize,
-    /// `end_body` was called but `BDAT … LAST` waits for earlier replies
-    /// (no PIPELINING).
-    pub(crate) end_waiting: bool,
-    /// When the application's next chunk is due.
-    pub(crate) deadline: Option<Instant>,
-}
-
-impl BodyState {
-    pub(crate) fn new(encoder: Encoder) -> BodyState {
-        BodyState {
-            encoder,
-            in_flight: 0,
-            end_waiting: false,
-            deadline: None,
-        }
-    }
-}
+use crate::wire::dot::write_bdat_header;
 
 impl ClientConnection {
     /// Whether the connection wants body octets now: a body was requested

@@ -8,14 +8,14 @@ use std::time::Instant;
 
 use bytes::BytesMut;
 
-use super::auth::AuthExchange;
+use super::auth_state::AuthExchange;
 use super::close::{CloseKind, CloseReason, Phase};
 use super::config::{ClientConfig, ClientSession, TlsPolicy};
 use super::event::{ClientEvent, PolicyToken};
 use super::finishing::Finishing;
 use super::outcome::TransactionId;
 use super::pending::{Pending, PendingKind};
-use super::transaction::{Step, Transaction};
+use super::transaction_state::{Step, Transaction};
 use crate::sasl::Mechanism;
 use crate::wire::ehlo::{Capabilities, EhloReply};
 use crate::wire::reply::{Reply, ReplyCode, ReplyParser};

@@ -3,8 +3,7 @@
 //! ready for the next message, whose envelope may already be in flight.
 
 use super::outcome::{AttemptResult, NotSentReason, TransactionId, TransactionOutcome};
-use super::outcome::{apply_result, finish};
-use super::transaction::{Step, Transaction};
+use super::transaction_state::{Step, Transaction};
 use crate::wire::reply::{Reply, ReplyCode};
 
 /// The slot for a message awaiting its reply to the final dot while the
@@ -53,9 +52,9 @@ impl Finishing {
         } else {
             AttemptResult::NotSent(NotSentReason::MessageRefused, Some(reply))
         };
-        apply_result(&mut txn, &result);
+        txn.apply_result(&result);
         txn.last_result = Some(result);
-        Ok(finish(txn))
+        Ok(txn.finish())
     }
 
     /// A 421 or 221 answered an end of data: when a message waits aside,

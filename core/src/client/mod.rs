@@ -51,6 +51,7 @@
 //!   gets its `TransactionCompleted` first.
 
 mod auth;
+mod auth_state;
 mod body;
 mod close;
 mod config;
@@ -67,6 +68,7 @@ mod setup;
 mod stop;
 mod timers;
 mod transaction;
+mod transaction_state;
 
 pub use close::{CloseKind, CloseReason, Phase};
 pub use config::{

@@ -11,7 +11,7 @@ use super::connection::{ClientConnection, State};
 use super::envelope::{BodyKind, MailOptions, Recipient, SendPolicy};
 use super::mail_lines::{mail_line, rcpt_line};
 use super::outcome::{NotSentReason, RecipientOutcome, RecipientStatus, TransactionId};
-use super::transaction::{Step, Transaction, Transfer};
+use super::transaction_state::{Step, Transaction, Transfer};
 use crate::UsageError;
 use crate::wire::address::ReversePath;
 

@@ -2,210 +2,24 @@
 //! lock-step), the send policy, DATA, RSET, `452 4.5.3` deferral into
 //! further transactions, and the outcome.
 
-use std::collections::VecDeque;
 use std::time::Instant;
 
-use super::body::{BodyState, Encoder};
-use super::close::Phase;
 use super::connection::{ClientConnection, State};
 use super::envelope::{BodyKind, Envelope, SendPolicy};
 use super::event::{ClientEvent, RcptStatus};
 use super::mail_lines::{build_lines, local_reply};
 use super::outcome::{
     AttemptResult, NotSentReason, Outcome, RecipientOutcome, RecipientStatus, TransactionId,
-    TransactionOutcome, apply_result, finish,
+    TransactionOutcome,
 };
 use super::pending::PendingKind;
+use super::transaction_state::{
+    BodyState, Encoder, EnvelopeStep, FinalStep, Step, Transaction, Transfer,
+};
 use crate::UsageError;
 use crate::wire::reply::{EnhancedCode, Reply, ReplyCode};
 
-/// How the body travels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Transfer {
-    /// DATA, dot-stuffed.
-    Data,
-    /// BDAT, line ends normalised (7bit, 8bit).
-    Bdat,
-    /// BDAT, raw (BINARYMIME).
-    Binary,
-}
-
-/// Where one SMTP transaction stands, with what only that step needs.
-///
-/// ```text
-/// Envelope ──► DataInit ──► Body ──► Final ──► (outcome, or Envelope of
-///    │  │          │         │         │        the next attempt)
-///    │  └──────────┼─────────┴─► Reset ┘ (RSET after a failure)
-///    └─────────────┴───────────────────┘
-/// ```
-///
-/// BDAT goes from `Envelope` straight to `Body`; a pipelined DATA in the
-/// MAIL/RCPT group goes to `DataInit` whatever the RCPT replies said.
-#[derive(Debug)]
-pub(crate) enum Step {
-    /// MAIL and RCPT in flight.
-    Envelope(EnvelopeStep),
-    /// DATA sent, waiting for 354.
-    DataInit,
-    /// The application streams the body.
-    Body(BodyState),
-    /// The end of the data is sent (or about to be): waiting for replies.
-    Final(FinalStep),
-    /// RSET sent.
-    Reset,
-}
-
-/// The envelope of one SMTP transaction while MAIL and RCPT are in
-/// flight.
-#[derive(Debug, Default)]
-pub(crate) struct EnvelopeStep {
-    /// This transaction's recipients (indices into the envelope), in order.
-    pub(crate) batch: Vec<usize>,
-    /// The next index into `batch` to send (all of them are sent at once
-    /// under PIPELINING).
-    pub(crate) next_rcpt: usize,
-    /// RCPT replies received.
-    pub(crate) rcpt_answered: usize,
-    /// MAIL's answer: `None` until it comes, then whether it accepted.
-    pub(crate) mail_ok: Option<bool>,
-    /// Recipients refused in this transaction (the policy decides on it).
-    pub(crate) refused_now: usize,
-}
-
-/// The end of one SMTP transaction's data, awaiting its reply.
-#[derive(Debug)]
-pub(crate) struct FinalStep {
-    /// The body's encoder and BDAT chunks still in flight.
-    pub(crate) body: BodyState,
-    /// Whether the end of the data is written: false while `BDAT … LAST`
-    /// waits for earlier chunks, and for the empty message that ends a
-    /// pipelined DATA nothing may go through.
-    pub(crate) sent: bool,
-    /// The reply to the end of the data, when a closing server gave it.
-    pub(crate) reply: Option<Reply>,
-}
-
-impl Step {
-    /// The body's state, while it streams or its end is awaited.
-    pub(crate) fn body(&self) -> Option<&BodyState> {
-        match self {
-            Step::Body(body) | Step::Final(FinalStep { body, .. }) => Some(body),
-            _ => None,
-        }
-    }
-
-    /// The body's state, mutable.
-    pub(crate) fn body_mut(&mut self) -> Option<&mut BodyState> {
-        match self {
-            Step::Body(body) | Step::Final(FinalStep { body, .. }) => Some(body),
-            _ => None,
-        }
-    }
-}
-
-/// One message in progress: what holds for the whole message (across the
-/// SMTP transactions `452 4.5.3` deferrals or the recipient limit need),
-/// then the current SMTP transaction's result so far and its [`Step`].
-pub(crate) struct Transaction {
-    pub(crate) id: TransactionId,
-    pub(crate) policy: SendPolicy,
-    pub(crate) body_kind: BodyKind,
-    pub(crate) transfer: Transfer,
-    pub(crate) pipelined: bool,
-    pub(crate) mail_line: Vec<u8>,
-    pub(crate) rcpt_lines: Vec<Vec<u8>>,
-    pub(crate) recipients: Vec<RecipientOutcome>,
-    /// Recipients not yet in a transaction, in envelope order.
-    pub(crate) waiting: VecDeque<usize>,
-    /// SMTP transactions started (1 for the first).
-    pub(crate) attempt: u32,
-    /// Recipients refused over all SMTP transactions.
-    pub(crate) refused_total: usize,
-    /// The reply of the last SMTP transaction that sent the message.
-    pub(crate) sent_reply: Option<Reply>,
-    pub(crate) last_result: Option<AttemptResult>,
-    pub(crate) tls: Option<crate::TlsInfo>,
-    /// Whether MAIL carries SMTPUTF8.
-    pub(crate) smtputf8: bool,
-    /// An envelope built step by step ([`ClientConnection::open_mail`]):
-    /// `Some(true)` while recipients may still be added, `Some(false)`
-    /// once it is closed; `None` for [`ClientConnection::send_mail`].
-    pub(crate) open: Option<bool>,
-    /// This SMTP transaction's accepted recipients.
-    pub(crate) accepted: Vec<usize>,
-    /// This SMTP transaction's recipients left for a further one.
-    pub(crate) deferred: Vec<usize>,
-    /// Why this SMTP transaction cannot send the message, once known.
-    pub(crate) failure: Option<(NotSentReason, Option<Reply>)>,
-    pub(crate) step: Step,
-}
-
 impl Transaction {
-    /// A message about to start its first SMTP transaction.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn new(
-        id: TransactionId,
-        policy: SendPolicy,
-        body_kind: BodyKind,
-        transfer: Transfer,
-        pipelined: bool,
-        mail_line: Vec<u8>,
-        rcpt_lines: Vec<Vec<u8>>,
-        tls: Option<crate::TlsInfo>,
-        smtputf8: bool,
-        open: Option<bool>,
-    ) -> Transaction {
-        let count = rcpt_lines.len();
-        Transaction {
-            id,
-            policy,
-            body_kind,
-            transfer,
-            pipelined,
-            mail_line,
-            rcpt_lines,
-            recipients: vec![
-                RecipientOutcome {
-                    status: RecipientStatus::NotSent,
-                    reply: None,
-                };
-                count
-            ],
-            waiting: (0..count).collect(),
-            attempt: 0,
-            refused_total: 0,
-            sent_reply: None,
-            last_result: None,
-            tls,
-            smtputf8,
-            open,
-            accepted: Vec::new(),
-            deferred: Vec::new(),
-            failure: None,
-            step: Step::Envelope(EnvelopeStep::default()),
-        }
-    }
-
-    pub(crate) fn phase(&self) -> Phase {
-        match self.step {
-            Step::Envelope(_) => Phase::Mail,
-            Step::DataInit => Phase::DataInit,
-            Step::Body(_) => Phase::DataBlock,
-            Step::Final(_) => Phase::DataTermination,
-            Step::Reset => Phase::Rset,
-        }
-    }
-
-    /// Whether DATA joins the MAIL/RCPT group: when the body goes whatever
-    /// the RCPT replies say, as long as one recipient is accepted — under
-    /// AtLeastOne, and with a single recipient (where "all accepted" and
-    /// "one accepted" are the same). One round trip fewer per message.
-    pub(crate) fn data_in_group(&self) -> bool {
-        self.pipelined
-            && self.transfer == Transfer::Data
-            && (self.policy == SendPolicy::AtLeastOne || self.recipients.len() == 1)
-    }
-
     /// The application's body deadline, while the connection waits for it.
     pub(crate) fn body_deadline(&self, conn: &ClientConnection) -> Option<Instant> {
         let Step::Body(body) = &self.step else {
@@ -651,7 +465,7 @@ impl ClientConnection {
         let Some(txn) = self.txn.as_mut() else {
             return;
         };
-        apply_result(txn, &result);
+        txn.apply_result(&result);
         let more = !txn.deferred.is_empty() || !txn.waiting.is_empty();
         let go_on = matches!(result, AttemptResult::Sent(_))
             && more
@@ -667,7 +481,7 @@ impl ClientConnection {
         }
         if let Some(txn) = self.txn.take() {
             self.state = State::Ready;
-            let outcome = finish(txn);
+            let outcome = txn.finish();
             self.push_event(ClientEvent::TransactionCompleted(outcome));
         }
     }
@@ -695,9 +509,9 @@ impl ClientConnection {
         } else {
             AttemptResult::NotSent(NotSentReason::ConnectionClosed, reply.cloned())
         };
-        apply_result(&mut txn, &result);
+        txn.apply_result(&result);
         txn.last_result = Some(result);
-        finish(txn)
+        txn.finish()
     }
 
     /// Records what a 421 or a 221 answered before the connection closes.
