@@ -1,5 +1,6 @@
 //! Text helpers: escaping control characters before they reach a terminal,
-//! refusing arguments that hold line breaks, and `HOST[:PORT]` parsing.
+//! refusing arguments that hold line breaks, and `HOST[:PORT]` parsing and
+//! writing.
 
 use std::fmt::Write as _;
 
@@ -26,6 +27,16 @@ pub fn escape_control(text: &str) -> String {
         }
     }
     out
+}
+
+/// `host:port`, with brackets around an IPv6 host.
+#[must_use]
+pub fn label(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
 }
 
 /// Whether an argument holds CR, LF or NUL (refused before anything runs:

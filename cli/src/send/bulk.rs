@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use mailwire_core::TlsInfo;
 use mailwire_core::client::{
-    CloseReason, MailOptions, NotSentReason, Outcome, SendPolicy, TransactionId, TransactionOutcome,
+    CloseReason, MailOptions, NotSentReason, Outcome, TransactionId, TransactionOutcome,
 };
 use mailwire_core::message::{BuiltMessage, HeaderCharset, PreparedMessage};
 use mailwire_driver::client::ClientError;
@@ -31,9 +31,9 @@ use super::report::{
     JsonReply, JsonTls, classify, failure_text, final_reply, print_json, reached, reason_text,
     unknown_text,
 };
-use super::settings::Plan;
-use super::transfer::{TokioClient, connect_any, label, message_id_domain};
-use crate::common::text::escape_control as escape;
+use super::settings::{Plan, TokioClient};
+use super::transfer::{connect_any, message_id_domain};
+use crate::common::text::{escape_control as escape, label};
 
 /// How many times in a row a task tries to connect before it leaves the
 /// work to the other tasks (the last task gives up the run after them).
@@ -43,16 +43,6 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(50);
 /// How many times one message goes back to the queue after its
 /// connection was lost before the server accepted it.
 const MAX_RETRIES: u32 = 3;
-
-/// The send policy the options ask for.
-#[must_use]
-pub fn policy(plan: &Plan) -> SendPolicy {
-    if plan.at_least_one {
-        SendPolicy::AtLeastOne
-    } else {
-        SendPolicy::AllOrNothing
-    }
-}
 
 /// What the connection tasks found, added up: the one source of both the
 /// text and the JSON summary.
@@ -444,7 +434,7 @@ async fn worker(shared: Arc<Shared>) {
             let Some((_, message)) = built.as_ref() else {
                 break;
             };
-            let options = MailOptions::default().with_policy(policy(&shared.plan));
+            let options = MailOptions::default().with_policy(shared.plan.policy());
             open.submit_built(message, options)
                 .await
                 .map(Submitted::InFlight)
@@ -468,7 +458,7 @@ async fn worker(shared: Arc<Shared>) {
                 break;
             };
             let mut envelope = shared.draft.envelope(prepared);
-            envelope.options = envelope.options.with_policy(policy(&shared.plan));
+            envelope.options = envelope.options.with_policy(shared.plan.policy());
             let body = bytes::Bytes::copy_from_slice(&prepared.bytes);
             if shared.draft.stream.is_some() {
                 // A streamed file is read as it goes: one at a time.

@@ -18,7 +18,7 @@ use mailwire_core::wire::address::{Domain, ForwardPath, ReversePath};
 use mailwire_driver::client::ClientError;
 
 use super::Args;
-use super::transfer::TokioClient;
+use super::settings::TokioClient;
 
 /// A `--message` file larger than this is streamed: only its header
 /// section is read into memory; the body goes from the file to the socket.

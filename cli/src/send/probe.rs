@@ -17,8 +17,8 @@ use super::exit::{self, EXIT_PARTIAL, EXIT_PERMANENT, EXIT_SENT, EXIT_TEMPORARY,
 use super::report::{JsonReply, failure_text, print_json};
 use super::settings::Plan;
 use super::swaks::QuitAfter;
-use super::transfer::{label, message_id_domain};
-use crate::common::text::escape_control as escape;
+use super::transfer::message_id_domain;
+use crate::common::text::{escape_control as escape, label};
 
 /// The JSON object of a `--quit-after` run.
 #[derive(Debug, Serialize)]
@@ -163,7 +163,7 @@ fn telling_failures(plan: &Plan) -> ClientSettings {
 
 /// MAIL, then (for `rcpt`) each RCPT, each answered before the next.
 async fn envelope_steps(
-    client: &mut super::transfer::TokioClient,
+    client: &mut super::settings::TokioClient,
     envelope: &mailwire_core::client::Envelope,
     point: QuitAfter,
 ) -> (Option<Reply>, Vec<(String, Reply)>, Option<String>) {

@@ -1,11 +1,17 @@
 //! From options to where and how to connect: the server list and the
 //! [`ClientSettings`] (TLS policy, certificates, credentials, client name).
 
-use mailwire_driver::client::{ClientSettings, ServerAddress};
+use mailwire_core::client::SendPolicy;
+use mailwire_driver::Runtime;
+use mailwire_driver::client::{Client, ClientSettings, ServerAddress};
+use mailwire_tokio::Tokio;
 
 use super::Args;
 use super::swaks::QuitAfter;
 use super::transcript::Transcript;
+
+/// A client connection on the tokio runtime.
+pub type TokioClient = Client<<Tokio as Runtime>::Stream, Tokio>;
 
 /// Where to send and how.
 #[derive(Debug, Clone)]
@@ -16,6 +22,18 @@ pub struct Plan {
     pub settings: ClientSettings,
     /// Send when at least one recipient is accepted.
     pub at_least_one: bool,
+}
+
+impl Plan {
+    /// The send policy the options ask for.
+    #[must_use]
+    pub fn policy(&self) -> SendPolicy {
+        if self.at_least_one {
+            SendPolicy::AtLeastOne
+        } else {
+            SendPolicy::AllOrNothing
+        }
+    }
 }
 
 /// The servers and settings for `args`.

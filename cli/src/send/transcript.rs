@@ -7,8 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use mailwire_driver::client::{Direction, LineKind, Observer, TraceEvent};
 
-use super::transfer::label;
-use crate::common::text::escape_control as escape;
+use crate::common::text::{escape_control as escape, label};
 
 /// Message lines shown before the rest is elided (without --show-body).
 pub const BODY_LINES: usize = 10;

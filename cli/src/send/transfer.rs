@@ -5,27 +5,14 @@
 use mailwire_core::TlsInfo;
 use mailwire_core::client::{CloseReason, Envelope, MailOptions, TransactionOutcome};
 use mailwire_core::wire::address::{Domain, ForwardPath};
-use mailwire_driver::Runtime;
 use mailwire_driver::client::{
-    Client, ClientError, ServerAddress, ServerFailure, Tried, default_client_name, first_server,
+    ClientError, ServerAddress, ServerFailure, Tried, default_client_name, first_server,
 };
 use mailwire_tokio::Tokio;
 
 use super::compose::Draft;
-use super::settings::Plan;
-
-/// A client connection on the tokio runtime.
-pub type TokioClient = Client<<Tokio as Runtime>::Stream, Tokio>;
-
-/// `host:port`, with brackets around an IPv6 host.
-#[must_use]
-pub fn label(host: &str, port: u16) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
-}
+use super::settings::{Plan, TokioClient};
+use crate::common::text::label;
 
 /// The name on the right-hand side of added Message-IDs.
 #[must_use]
@@ -115,7 +102,7 @@ pub async fn send_once(plan: &Plan, draft: &Draft) -> SendResult {
         Err(problem) => return SendResult::Usage(problem),
     };
     let mut envelope = draft.envelope(&prepared);
-    envelope.options = envelope.options.with_policy(super::bulk::policy(plan));
+    envelope.options = envelope.options.with_policy(plan.policy());
     let body = bytes::Bytes::from(prepared.bytes.clone());
     let (envelope, body, domain, recipients) = (&envelope, &body, &domain, &prepared.recipients);
     let found = first_server(Tokio, &plan.servers, &plan.settings, |client, server| {
@@ -159,7 +146,7 @@ async fn deliver(
             domain,
         ) {
             Ok(built) => {
-                let options = MailOptions::default().with_policy(super::bulk::policy(plan));
+                let options = MailOptions::default().with_policy(plan.policy());
                 client.send_built(&built, options).await
             }
             Err(problem) => {

@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
+use super::auth_state::AuthExchange;
 use super::close::{CloseKind, CloseReason, Phase};
 use super::config::AuthSecurity;
 use super::connection::{ClientConnection, State};
@@ -17,21 +18,6 @@ use crate::wire::reply::{Reply, ReplyCode};
 /// The longest AUTH line that may carry an initial response, CRLF included
 /// (RFC 4954 §4: the 512-octet command line limit).
 const MAX_AUTH_LINE: usize = 512;
-
-/// The state of one AUTH attempt sequence.
-pub(crate) struct AuthExchange {
-    /// Mechanisms still to try, in order of preference.
-    candidates: VecDeque<Mechanism>,
-    /// The mechanism in progress.
-    current: Option<ClientMechanism>,
-    /// A client-first response too long for the AUTH line: sent after the
-    /// first (empty) 334.
-    deferred_initial: Option<Vec<u8>>,
-    /// Why the client cancelled the exchange with `*`.
-    cancelled: Option<SaslError>,
-    /// The last server reply that made the client fall back.
-    last_refusal: Option<(Reply, String)>,
-}
 
 impl ClientConnection {
     /// Starts AUTH, or closes when credentials may not or cannot be used.

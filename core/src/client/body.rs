@@ -6,56 +6,11 @@ use std::time::Instant;
 use bytes::{Bytes, BytesMut};
 
 use super::connection::ClientConnection;
-use super::pending::PendingKind;
-use super::transaction::{Step, Transaction, Transfer};
-use crate::UsageError;
-use crate::wire::dot::{LineNormalizer, Stuffer, write_bdat_header};
 use crate::wire::params::BodyType;
-
-/// How body octets are turned into wire octets.
-#[derive(Debug, Clone)]
-pub(crate) enum Encoder {
-    /// DATA: normalise line ends, dot-stuff, terminate.
-    Data(Stuffer),
-    /// BDAT for 7bit and 8bit: normalise line ends.
-    Bdat(LineNormalizer),
-    /// BDAT for BINARYMIME: as is.
-    Binary,
-}
-
-impl Encoder {
-    pub(crate) fn for_transfer(transfer: Transfer) -> Encoder {
-        match transfer {
-            Transfer::Data => Encoder::Data(Stuffer::new()),
-            Transfer::Bdat => Encoder::Bdat(LineNormalizer::new()),
-            Transfer::Binary => Encoder::Binary,
-        }
-    }
-}
-
-/// The body of the current SMTP transaction.
-#[derive(Debug, Clone)]
-pub(crate) struct BodyState {
-    pub(crate) encoder: Encoder,
-    /// BDAT chunks awaiting their reply.
-    pub(crate) in_flight: usize,
-    /// `end_body` was called but `BDAT … LAST` waits for earlier replies
-    /// (no PIPELINING).
-    pub(crate) end_waiting: bool,
-    /// When the application's next chunk is due.
-    pub(crate) deadline: Option<Instant>,
-}
-
-impl BodyState {
-    pub(crate) fn new(encoder: Encoder) -> BodyState {
-        BodyState {
-            encoder,
-            in_flight: 0,
-            end_waiting: false,
-            deadline: None,
-        }
-    }
-}
+use super::pending::PendingKind;
+use super::transaction_state::{Encoder, FinalStep, Step, Transaction, Transfer};
+use crate::UsageError;
+use crate::wire::dot::write_bdat_header;
 
 impl ClientConnection {
     /// Whether the connection wants body octets now: a body was requested
@@ -72,7 +27,7 @@ impl ClientConnection {
         let Some(txn) = self.txn.as_ref() else {
             return false;
         };
-        txn.step == Step::Body
+        matches!(txn.step, Step::Body(_))
             && txn.failure.is_none()
             && self.queued_len() < self.config.body_buffer
             && !self.bdat_blocked(txn)
@@ -85,7 +40,8 @@ impl ClientConnection {
         } else {
             1
         };
-        txn.transfer != Transfer::Data && txn.body.in_flight >= limit
+        let in_flight = txn.step.body().map_or(0, |body| body.in_flight);
+        txn.transfer != Transfer::Data && in_flight >= limit
     }
 
     /// The next piece of the body (any size, any split: line ends may be
@@ -109,7 +65,10 @@ impl ClientConnection {
         if self.is_closed() {
             return Err(UsageError::Closed);
         }
-        let in_body = self.txn.as_ref().is_some_and(|t| t.step == Step::Body);
+        let in_body = self
+            .txn
+            .as_ref()
+            .is_some_and(|t| matches!(t.step, Step::Body(_)));
         if !in_body {
             return Err(UsageError::InvalidState("no body is wanted now"));
         }
@@ -129,8 +88,11 @@ impl ClientConnection {
                 "NUL in a 7bit or 8bit body: only BINARYMIME carries it",
             ));
         }
-        txn.body.deadline = now.checked_add(data_block);
-        match &mut txn.body.encoder {
+        let Step::Body(body) = &mut txn.step else {
+            return Err(UsageError::InvalidState("no body is wanted now"));
+        };
+        body.deadline = now.checked_add(data_block);
+        match &mut body.encoder {
             Encoder::Data(stuffer) => stuffer.feed(&chunk, &mut self.out),
             Encoder::Bdat(normalizer) => {
                 let mut wire = BytesMut::with_capacity(chunk.len() + chunk.len() / 16 + 2);
@@ -167,15 +129,25 @@ impl ClientConnection {
         if self.is_closed() {
             return Err(UsageError::Closed);
         }
-        let Some(txn) = self.txn.as_mut().filter(|t| t.step == Step::Body) else {
+        let Some(txn) = self
+            .txn
+            .as_mut()
+            .filter(|t| matches!(t.step, Step::Body(_)))
+        else {
             return Err(UsageError::InvalidState("no body is being sent"));
         };
-        txn.step = Step::Final;
-        txn.body.deadline = None;
-        match &mut txn.body.encoder {
+        let Step::Body(mut body) = std::mem::replace(&mut txn.step, Step::Reset) else {
+            return Err(UsageError::InvalidState("no body is being sent"));
+        };
+        body.deadline = None;
+        match &mut body.encoder {
             Encoder::Data(stuffer) => {
                 stuffer.finish(&mut self.out);
-                txn.final_sent = true;
+                txn.step = Step::Final(FinalStep {
+                    body,
+                    sent: true,
+                    reply: None,
+                });
                 // Under PIPELINING the message waits for its final reply
                 // aside, and the connection is ready for the next one at
                 // once (RFC 2920 §3.1) — when this is its last transaction
@@ -185,10 +157,10 @@ impl ClientConnection {
                     && txn.open.is_none()
                     && txn.waiting.is_empty()
                     && txn.deferred.is_empty()
-                    && self.finishing.is_none();
+                    && self.finishing.is_empty();
                 self.expect_reply(now, PendingKind::DataEnd, ".".to_owned());
-                if park {
-                    self.finishing = self.txn.take();
+                if park && let Some(txn) = self.txn.take() {
+                    self.finishing.park(txn);
                     self.state = super::connection::State::Ready;
                 }
             }
@@ -196,9 +168,14 @@ impl ClientConnection {
                 // After a refused chunk nothing more goes (RFC 3030 §3):
                 // the transaction is reset once the chunks in flight are
                 // answered.
-                if txn.failure.is_some() || (!txn.pipelined && txn.body.in_flight > 0) {
-                    txn.body.end_waiting = true;
-                } else {
+                let hold = txn.failure.is_some() || (!txn.pipelined && body.in_flight > 0);
+                body.end_waiting = hold;
+                txn.step = Step::Final(FinalStep {
+                    body,
+                    sent: false,
+                    reply: None,
+                });
+                if !hold {
                     self.send_last_chunk(now);
                 }
             }
@@ -209,13 +186,13 @@ impl ClientConnection {
 
     /// Sends `BDAT n LAST` with what the normaliser still holds.
     pub(crate) fn send_last_chunk(&mut self, now: Instant) {
-        let Some(txn) = self.txn.as_mut() else {
+        let Some(Step::Final(end)) = self.txn.as_mut().map(|t| &mut t.step) else {
             return;
         };
-        txn.body.end_waiting = false;
-        txn.final_sent = true;
+        end.body.end_waiting = false;
+        end.sent = true;
         let mut wire = BytesMut::new();
-        if let Encoder::Bdat(normalizer) = &mut txn.body.encoder {
+        if let Encoder::Bdat(normalizer) = &mut end.body.encoder {
             normalizer.finish(&mut wire);
         }
         self.send_bdat(now, wire.freeze(), true);
@@ -231,8 +208,8 @@ impl ClientConnection {
         let header = self.out.get(start..).unwrap_or_default();
         let text = header.strip_suffix(b"\r\n").unwrap_or(header);
         let command = String::from_utf8_lossy(text).into_owned();
-        if let Some(txn) = self.txn.as_mut() {
-            txn.body.in_flight += 1;
+        if let Some(body) = self.txn.as_mut().and_then(|t| t.step.body_mut()) {
+            body.in_flight += 1;
         }
         self.expect_reply(now, PendingKind::Bdat { last }, command);
         self.push_send(data);

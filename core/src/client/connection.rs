@@ -8,13 +8,14 @@ use std::time::Instant;
 
 use bytes::BytesMut;
 
-use super::auth::AuthExchange;
+use super::auth_state::AuthExchange;
 use super::close::{CloseKind, CloseReason, Phase};
 use super::config::{ClientConfig, ClientSession, TlsPolicy};
 use super::event::{ClientEvent, PolicyToken};
+use super::finishing::Finishing;
 use super::outcome::TransactionId;
 use super::pending::{Pending, PendingKind};
-use super::transaction::Transaction;
+use super::transaction_state::{Step, Transaction};
 use crate::sasl::Mechanism;
 use crate::wire::ehlo::{Capabilities, EhloReply};
 use crate::wire::reply::{Reply, ReplyCode, ReplyParser};
@@ -83,8 +84,8 @@ pub struct ClientConnection {
     pub(crate) txn: Option<Transaction>,
     /// A message whose end of data is written, under PIPELINING, awaiting
     /// its final reply while the next transaction may already run
-    /// (RFC 2920 §3.1). Replies come in order, so there is at most one.
-    pub(crate) finishing: Option<Transaction>,
+    /// (RFC 2920 §3.1).
+    pub(crate) finishing: Finishing,
     pub(crate) next_txn: u64,
     pub(crate) next_token: u64,
     /// A deadline that is not a command's: TLS handshake, policy decision.
@@ -155,7 +156,7 @@ impl ClientConnection {
             auth: None,
             authenticated: None,
             txn: None,
-            finishing: None,
+            finishing: Finishing::default(),
             next_txn: 1,
             next_token: 1,
             wait: None,
@@ -261,7 +262,7 @@ impl ClientConnection {
     /// (PIPELINING only; see [`is_ready`](Self::is_ready)).
     #[must_use]
     pub fn finishing_id(&self) -> Option<TransactionId> {
-        self.finishing.as_ref().map(|t| t.id)
+        self.finishing.id()
     }
 
     /// The step the connection is in.
@@ -443,10 +444,9 @@ impl ClientConnection {
         }
         let open_and_answered = self.state == State::Transaction
             && self.pending.is_empty()
-            && self
-                .txn
-                .as_ref()
-                .is_some_and(|t| t.open == Some(true) && t.mail_ok.is_some());
+            && self.txn.as_ref().is_some_and(|t| {
+                t.open == Some(true) && matches!(&t.step, Step::Envelope(e) if e.mail_ok.is_some())
+            });
         if open_and_answered && let Some(mut txn) = self.txn.take() {
             if txn.failure.is_none() {
                 txn.failure = Some((super::NotSentReason::Cancelled, None));

@@ -51,11 +51,13 @@
 //!   gets its `TransactionCompleted` first.
 
 mod auth;
+mod auth_state;
 mod body;
 mod close;
 mod config;
 mod connection;
 mod event;
+mod finishing;
 mod mail_lines;
 mod open;
 mod outcome;
@@ -65,6 +67,7 @@ mod setup;
 mod stop;
 mod timers;
 mod transaction;
+mod transaction_state;
 
 pub use crate::envelope::{Envelope, MailOptions, Recipient, SendPolicy};
 /// The body type of [`MailOptions::body`], re-exported from [`wire::params`](crate::wire::params).

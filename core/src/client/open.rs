@@ -5,14 +5,12 @@
 //! ([`ClientConnection::close_envelope`]) or RSET
 //! ([`ClientConnection::cancel_mail`]).
 
-use std::collections::VecDeque;
 use std::time::Instant;
 
-use super::body::{BodyState, Encoder};
 use super::connection::{ClientConnection, State};
 use super::mail_lines::{mail_line, rcpt_line};
 use super::outcome::{NotSentReason, RecipientOutcome, RecipientStatus, TransactionId};
-use super::transaction::{Step, Transaction, Transfer};
+use super::transaction_state::{Step, Transaction, Transfer};
 use crate::UsageError;
 use crate::envelope::{MailOptions, Recipient, SendPolicy};
 use crate::wire::address::ReversePath;
@@ -61,37 +59,18 @@ impl ClientConnection {
             _ if self.config.chunking && caps.chunking => Transfer::Bdat,
             _ => Transfer::Data,
         };
-        self.txn = Some(Transaction {
+        self.txn = Some(Transaction::new(
             id,
-            policy: SendPolicy::AtLeastOne,
-            body_kind: options.body,
+            SendPolicy::AtLeastOne,
+            options.body,
             transfer,
-            pipelined: false,
-            mail_line: line,
-            rcpt_lines: Vec::new(),
-            recipients: Vec::new(),
-            waiting: VecDeque::new(),
-            attempt: 0,
-            batch: Vec::new(),
-            next_rcpt: 0,
-            rcpt_answered: 0,
-            mail_ok: None,
-            accepted: Vec::new(),
-            refused_now: 0,
-            refused_total: 0,
-            deferred: Vec::new(),
-            data_in_group: false,
-            step: Step::Envelope,
-            failure: None,
-            final_sent: false,
-            final_reply: None,
-            sent_reply: None,
-            last_result: None,
-            body: BodyState::new(Encoder::for_transfer(transfer)),
-            tls: self.tls.clone(),
-            smtputf8: options.smtputf8 || from.is_utf8(),
-            open: Some(true),
-        });
+            false,
+            line,
+            Vec::new(),
+            self.tls.clone(),
+            options.smtputf8 || from.is_utf8(),
+            Some(true),
+        ));
         self.state = State::Transaction;
         self.start_attempt(now);
         self.flush();
@@ -120,7 +99,13 @@ impl ClientConnection {
         let Some(txn) = self.txn.as_mut() else {
             return Err(UsageError::InvalidState("no envelope is open"));
         };
-        if txn.open != Some(true) || txn.mail_ok == Some(false) || txn.failure.is_some() {
+        if txn.open != Some(true) || txn.failure.is_some() {
+            return Err(UsageError::InvalidState("no envelope is open"));
+        }
+        let Step::Envelope(envelope) = &mut txn.step else {
+            return Err(UsageError::InvalidState("no envelope is open"));
+        };
+        if envelope.mail_ok == Some(false) {
             return Err(UsageError::InvalidState("no envelope is open"));
         }
         if recipient.path.is_utf8() && !txn.smtputf8 {
@@ -133,7 +118,7 @@ impl ClientConnection {
             status: RecipientStatus::NotSent,
             reply: None,
         });
-        txn.batch.push(index);
+        envelope.batch.push(index);
         self.open_next(now);
         self.flush();
         Ok(index)
@@ -191,17 +176,17 @@ impl ClientConnection {
         let Some(txn) = self.txn.as_ref() else {
             return;
         };
-        if txn.step != Step::Envelope {
-            return;
-        }
-        let Some(mail_ok) = txn.mail_ok else {
+        let Step::Envelope(envelope) = &txn.step else {
             return;
         };
-        let idle = txn.rcpt_answered == txn.next_rcpt;
+        let Some(mail_ok) = envelope.mail_ok else {
+            return;
+        };
+        let idle = envelope.rcpt_answered == envelope.next_rcpt;
         if !idle {
             return;
         }
-        if mail_ok && txn.failure.is_none() && txn.next_rcpt < txn.batch.len() {
+        if mail_ok && txn.failure.is_none() && envelope.next_rcpt < envelope.batch.len() {
             self.send_next_rcpt(now);
             return;
         }

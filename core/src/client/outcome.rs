@@ -2,7 +2,6 @@
 
 use std::fmt;
 
-use super::transaction::Transaction;
 use crate::TlsInfo;
 use crate::wire::reply::Reply;
 
@@ -204,50 +203,6 @@ pub(crate) enum AttemptResult {
     Sent(Reply),
     NotSent(NotSentReason, Option<Reply>),
     Unknown,
-}
-
-/// Marks this transaction's accepted recipients with its result.
-pub(crate) fn apply_result(txn: &mut Transaction, result: &AttemptResult) {
-    let status = match result {
-        AttemptResult::Sent(reply) => {
-            txn.sent_reply = Some(reply.clone());
-            RecipientStatus::Sent
-        }
-        AttemptResult::NotSent(..) => RecipientStatus::NotSent,
-        AttemptResult::Unknown => RecipientStatus::Unknown,
-    };
-    for &index in &txn.accepted {
-        if let Some(r) = txn.recipients.get_mut(index) {
-            r.status = status;
-        }
-    }
-    txn.accepted.clear();
-}
-
-/// The outcome of a finished message.
-pub(crate) fn finish(txn: Transaction) -> TransactionOutcome {
-    let any_sent = txn
-        .recipients
-        .iter()
-        .any(|r| r.status == RecipientStatus::Sent);
-    let outcome = match (&txn.sent_reply, txn.last_result) {
-        (Some(reply), _) if any_sent => Outcome::Sent {
-            reply: reply.clone(),
-        },
-        (_, Some(AttemptResult::Unknown)) => Outcome::Unknown,
-        (_, Some(AttemptResult::NotSent(reason, reply))) => Outcome::NotSent { reason, reply },
-        (_, _) => Outcome::NotSent {
-            reason: NotSentReason::ConnectionClosed,
-            reply: None,
-        },
-    };
-    TransactionOutcome {
-        id: txn.id,
-        outcome,
-        recipients: txn.recipients,
-        tls: txn.tls,
-        attempts: txn.attempt,
-    }
 }
 
 #[cfg(test)]

@@ -2,106 +2,34 @@
 //! lock-step), the send policy, DATA, RSET, `452 4.5.3` deferral into
 //! further transactions, and the outcome.
 
-use std::collections::VecDeque;
 use std::time::Instant;
 
-use super::body::{BodyState, Encoder};
-use super::close::Phase;
 use super::connection::{ClientConnection, State};
+use crate::envelope::{Envelope, SendPolicy};
+use crate::wire::params::BodyType;
 use super::event::{ClientEvent, RcptStatus};
 use super::mail_lines::{build_lines, local_reply};
 use super::outcome::{
     AttemptResult, NotSentReason, Outcome, RecipientOutcome, RecipientStatus, TransactionId,
-    TransactionOutcome, apply_result, finish,
+    TransactionOutcome,
 };
 use super::pending::PendingKind;
+use super::transaction_state::{
+    BodyState, Encoder, EnvelopeStep, FinalStep, Step, Transaction, Transfer,
+};
 use crate::UsageError;
-use crate::envelope::{Envelope, SendPolicy};
-use crate::wire::params::BodyType;
 use crate::wire::reply::{EnhancedCode, Reply, ReplyCode};
 
-/// How the body travels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Transfer {
-    /// DATA, dot-stuffed.
-    Data,
-    /// BDAT, line ends normalised (7bit, 8bit).
-    Bdat,
-    /// BDAT, raw (BINARYMIME).
-    Binary,
-}
-
-/// Where one SMTP transaction stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Step {
-    /// MAIL and RCPT in flight.
-    Envelope,
-    /// DATA sent, waiting for 354.
-    DataInit,
-    /// The application streams the body.
-    Body,
-    /// The end of the data is sent (or about to be): waiting for replies.
-    Final,
-    /// RSET sent.
-    Reset,
-}
-
-/// One message in progress.
-pub(crate) struct Transaction {
-    pub(crate) id: TransactionId,
-    pub(crate) policy: SendPolicy,
-    pub(crate) body_kind: BodyType,
-    pub(crate) transfer: Transfer,
-    pub(crate) pipelined: bool,
-    pub(crate) mail_line: Vec<u8>,
-    pub(crate) rcpt_lines: Vec<Vec<u8>>,
-    pub(crate) recipients: Vec<RecipientOutcome>,
-    /// Recipients not yet in a transaction, in envelope order.
-    pub(crate) waiting: VecDeque<usize>,
-    pub(crate) attempt: u32,
-    pub(crate) batch: Vec<usize>,
-    /// Lock-step: the next index into `batch` to send.
-    pub(crate) next_rcpt: usize,
-    pub(crate) rcpt_answered: usize,
-    pub(crate) mail_ok: Option<bool>,
-    pub(crate) accepted: Vec<usize>,
-    pub(crate) refused_now: usize,
-    pub(crate) refused_total: usize,
-    pub(crate) deferred: Vec<usize>,
-    pub(crate) data_in_group: bool,
-    pub(crate) step: Step,
-    pub(crate) failure: Option<(NotSentReason, Option<Reply>)>,
-    pub(crate) final_sent: bool,
-    pub(crate) final_reply: Option<Reply>,
-    pub(crate) sent_reply: Option<Reply>,
-    pub(crate) last_result: Option<AttemptResult>,
-    pub(crate) body: BodyState,
-    pub(crate) tls: Option<crate::TlsInfo>,
-    /// Whether MAIL carries SMTPUTF8.
-    pub(crate) smtputf8: bool,
-    /// An envelope built step by step ([`ClientConnection::open_mail`]):
-    /// `Some(true)` while recipients may still be added, `Some(false)`
-    /// once it is closed; `None` for [`ClientConnection::send_mail`].
-    pub(crate) open: Option<bool>,
-}
-
 impl Transaction {
-    pub(crate) fn phase(&self) -> Phase {
-        match self.step {
-            Step::Envelope => Phase::Mail,
-            Step::DataInit => Phase::DataInit,
-            Step::Body => Phase::DataBlock,
-            Step::Final => Phase::DataTermination,
-            Step::Reset => Phase::Rset,
-        }
-    }
-
     /// The application's body deadline, while the connection waits for it.
     pub(crate) fn body_deadline(&self, conn: &ClientConnection) -> Option<Instant> {
-        if self.step != Step::Body || self.failure.is_some() || conn.bdat_blocked(self) {
+        let Step::Body(body) = &self.step else {
+            return None;
+        };
+        if self.failure.is_some() || conn.bdat_blocked(self) {
             return None;
         }
-        self.body.deadline
+        body.deadline
     }
 }
 
@@ -208,44 +136,18 @@ impl ClientConnection {
             _ => Transfer::Data,
         };
         let pipelined = self.config.pipelining && caps.pipelining;
-        // DATA joins the MAIL/RCPT group when the body goes whatever the
-        // RCPT replies say, as long as one recipient is accepted: under
-        // AtLeastOne, and with a single recipient (where "all accepted" and
-        // "one accepted" are the same). One round trip fewer per message.
-        let data_in_group = pipelined
-            && transfer == Transfer::Data
-            && (options.policy == SendPolicy::AtLeastOne || count == 1);
-        self.txn = Some(Transaction {
+        self.txn = Some(Transaction::new(
             id,
-            policy: options.policy,
-            body_kind: options.body,
+            options.policy,
+            options.body,
             transfer,
             pipelined,
             mail_line,
             rcpt_lines,
-            recipients: nobody(),
-            waiting: (0..count).collect(),
-            attempt: 0,
-            batch: Vec::new(),
-            next_rcpt: 0,
-            rcpt_answered: 0,
-            mail_ok: None,
-            accepted: Vec::new(),
-            refused_now: 0,
-            refused_total: 0,
-            deferred: Vec::new(),
-            data_in_group,
-            step: Step::Envelope,
-            failure: None,
-            final_sent: false,
-            final_reply: None,
-            sent_reply: None,
-            last_result: None,
-            body: BodyState::new(Encoder::for_transfer(transfer)),
-            tls: self.tls.clone(),
-            smtputf8: envelope_smtputf8,
-            open: None,
-        });
+            self.tls.clone(),
+            envelope_smtputf8,
+            None,
+        ));
         self.state = State::Transaction;
         self.start_attempt(now);
         self.flush();
@@ -264,29 +166,27 @@ impl ClientConnection {
         };
         txn.attempt += 1;
         let take = txn.waiting.len().min(max);
-        txn.batch = txn.waiting.drain(..take).collect();
-        txn.next_rcpt = 0;
-        txn.rcpt_answered = 0;
-        txn.mail_ok = None;
+        let batch: Vec<usize> = txn.waiting.drain(..take).collect();
         txn.accepted.clear();
-        txn.refused_now = 0;
         txn.deferred.clear();
-        txn.step = Step::Envelope;
         txn.failure = None;
-        txn.final_sent = false;
-        txn.final_reply = None;
-        txn.body = BodyState::new(Encoder::for_transfer(txn.transfer));
         let mut lines = vec![(PendingKind::Mail, txn.mail_line.clone())];
+        let mut next_rcpt = 0;
         if txn.pipelined {
-            for &index in &txn.batch {
+            for &index in &batch {
                 let line = txn.rcpt_lines.get(index).cloned().unwrap_or_default();
                 lines.push((PendingKind::Rcpt(index), line));
             }
-            txn.next_rcpt = txn.batch.len();
-            if txn.data_in_group {
+            next_rcpt = batch.len();
+            if txn.data_in_group() {
                 lines.push((PendingKind::Data, b"DATA\r\n".to_vec()));
             }
         }
+        txn.step = Step::Envelope(EnvelopeStep {
+            batch,
+            next_rcpt,
+            ..EnvelopeStep::default()
+        });
         for (kind, line) in lines {
             self.send_command(now, kind, &line, None);
         }
@@ -297,10 +197,13 @@ impl ClientConnection {
         let Some(txn) = self.txn.as_mut() else {
             return false;
         };
-        let Some(&index) = txn.batch.get(txn.next_rcpt) else {
+        let Step::Envelope(envelope) = &mut txn.step else {
             return false;
         };
-        txn.next_rcpt += 1;
+        let Some(&index) = envelope.batch.get(envelope.next_rcpt) else {
+            return false;
+        };
+        envelope.next_rcpt += 1;
         let line = txn.rcpt_lines.get(index).cloned().unwrap_or_default();
         self.send_command(now, PendingKind::Rcpt(index), &line, None);
         true
@@ -311,7 +214,9 @@ impl ClientConnection {
             return;
         };
         let ok = reply.code().is_positive();
-        txn.mail_ok = Some(ok);
+        if let Step::Envelope(envelope) = &mut txn.step {
+            envelope.mail_ok = Some(ok);
+        }
         if txn.open.is_some() {
             let transaction = txn.id;
             if !ok {
@@ -336,11 +241,15 @@ impl ClientConnection {
         let Some(txn) = self.txn.as_mut() else {
             return;
         };
-        txn.rcpt_answered += 1;
+        let Step::Envelope(envelope) = &mut txn.step else {
+            return;
+        };
+        envelope.rcpt_answered += 1;
         let mut deferred = false;
         let open = txn.open.is_some();
-        if txn.mail_ok == Some(true) || open {
-            let status = if reply.code().is_positive() && txn.mail_ok == Some(true) {
+        let mail_ok = envelope.mail_ok == Some(true);
+        if mail_ok || open {
+            let status = if reply.code().is_positive() && mail_ok {
                 txn.accepted.push(index);
                 RcptStatus::Accepted
             } else if too_many_recipients(&reply) && !open {
@@ -348,7 +257,7 @@ impl ClientConnection {
                 deferred = true;
                 RcptStatus::Deferred
             } else {
-                txn.refused_now += 1;
+                envelope.refused_now += 1;
                 txn.refused_total += 1;
                 if let Some(r) = txn.recipients.get_mut(index) {
                     r.status = RecipientStatus::Refused;
@@ -366,15 +275,18 @@ impl ClientConnection {
                 status,
             });
         }
-        let Some(txn) = self.txn.as_mut() else {
-            return;
-        };
         if open {
             self.open_next(now);
             return;
         }
+        let Some(txn) = self.txn.as_mut() else {
+            return;
+        };
+        let Step::Envelope(envelope) = &mut txn.step else {
+            return;
+        };
         if txn.pipelined {
-            if txn.rcpt_answered >= txn.batch.len() {
+            if envelope.rcpt_answered >= envelope.batch.len() {
                 self.decide(now);
             }
             return;
@@ -382,9 +294,8 @@ impl ClientConnection {
         if deferred {
             // Lock-step: the remaining recipients wait for a further
             // transaction.
-            let rest: Vec<usize> = txn.batch.get(txn.next_rcpt..).unwrap_or_default().to_vec();
-            txn.deferred.extend(rest);
-            txn.batch.truncate(txn.next_rcpt);
+            let rest = envelope.batch.get(envelope.next_rcpt..).unwrap_or_default();
+            txn.deferred.extend_from_slice(rest);
             self.decide(now);
         } else if !self.send_next_rcpt(now) {
             self.decide(now);
@@ -398,8 +309,12 @@ impl ClientConnection {
             return;
         };
         if txn.failure.is_none() {
+            let refused_now = match &txn.step {
+                Step::Envelope(envelope) => envelope.refused_now,
+                _ => 0,
+            };
             let accepted = txn.accepted.len();
-            let go = accepted > 0 && (txn.refused_now == 0 || txn.policy == SendPolicy::AtLeastOne);
+            let go = accepted > 0 && (refused_now == 0 || txn.policy == SendPolicy::AtLeastOne);
             if !go {
                 let reason = if accepted == 0 {
                     NotSentReason::NoRecipientAccepted
@@ -409,7 +324,7 @@ impl ClientConnection {
                 txn.failure = Some((reason, None));
             }
         }
-        if txn.data_in_group {
+        if txn.data_in_group() {
             // The DATA reply is on its way.
             txn.step = Step::DataInit;
             return;
@@ -441,7 +356,11 @@ impl ClientConnection {
         if txn.failure.is_some() {
             // A pipelined DATA got 354 although nothing may be sent
             // (RFC 2920 §3.1): end an empty message; its reply is ignored.
-            txn.step = Step::Final;
+            txn.step = Step::Final(FinalStep {
+                body: BodyState::new(Encoder::for_transfer(txn.transfer)),
+                sent: false,
+                reply: None,
+            });
             self.send_command(now, PendingKind::DataEnd, b".\r\n", Some(".".into()));
             return;
         }
@@ -454,8 +373,9 @@ impl ClientConnection {
         let Some(txn) = self.txn.as_mut() else {
             return;
         };
-        txn.step = Step::Body;
-        txn.body.deadline = now.checked_add(data_block);
+        let mut body = BodyState::new(Encoder::for_transfer(txn.transfer));
+        body.deadline = now.checked_add(data_block);
+        txn.step = Step::Body(body);
         let (transaction, attempt) = (txn.id, txn.attempt);
         self.push_event(ClientEvent::BodyRequested {
             transaction,
@@ -464,25 +384,18 @@ impl ClientConnection {
     }
 
     pub(crate) fn on_data_end(&mut self, now: Instant, reply: Reply) {
-        if let Some(mut txn) = self.finishing.take() {
-            // The message that waited aside (PIPELINING): its outcome,
-            // whatever the transaction behind it is doing.
-            txn.final_reply = Some(reply.clone());
-            let result = if reply.code().is_positive() {
-                AttemptResult::Sent(reply)
-            } else {
-                AttemptResult::NotSent(NotSentReason::MessageRefused, Some(reply))
-            };
-            apply_result(&mut txn, &result);
-            txn.last_result = Some(result);
-            let outcome = finish(txn);
-            self.push_event(ClientEvent::TransactionCompleted(outcome));
-            return;
-        }
+        // The message that waited aside (PIPELINING) gets its outcome
+        // first, whatever the transaction behind it is doing.
+        let reply = match self.finishing.complete(reply) {
+            Ok(outcome) => {
+                self.push_event(ClientEvent::TransactionCompleted(outcome));
+                return;
+            }
+            Err(reply) => reply,
+        };
         let Some(txn) = self.txn.as_mut() else {
             return;
         };
-        txn.final_reply = Some(reply.clone());
         let result = if let Some((reason, reply)) = txn.failure.clone() {
             AttemptResult::NotSent(reason, reply)
         } else if reply.code().is_positive() {
@@ -498,13 +411,17 @@ impl ClientConnection {
         let Some(txn) = self.txn.as_mut() else {
             return;
         };
-        txn.body.in_flight = txn.body.in_flight.saturating_sub(1);
+        let (body, final_sent) = match &mut txn.step {
+            Step::Body(body) => (body, false),
+            Step::Final(end) => (&mut end.body, end.sent),
+            _ => return,
+        };
+        body.in_flight = body.in_flight.saturating_sub(1);
         let ok = reply.code().is_positive();
         if !ok && txn.failure.is_none() {
             txn.failure = Some((NotSentReason::MessageRefused, Some(reply.clone())));
         }
         if last {
-            txn.final_reply = Some(reply.clone());
             if txn.failure.is_some() {
                 self.reset(now);
             } else {
@@ -512,13 +429,13 @@ impl ClientConnection {
             }
             return;
         }
-        txn.body.deadline = now.checked_add(data_block);
-        if txn.body.in_flight == 0 {
+        body.deadline = now.checked_add(data_block);
+        if body.in_flight == 0 {
             if txn.failure.is_some() {
-                if !txn.final_sent {
+                if !final_sent {
                     self.reset(now);
                 }
-            } else if txn.body.end_waiting {
+            } else if body.end_waiting {
                 self.send_last_chunk(now);
             }
         }
@@ -549,7 +466,7 @@ impl ClientConnection {
         let Some(txn) = self.txn.as_mut() else {
             return;
         };
-        apply_result(txn, &result);
+        txn.apply_result(&result);
         let more = !txn.deferred.is_empty() || !txn.waiting.is_empty();
         let go_on = matches!(result, AttemptResult::Sent(_))
             && more
@@ -565,7 +482,7 @@ impl ClientConnection {
         }
         if let Some(txn) = self.txn.take() {
             self.state = State::Ready;
-            let outcome = finish(txn);
+            let outcome = txn.finish();
             self.push_event(ClientEvent::TransactionCompleted(outcome));
         }
     }
@@ -579,8 +496,11 @@ impl ClientConnection {
     ) -> TransactionOutcome {
         let result = if let Some((reason, reply)) = txn.failure.clone() {
             AttemptResult::NotSent(reason, reply)
-        } else if txn.final_sent {
-            match txn.final_reply.clone() {
+        } else if let Step::Final(FinalStep {
+            sent: true, reply, ..
+        }) = &txn.step
+        {
+            match reply.clone() {
                 Some(r) if r.code().is_positive() => AttemptResult::Sent(r),
                 Some(r) => AttemptResult::NotSent(NotSentReason::MessageRefused, Some(r)),
                 None => AttemptResult::Unknown,
@@ -590,9 +510,9 @@ impl ClientConnection {
         } else {
             AttemptResult::NotSent(NotSentReason::ConnectionClosed, reply.cloned())
         };
-        apply_result(&mut txn, &result);
+        txn.apply_result(&result);
         txn.last_result = Some(result);
-        finish(txn)
+        txn.finish()
     }
 
     /// Records what a 421 or a 221 answered before the connection closes.
@@ -602,14 +522,9 @@ impl ClientConnection {
     /// message is not sent (the connection closed); a 221 to the end of
     /// the data leaves the outcome unknown.
     pub(crate) fn note_service_closing(&mut self, kind: PendingKind, reply: &Reply) {
-        if kind == PendingKind::DataEnd
-            && let Some(txn) = self.finishing.as_mut()
-        {
+        if kind == PendingKind::DataEnd && self.finishing.note_service_closing(reply) {
             // It answers the message waiting aside; the one behind it
             // is lost with the connection (not sent).
-            if reply.code() == ReplyCode::SERVICE_UNAVAILABLE {
-                txn.final_reply = Some(reply.clone());
-            }
             return;
         }
         let Some(txn) = self.txn.as_mut() else {
@@ -628,11 +543,14 @@ impl ClientConnection {
             PendingKind::Data => Some(NotSentReason::DataRefused),
             PendingKind::Bdat { last: false } => Some(NotSentReason::MessageRefused),
             PendingKind::DataEnd | PendingKind::Bdat { last: true } => {
-                txn.final_reply = Some(reply.clone());
+                if let Step::Final(end) = &mut txn.step {
+                    end.reply = Some(reply.clone());
+                }
                 None
             }
             PendingKind::Rcpt(index) => {
-                if txn.mail_ok == Some(true)
+                if let Step::Envelope(envelope) = &txn.step
+                    && envelope.mail_ok == Some(true)
                     && let Some(r) = txn.recipients.get_mut(index)
                 {
                     r.status = RecipientStatus::Refused;

@@ -1,35 +1,43 @@
 //! The I/O pieces both roles' loops share (private to the driver): the
-//! inputs of a core connection ([`SansIo`], [`feed`]) and the transport
-//! with bounded reads, writes and closing ([`Io`]).
+//! inputs and actions of a core connection ([`SansIo`], [`feed`],
+//! [`Io::next_action`]), the transport with bounded reads, writes and
+//! closing ([`Io`]), and the race against a deadline ([`until`],
+//! [`within`], [`tls_within`]).
 
 use std::io;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt};
-use mailwire_core::UsageError;
-use mailwire_core::client::ClientConnection;
-use mailwire_core::server::ServerConnection;
+use mailwire_core::client::{ClientConnection, ClientEvent};
+use mailwire_core::server::{ServerConnection, ServerEvent};
+use mailwire_core::{Action, TlsInfo, UsageError};
 
 use crate::Runtime;
 use crate::transport::Transport;
 
-/// The inputs of the contract in `mailwire-core` that both
-/// `ServerConnection` and `ClientConnection` take from the transport, so
-/// [`feed`] serves either role.
+/// The inputs and the actions of the contract in `mailwire-core` that both
+/// `ServerConnection` and `ClientConnection` share, so [`feed`] and
+/// [`Io::next_action`] serve either role.
 pub(crate) trait SansIo {
+    /// The role's events.
+    type Event;
     /// Bytes from the peer.
     fn handle_input(&mut self, now: Instant, input: &[u8]) -> Result<(), UsageError>;
     /// The peer closed its side.
     fn handle_eof(&mut self, now: Instant);
     /// The timer fired.
     fn handle_timeout(&mut self, now: Instant);
+    /// The next thing to do.
+    fn poll_action(&mut self) -> Option<Action<Self::Event>>;
 }
 
 macro_rules! impl_sans_io {
-    ($conn:ty) => {
+    ($conn:ty, $event:ty) => {
         impl SansIo for $conn {
+            type Event = $event;
             fn handle_input(&mut self, now: Instant, input: &[u8]) -> Result<(), UsageError> {
                 <$conn>::handle_input(self, now, input)
             }
@@ -39,12 +47,15 @@ macro_rules! impl_sans_io {
             fn handle_timeout(&mut self, now: Instant) {
                 <$conn>::handle_timeout(self, now)
             }
+            fn poll_action(&mut self) -> Option<Action<$event>> {
+                <$conn>::poll_action(self)
+            }
         }
     };
 }
 
-impl_sans_io!(ServerConnection);
-impl_sans_io!(ClientConnection);
+impl_sans_io!(ServerConnection, ServerEvent);
+impl_sans_io!(ClientConnection, ClientEvent);
 
 /// Size of the read buffer of a connection at rest (reused; never kept
 /// across a TLS switch: whatever is read is handed to the core at once).
@@ -102,6 +113,9 @@ pub struct Io<S, R> {
     /// The buffer [`write_parts`](Self::write_parts) gathers into (kept
     /// empty between writes).
     gather: Vec<u8>,
+    /// The `Send`s [`next_action`](Self::next_action) collects (kept
+    /// empty between calls).
+    sends: Vec<Bytes>,
 }
 
 /// A runtime's sleep future, boxed.
@@ -134,6 +148,7 @@ where
             write_stall,
             timer: None,
             gather: Vec::new(),
+            sends: Vec::new(),
         }
     }
 
@@ -224,9 +239,12 @@ where
     pub async fn write_all(&mut self, mut bytes: &[u8]) -> io::Result<()> {
         while !bytes.is_empty() {
             let deadline = self.runtime.now() + self.write_stall;
-            let n = until(&self.runtime, deadline, self.transport.write(bytes), || {
-                Err(timed_out("peer stopped reading"))
-            })
+            let n = within(
+                &self.runtime,
+                Some(deadline),
+                self.transport.write(bytes),
+                "peer stopped reading",
+            )
             .await?;
             if n == 0 {
                 return Err(io::ErrorKind::WriteZero.into());
@@ -276,10 +294,54 @@ where
     /// Flushes, bounded by the stall timeout.
     pub async fn flush(&mut self) -> io::Result<()> {
         let deadline = self.runtime.now() + self.write_stall;
-        until(&self.runtime, deadline, self.transport.flush(), || {
-            Err(timed_out("flush stalled"))
-        })
+        within(
+            &self.runtime,
+            Some(deadline),
+            self.transport.flush(),
+            "flush stalled",
+        )
         .await
+    }
+
+    /// The drain of either role: takes the core's actions up to the first
+    /// that is not a `Send` and returns it (`None`: nothing is left), after
+    /// writing the `Send`s before it in one write (see
+    /// [`write_parts`](Self::write_parts)). `trace` sees them first;
+    /// without `writing` (the transport broke or was shut) they are
+    /// dropped. The result of the write comes beside the action: the loop
+    /// decides what a failed write means.
+    ///
+    /// Each loop carries out the other actions itself: `StartTls` is
+    /// [`flush`](Self::flush) then the handshake within the core's
+    /// deadline ([`tls_within`]) and `tls_established`, `Close` is
+    /// [`close`](Self::close), events go to the application.
+    pub async fn next_action<C: SansIo>(
+        &mut self,
+        conn: &mut C,
+        writing: bool,
+        trace: impl FnOnce(&[Bytes], &C),
+    ) -> (Option<Action<C::Event>>, io::Result<()>) {
+        let mut next = None;
+        while let Some(action) = conn.poll_action() {
+            if let Action::Send(bytes) = action {
+                self.sends.push(bytes);
+            } else {
+                next = Some(action);
+                break;
+            }
+        }
+        if self.sends.is_empty() {
+            return (next, Ok(()));
+        }
+        let sends = std::mem::take(&mut self.sends);
+        let mut written = Ok(());
+        if writing {
+            trace(&sends, conn);
+            written = self.write_parts(&sends).await;
+        }
+        self.sends = sends;
+        self.sends.clear();
+        (next, written)
     }
 
     /// Flushes, shuts down writing and drains the peer for at most `linger`,
@@ -309,6 +371,31 @@ pub(crate) async fn until<R: Runtime, T>(
         expired()
     })
     .await
+}
+
+/// Races an I/O operation against `deadline` (`None`: no deadline): its
+/// result, or a `TimedOut` error saying `what` when the deadline comes
+/// first.
+pub(crate) async fn within<R: Runtime, T>(
+    runtime: &R,
+    deadline: Option<Instant>,
+    work: impl Future<Output = io::Result<T>>,
+    what: &'static str,
+) -> io::Result<T> {
+    match deadline {
+        None => work.await,
+        Some(at) => until(runtime, at, work, || Err(timed_out(what))).await,
+    }
+}
+
+/// A TLS handshake on the transport (either side), bounded by `deadline`
+/// (the core's, from `poll_timeout`; `None`: none).
+pub(crate) async fn tls_within<R: Runtime>(
+    runtime: &R,
+    deadline: Option<Instant>,
+    handshake: impl Future<Output = io::Result<TlsInfo>>,
+) -> io::Result<TlsInfo> {
+    within(runtime, deadline, handshake, "the TLS handshake timed out").await
 }
 
 /// A `TimedOut` error saying `what` timed out.

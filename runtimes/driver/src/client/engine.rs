@@ -24,7 +24,7 @@ use rustls_pki_types::ServerName;
 use super::ClientError;
 use super::body::BodySource;
 use super::trace::Tracer;
-use crate::io::{Input, Io, feed, timed_out, until};
+use crate::io::{Input, Io, feed, tls_within, until};
 use crate::tls::ClientTls;
 use crate::{Runtime, Transport};
 
@@ -112,17 +112,22 @@ where
     }
 
     async fn drain_once(&mut self) {
-        // Consecutive `Send`s leave in one write.
-        let mut sends: Vec<Bytes> = Vec::new();
-        while let Some(action) = self.conn.poll_action() {
-            if let Action::Send(bytes) = action {
-                sends.push(bytes);
-                continue;
+        loop {
+            // Consecutive `Send`s leave in one write.
+            let writing = !(self.broken || self.shut);
+            let tracer = &mut self.tracer;
+            let (action, written) = self
+                .io
+                .next_action(&mut self.conn, writing, |parts, conn| {
+                    tracer.sent(parts, conn.phase());
+                })
+                .await;
+            if let Err(e) = written {
+                self.fail(e);
             }
-            if !sends.is_empty() {
-                self.write(&sends).await;
-                sends.clear();
-            }
+            let Some(action) = action else {
+                return;
+            };
             match action {
                 Action::Send(_) => {}
                 Action::StartTls => self.handshake().await,
@@ -153,20 +158,6 @@ where
                 }
                 _ => {}
             }
-        }
-        if !sends.is_empty() {
-            self.write(&sends).await;
-        }
-    }
-
-    /// Writes `Send`s; a failure ends the connection in the core.
-    async fn write(&mut self, parts: &[Bytes]) {
-        if self.broken || self.shut {
-            return;
-        }
-        self.tracer.sent(parts, self.conn.phase());
-        if let Err(e) = self.io.write_parts(parts).await {
-            self.fail(e);
         }
     }
 
@@ -511,18 +502,9 @@ where
             format!("server name {server_name:?}: {e}"),
         )
     })?;
-    let runtime = io.runtime.clone();
     let transport: &mut Transport<S> = &mut io.transport;
     let handshake = transport.connect_tls(&connector, name, move || record.verified());
-    let result = match deadline {
-        None => handshake.await,
-        Some(at) => {
-            until(&runtime, at, handshake, || {
-                Err(timed_out("the TLS handshake timed out"))
-            })
-            .await
-        }
-    };
+    let result = tls_within(&io.runtime, deadline, handshake).await;
     // The error in words (why the certificate did not verify), keeping
     // its kind.
     result.map_err(|e| io::Error::new(e.kind(), crate::tls_error::explain(&e)))

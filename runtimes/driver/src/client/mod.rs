@@ -2,7 +2,9 @@
 //! and [`Client`] (one connection, many messages).
 //!
 //! Both run the core's [`ClientConnection`](mailwire_core::client::ClientConnection)
-//! in the one I/O loop of this crate:
+//! in the client loop of this crate (the drain, the TLS handshake within
+//! the core's deadline and the bounded writes are the ones the server's
+//! session loop uses):
 //!
 //! ```text
 //!   ┌──────────── drain poll_action() ────────────┐

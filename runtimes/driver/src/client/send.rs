@@ -4,7 +4,7 @@
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use mailwire_core::client::{MailOptions, Recipient, SendPolicy};
+use mailwire_core::client::{Envelope, MailOptions, Recipient, SendPolicy};
 use mailwire_core::message::{MessageDate, PrepareContext, PrepareOptions, prepare};
 use mailwire_core::wire::address::Domain;
 
@@ -57,54 +57,17 @@ pub async fn send_message<R: Runtime>(
     message: impl AsRef<[u8]>,
     options: &SendOptions,
 ) -> Result<SendReport, SendError> {
-    if options.servers.is_empty() {
-        return Err(SendError::NoServers);
-    }
-    let settings = &options.settings;
-    if let Some(name) = &settings.client_name
-        && (name.validate().is_err() || name.is_utf8())
-    {
-        return Err(SendError::InvalidOption(format!(
-            "client name {name}: not an ASCII domain or address literal"
-        )));
-    }
-    let domain = settings
-        .client_name
-        .clone()
-        .or_else(default_client_name)
-        .unwrap_or_else(|| Domain::Name("localhost".into()));
-    let date = MessageDate::from_system_time(SystemTime::now(), 0)
-        .map_err(|e| SendError::InvalidOption(format!("the system clock: {e}")))?;
-    let context = PrepareContext::new(date, settings.random.as_ref(), &domain);
-    let mut prepare_options = PrepareOptions::default();
-    prepare_options.originator = options.originator.clone();
-    prepare_options.recipients = options.recipients.clone();
-    prepare_options.extra_headers = options.headers.clone();
-    let prepared = prepare(message.as_ref(), &prepare_options, &context)?;
-
-    let mail = MailOptions::default()
-        .with_policy(if options.at_least_one {
-            SendPolicy::AtLeastOne
-        } else {
-            SendPolicy::AllOrNothing
-        })
-        .with_requiretls(options.requiretls)
-        .with_dsn(options.dsn_ret, options.dsn_envid.clone());
-    let mut envelope = prepared.envelope().with_merged_options(mail);
-    if let Some(notify) = options.dsn_notify {
-        envelope.recipients = envelope
-            .recipients
-            .into_iter()
-            .map(|r: Recipient| r.with_notify(notify))
-            .collect();
-    }
+    let setup = SendSetup::new(options)?;
+    let context = setup.context(options);
+    let prepared = prepare(message.as_ref(), &setup.prepare, &context)?;
+    let envelope = setup.envelope(prepared.envelope(), options);
     let body = Bytes::from(prepared.bytes);
     let (envelope, body) = (&envelope, &body);
     let (reverse_path, recipients) = (&prepared.reverse_path, &prepared.recipients);
     let tried = first_server(
         runtime,
         &options.servers,
-        settings,
+        &options.settings,
         |mut client, server| async move {
             let result = client.send(envelope.clone(), body.clone()).await;
             conclude(client, server, result, reverse_path, recipients).await
@@ -112,6 +75,83 @@ pub async fn send_message<R: Runtime>(
     )
     .await;
     finish(tried)
+}
+
+/// What [`send_message`] and
+/// [`send_built_message`](super::send_built_message) work out from the
+/// options before any connection: the EHLO name (also the right-hand side
+/// of an added `Message-ID`), the date, how the message is prepared, and
+/// the mail options.
+pub(super) struct SendSetup {
+    domain: Domain,
+    date: MessageDate,
+    /// How the message is prepared.
+    pub(super) prepare: PrepareOptions,
+    /// The mail options the options ask for (the message's needs are
+    /// merged in by [`envelope`](Self::envelope)).
+    pub(super) mail: MailOptions,
+}
+
+impl SendSetup {
+    /// Checks the options (at least one server, a usable client name) and
+    /// reads the clock.
+    pub(super) fn new(options: &SendOptions) -> Result<SendSetup, SendError> {
+        if options.servers.is_empty() {
+            return Err(SendError::NoServers);
+        }
+        let settings = &options.settings;
+        if let Some(name) = &settings.client_name
+            && (name.validate().is_err() || name.is_utf8())
+        {
+            return Err(SendError::InvalidOption(format!(
+                "client name {name}: not an ASCII domain or address literal"
+            )));
+        }
+        let domain = settings
+            .client_name
+            .clone()
+            .or_else(default_client_name)
+            .unwrap_or_else(|| Domain::Name("localhost".into()));
+        let date = MessageDate::from_system_time(SystemTime::now(), 0)
+            .map_err(|e| SendError::InvalidOption(format!("the system clock: {e}")))?;
+        let mut prepare = PrepareOptions::default();
+        prepare.originator = options.originator.clone();
+        prepare.recipients = options.recipients.clone();
+        prepare.extra_headers = options.headers.clone();
+        let mail = MailOptions::default()
+            .with_policy(if options.at_least_one {
+                SendPolicy::AtLeastOne
+            } else {
+                SendPolicy::AllOrNothing
+            })
+            .with_requiretls(options.requiretls)
+            .with_dsn(options.dsn_ret, options.dsn_envid.clone());
+        Ok(SendSetup {
+            domain,
+            date,
+            prepare,
+            mail,
+        })
+    }
+
+    /// The context the message is prepared (or built) in.
+    pub(super) fn context<'a>(&'a self, options: &'a SendOptions) -> PrepareContext<'a> {
+        PrepareContext::new(self.date, options.settings.random.as_ref(), &self.domain)
+    }
+
+    /// The prepared message's envelope with the mail options merged in and
+    /// the DSN `NOTIFY` of the options on every recipient.
+    pub(super) fn envelope(&self, envelope: Envelope, options: &SendOptions) -> Envelope {
+        let mut envelope = envelope.with_merged_options(self.mail.clone());
+        if let Some(notify) = options.dsn_notify {
+            envelope.recipients = envelope
+                .recipients
+                .into_iter()
+                .map(|r: Recipient| r.with_notify(notify))
+                .collect();
+        }
+        envelope
+    }
 }
 
 /// What [`first_server`] returns for a send.

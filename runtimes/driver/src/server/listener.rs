@@ -18,7 +18,7 @@ use super::run::{Signals, run_session};
 use super::session::SessionFactory;
 use super::signal::Signal;
 use crate::Runtime;
-use crate::io::{Io, timed_out, until};
+use crate::io::{Io, tls_within};
 use mailwire_core::server::replies;
 
 /// Back-off after a failed accept (EMFILE, ENFILE, ENOBUFS, …): doubled
@@ -425,11 +425,10 @@ where
         };
         let deadline = io.runtime.now() + Duration::from_secs(5);
         let acceptor = tls.acceptor();
-        let ok = until(
+        let ok = tls_within(
             &io.runtime,
-            deadline,
+            Some(deadline),
             io.transport.accept_tls(&acceptor),
-            || Err(timed_out("the TLS handshake timed out")),
         )
         .await;
         if ok.is_err() {

@@ -20,7 +20,7 @@ use super::session::{SessionEnd, SessionFactory};
 use super::signal::{Listener, Signal};
 use super::trace::ServerTracer;
 use super::verdict::Answer;
-use crate::io::{Input, Io, feed, timed_out, until};
+use crate::io::{Input, Io, feed, tls_within, until};
 use crate::{Runtime, Transport};
 
 /// How long a hook still holding the session when the connection ends
@@ -93,15 +93,18 @@ pub(crate) async fn run_session<St, R, F>(
     let mut shutdown_seen = false;
     let mut closed = false;
     'session: loop {
-        while let Some(action) = conn.poll_action() {
-            if let Action::Send(bytes) = &action {
-                tracer.sent(bytes);
+        loop {
+            let (action, written) = io
+                .next_action(&mut conn, true, |parts, _| trace(&mut tracer, parts))
+                .await;
+            if written.is_err() {
+                host.set_end(SessionEnd::ConnectionLost);
+                break 'session;
             }
+            let Some(action) = action else {
+                break;
+            };
             match action {
-                Action::Send(bytes) if io.write_all(&bytes).await.is_err() => {
-                    host.set_end(SessionEnd::ConnectionLost);
-                    break 'session;
-                }
                 Action::Send(_) => {}
                 Action::StartTls => {
                     if io.flush().await.is_err() {
@@ -170,16 +173,15 @@ pub(crate) async fn run_session<St, R, F>(
                 // (also in the middle of a transfer), then the close.
                 conn.shutdown_now(now);
                 let last_words = async {
-                    while let Some(action) = conn.poll_action() {
+                    loop {
+                        let (action, written) = io
+                            .next_action(&mut conn, true, |parts, _| trace(&mut tracer, parts))
+                            .await;
                         match action {
-                            Action::Send(bytes) => {
-                                tracer.sent(&bytes);
-                                if io.write_all(&bytes).await.is_err() {
-                                    break;
-                                }
-                            }
-                            Action::Event(event) => host.handle_event(&conn, event),
-                            _ => {}
+                            _ if written.is_err() => break,
+                            Some(Action::Event(event)) => host.handle_event(&conn, event),
+                            Some(_) => {}
+                            None => break,
                         }
                     }
                     let _ = io.flush().await;
@@ -280,12 +282,14 @@ where
     let deadline =
         deadline.unwrap_or_else(|| io.runtime.now() + options.config.timeouts.tls_handshake);
     let transport: &mut Transport<S> = &mut io.transport;
-    until(
-        &io.runtime,
-        deadline,
-        transport.accept_tls(&acceptor),
-        || Err(timed_out("the TLS handshake timed out")),
-    )
-    .await
-    .ok()
+    tls_within(&io.runtime, Some(deadline), transport.accept_tls(&acceptor))
+        .await
+        .ok()
+}
+
+/// Traces the `Send`s of one write.
+fn trace(tracer: &mut ServerTracer, parts: &[bytes::Bytes]) {
+    for part in parts {
+        tracer.sent(part);
+    }
 }
