@@ -256,9 +256,11 @@
 pub mod action;
 pub mod client;
 pub mod message;
+mod output;
 pub mod random;
 pub mod sasl;
 pub mod server;
+mod timers;
 pub mod tls;
 pub mod wire;
 

@@ -131,7 +131,7 @@ impl ClientConnection {
         }
         txn.body.deadline = now.checked_add(data_block);
         match &mut txn.body.encoder {
-            Encoder::Data(stuffer) => stuffer.feed(&chunk, &mut self.out),
+            Encoder::Data(stuffer) => stuffer.feed(&chunk, self.out.buf()),
             Encoder::Bdat(normalizer) => {
                 let mut wire = BytesMut::with_capacity(chunk.len() + chunk.len() / 16 + 2);
                 normalizer.feed(&chunk, &mut wire);
@@ -174,7 +174,7 @@ impl ClientConnection {
         txn.body.deadline = None;
         match &mut txn.body.encoder {
             Encoder::Data(stuffer) => {
-                stuffer.finish(&mut self.out);
+                stuffer.finish(self.out.buf());
                 txn.final_sent = true;
                 // Under PIPELINING the message waits for its final reply
                 // aside, and the connection is ready for the next one at
@@ -226,9 +226,9 @@ impl ClientConnection {
         if data.is_empty() && !last {
             return;
         }
-        let start = self.out.len();
-        write_bdat_header(data.len() as u64, last, &mut self.out);
-        let header = self.out.get(start..).unwrap_or_default();
+        let start = self.out.buf().len();
+        write_bdat_header(data.len() as u64, last, self.out.buf());
+        let header = self.out.buf().get(start..).unwrap_or_default();
         let text = header.strip_suffix(b"\r\n").unwrap_or(header);
         let command = String::from_utf8_lossy(text).into_owned();
         if let Some(txn) = self.txn.as_mut() {

@@ -593,7 +593,8 @@ impl ServerConnection {
         self.inbuf = BytesMut::new();
         self.body_buf = BytesMut::new();
         self.phase = Phase::Closed;
-        self.out.close(ServerEvent::Closed(reason));
+        self.out.ordered_event(ServerEvent::Closed(reason));
+        self.out.close();
     }
 
     /// Reports the message in progress as aborted (once). Returns whether
