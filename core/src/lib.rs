@@ -255,6 +255,7 @@
 
 pub mod action;
 pub mod client;
+pub mod close;
 pub mod message;
 mod output;
 pub mod random;

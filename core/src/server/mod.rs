@@ -68,6 +68,6 @@ pub use config::{Extensions, Limits, NonceFn, NonceSource, ServerConfig, Timeout
 pub use connection::ServerConnection;
 pub use decision::{Token, Verdict};
 pub use event::{
-    AbortReason, AuthCheck, CloseReason, Envelope, MailTransaction, Recipient, ServerEvent,
-    SessionInfo, TimeoutKind, TransactionEnd, Transfer,
+    AbortReason, AuthCheck, CloseKind, CloseReason, Envelope, MailTransaction, Recipient,
+    ServerEvent, SessionInfo, TimeoutKind, TransactionEnd, Transfer,
 };

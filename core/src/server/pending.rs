@@ -8,7 +8,7 @@ use crate::wire::reply::Reply;
 use super::auth::AuthWait;
 use super::connection::{Phase, ServerConnection};
 use super::decision::{Step, Token};
-use super::event::{CloseReason, Recipient, ServerEvent, TimeoutKind, TransactionEnd};
+use super::event::{CloseKind, Recipient, ServerEvent, TimeoutKind, TransactionEnd};
 use super::replies;
 use super::transaction::Transaction;
 
@@ -124,9 +124,9 @@ impl ServerConnection {
         }
         if closing && !self.is_closed() {
             let reason = if step == Step::Connect {
-                CloseReason::HostRefused
+                CloseKind::HostRefused
             } else {
-                CloseReason::ServiceClosing
+                CloseKind::ServiceClosing
             };
             self.close(reason);
         }
@@ -166,7 +166,11 @@ impl ServerConnection {
             Waiting::Connect => {
                 let r = replies::reply(421, (4, 3, 0), "Service not available");
                 self.send_plain(&r);
-                self.close(CloseReason::Timeout(TimeoutKind::ConnectDecision));
+                self.close_with(
+                    CloseKind::Timeout(TimeoutKind::ConnectDecision),
+                    Some(r),
+                    None,
+                );
                 return;
             }
             Waiting::Helo { .. } => self.send_plain(&replies::decision_timeout()),
