@@ -541,6 +541,12 @@ fn a_421_verdict_closes_even_for_postmaster() {
     );
     assert!(h.closed);
     assert_eq!(h.close_reason(), Some(CloseKind::ServiceClosing));
+    // The reason carries the verdict's 421.
+    let reply = h.events.iter().find_map(|e| match e {
+        ServerEvent::Closed(r) => r.reply.as_ref().map(|r| r.code().as_u16()),
+        _ => None,
+    });
+    assert_eq!(reply, Some(421));
 }
 
 #[test]

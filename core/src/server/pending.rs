@@ -67,6 +67,8 @@ impl ServerConnection {
         let reply = reply.map(|r| step.complete(r));
         let refused = reply.as_ref().filter(|r| !r.code().is_positive());
         let closing = refused.is_some_and(|r| r.code().as_u16() == 421);
+        // The 421 for the close reason (a copy only when it closes).
+        let closing_reply = if closing { reply.clone() } else { None };
         match pending.waiting {
             Waiting::Connect => self.apply_connect(reply),
             Waiting::Helo { domain, extended } => self.apply_helo(domain, extended, reply),
@@ -128,7 +130,7 @@ impl ServerConnection {
             } else {
                 CloseKind::ServiceClosing
             };
-            self.close(reason);
+            self.close_with(reason, closing_reply, None);
         }
     }
 
