@@ -257,11 +257,14 @@
 
 pub mod action;
 pub mod client;
+pub mod close;
 pub mod envelope;
 pub mod message;
+mod output;
 pub mod random;
 pub mod sasl;
 pub mod server;
+mod timers;
 pub mod tls;
 pub mod wire;
 

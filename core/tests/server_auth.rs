@@ -10,7 +10,7 @@ use mailwire_core::sasl::{
     Mechanism, ScramCredentials, StoredSecret, decode_base64, encode_base64,
 };
 use mailwire_core::server::{
-    AuthCheck, CloseReason, NonceSource, ServerConfig, ServerEvent, SessionInfo, Verdict,
+    AuthCheck, CloseKind, NonceSource, ServerConfig, ServerEvent, SessionInfo, Verdict,
 };
 
 // ---------------------------------------------------------------------------
@@ -345,7 +345,7 @@ fn auth_failure_limit() {
         "535 5.7.8 Authentication credentials invalid\r\n\
          421 4.7.0 Too many failed authentication attempts, closing connection\r\n"
     );
-    assert_eq!(h.close_reason(), Some(CloseReason::TooManyAuthFailures));
+    assert_eq!(h.close_reason(), Some(CloseKind::TooManyAuthFailures));
 }
 
 #[test]

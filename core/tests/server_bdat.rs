@@ -3,7 +3,7 @@
 mod common;
 
 use common::{Harness, config};
-use mailwire_core::server::{AbortReason, CloseReason, ServerEvent, Transfer};
+use mailwire_core::server::{AbortReason, CloseKind, ServerEvent, Transfer};
 use mailwire_core::wire::params::BodyType;
 
 fn ready() -> Harness {
@@ -179,7 +179,7 @@ fn unparsable_size_loses_the_framing() {
             "{line:?}"
         );
         assert!(h.closed, "{line:?}");
-        assert_eq!(h.close_reason(), Some(CloseReason::FramingLost));
+        assert_eq!(h.close_reason(), Some(CloseKind::FramingLost));
     }
 }
 
@@ -260,7 +260,7 @@ fn eof_inside_a_chunk_aborts_the_message() {
     h.conn.handle_eof(h.now);
     h.drain();
     assert_eq!(aborted(&h, AbortReason::PeerClosed), 1);
-    assert_eq!(h.close_reason(), Some(CloseReason::PeerClosed));
+    assert_eq!(h.close_reason(), Some(CloseKind::PeerClosed));
     assert_eq!(message_requests(&h), 0);
 }
 
@@ -356,7 +356,7 @@ fn an_absurd_chunk_size_is_refused_and_the_session_closed_at_once() {
          421 4.7.0 Refused chunk too large to discard, closing connection\r\n"
     );
     assert!(h.closed);
-    assert_eq!(h.close_reason(), Some(CloseReason::DiscardLimit));
+    assert_eq!(h.close_reason(), Some(CloseKind::DiscardLimit));
     assert_eq!(message_requests(&h), 0);
 }
 
@@ -373,7 +373,7 @@ fn a_refused_chunk_over_the_discard_limit_closes_the_session() {
         "503 5.5.1 Need MAIL command\r\n\
          421 4.7.0 Refused chunk too large to discard, closing connection\r\n"
     );
-    assert_eq!(h.close_reason(), Some(CloseReason::DiscardLimit));
+    assert_eq!(h.close_reason(), Some(CloseKind::DiscardLimit));
     // Within the limit such a chunk is answered after its octets (RFC
     // 3030 §2).
     let mut c = config();

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{Answer, Harness, auth_config, config, refuse};
-use mailwire_core::server::{AbortReason, CloseReason, ServerEvent, SessionInfo, Verdict};
+use mailwire_core::server::{AbortReason, CloseKind, ServerEvent, SessionInfo, Verdict};
 
 fn ready() -> Harness {
     let mut h = Harness::new(config());
@@ -83,7 +83,7 @@ fn an_over_long_line_counts_one_error() {
         h.input(&[b'A'; 600]),
         "500 5.5.2 Line too long\r\n421 4.7.0 Too many errors, closing connection\r\n"
     );
-    assert_eq!(h.close_reason(), Some(CloseReason::TooManyErrors));
+    assert_eq!(h.close_reason(), Some(CloseKind::TooManyErrors));
 }
 
 #[test]
@@ -100,7 +100,7 @@ fn past_the_discard_limit_the_session_closes() {
         "421 4.7.0 Line too long, closing connection\r\n"
     );
     assert!(h.closed);
-    assert_eq!(h.close_reason(), Some(CloseReason::DiscardLimit));
+    assert_eq!(h.close_reason(), Some(CloseKind::DiscardLimit));
 
     // A whole line over the limit in one input: its reply, then 421.
     let mut c = config();
@@ -113,7 +113,7 @@ fn past_the_discard_limit_the_session_closes() {
         h.input(&line),
         "500 5.5.2 Line too long\r\n421 4.7.0 Line too long, closing connection\r\n"
     );
-    assert_eq!(h.close_reason(), Some(CloseReason::DiscardLimit));
+    assert_eq!(h.close_reason(), Some(CloseKind::DiscardLimit));
 }
 
 #[test]
@@ -128,7 +128,7 @@ fn the_default_discard_limit_is_one_mib() {
         h.input(b"A"),
         "421 4.7.0 Line too long, closing connection\r\n"
     );
-    assert_eq!(h.close_reason(), Some(CloseReason::DiscardLimit));
+    assert_eq!(h.close_reason(), Some(CloseKind::DiscardLimit));
 }
 
 #[test]
@@ -203,7 +203,7 @@ fn the_error_limit_closes_the_session() {
         h.cmd("XYZZY"),
         "500 5.5.2 Command unrecognized\r\n421 4.7.0 Too many errors, closing connection\r\n"
     );
-    assert_eq!(h.close_reason(), Some(CloseReason::TooManyErrors));
+    assert_eq!(h.close_reason(), Some(CloseKind::TooManyErrors));
 }
 
 #[test]
@@ -262,7 +262,7 @@ fn the_refusal_limit_closes_the_session() {
          S: 550 5.1.1 No such user
          S: 421 4.7.0 Too many refused senders or recipients, closing connection",
     );
-    assert_eq!(h.close_reason(), Some(CloseReason::TooManyErrors));
+    assert_eq!(h.close_reason(), Some(CloseKind::TooManyErrors));
 }
 
 #[test]
@@ -345,7 +345,7 @@ fn eof_mid_data_aborts_the_message() {
         h.count(|e| matches!(e, ServerEvent::MessageRequest { .. })),
         0
     );
-    assert_eq!(h.close_reason(), Some(CloseReason::PeerClosed));
+    assert_eq!(h.close_reason(), Some(CloseKind::PeerClosed));
     assert!(h.closed);
 }
 
@@ -361,5 +361,5 @@ fn buffered_commands_are_answered_before_eof_closes() {
         h.decide(Verdict::Accept),
         "250 2.1.5 Recipient OK\r\n250 2.0.0 OK\r\n"
     );
-    assert_eq!(h.close_reason(), Some(CloseReason::PeerClosed));
+    assert_eq!(h.close_reason(), Some(CloseKind::PeerClosed));
 }

@@ -6,7 +6,7 @@ mod common;
 
 use common::{Answer, Harness, config, default_decider, refuse};
 use mailwire_core::UsageError;
-use mailwire_core::server::{CloseReason, ServerEvent, SessionInfo, Verdict};
+use mailwire_core::server::{CloseKind, ServerEvent, SessionInfo, Verdict};
 use mailwire_core::wire::address::Domain;
 use mailwire_core::wire::reply::Reply;
 
@@ -33,9 +33,45 @@ fn greeting_ehlo_quit() {
          S: 221 2.0.0 mx.example.org Service closing transmission channel",
     );
     assert!(h.closed);
-    assert_eq!(h.close_reason(), Some(CloseReason::Quit));
+    assert_eq!(h.close_reason(), Some(CloseKind::Quit));
     assert!(h.conn.is_closed());
     assert_eq!(h.conn.poll_timeout(), None);
+}
+
+#[test]
+fn the_close_reason_carries_the_reply_and_the_command_and_reads_as_a_sentence() {
+    let mut h = Harness::new(config());
+    h.ehlo();
+    h.cmd("QUIT");
+    let reason = h
+        .events
+        .iter()
+        .find_map(|e| match e {
+            ServerEvent::Closed(r) => Some(r.clone()),
+            _ => None,
+        })
+        .expect("a Closed event");
+    assert!(reason.is_normal());
+    assert_eq!(reason.command.as_deref(), Some("QUIT"));
+    assert_eq!(reason.reply.as_ref().map(|r| r.code().as_u16()), Some(221));
+    assert_eq!(
+        reason.to_string(),
+        "the client quit (command \"QUIT\"): the server answered \
+         221 2.0.0 mx.example.org Service closing transmission channel"
+    );
+    let mut h = Harness::new(config());
+    h.conn.handle_eof(h.now);
+    h.drain();
+    assert_eq!(h.close_reason(), Some(CloseKind::PeerClosed));
+    let text = h
+        .events
+        .iter()
+        .find_map(|e| match e {
+            ServerEvent::Closed(r) => Some(r.to_string()),
+            _ => None,
+        })
+        .expect("a Closed event");
+    assert_eq!(text, "the client closed the connection");
 }
 
 #[test]
@@ -94,7 +130,7 @@ fn refused_host_gets_503_then_421() {
          S: 503 Bad sequence of commands
          S: 421 Closing connection",
     );
-    assert_eq!(h.close_reason(), Some(CloseReason::HostRefused));
+    assert_eq!(h.close_reason(), Some(CloseKind::HostRefused));
     assert_eq!(
         h.count(|e| matches!(
             e,
@@ -113,7 +149,7 @@ fn refused_host_may_quit() {
          C: QUIT
          S: 221 mx.example.org Service closing transmission channel",
     );
-    assert_eq!(h.close_reason(), Some(CloseReason::Quit));
+    assert_eq!(h.close_reason(), Some(CloseKind::Quit));
 }
 
 #[test]
@@ -125,7 +161,7 @@ fn connect_refused_with_421_closes_at_once() {
     let h = Harness::with(config(), SessionInfo::default(), decider);
     assert_eq!(String::from_utf8_lossy(&h.out), "421 Busy\r\n");
     assert!(h.closed);
-    assert_eq!(h.close_reason(), Some(CloseReason::HostRefused));
+    assert_eq!(h.close_reason(), Some(CloseKind::HostRefused));
 }
 
 #[test]
@@ -504,7 +540,13 @@ fn a_421_verdict_closes_even_for_postmaster() {
         "421 4.3.2 Shutting down\r\n"
     );
     assert!(h.closed);
-    assert_eq!(h.close_reason(), Some(CloseReason::ServiceClosing));
+    assert_eq!(h.close_reason(), Some(CloseKind::ServiceClosing));
+    // The reason carries the verdict's 421.
+    let reply = h.events.iter().find_map(|e| match e {
+        ServerEvent::Closed(r) => r.reply.as_ref().map(|r| r.code().as_u16()),
+        _ => None,
+    });
+    assert_eq!(reply, Some(421));
 }
 
 #[test]
@@ -517,7 +559,7 @@ fn shutdown_when_idle_is_immediate() {
         String::from_utf8_lossy(&h.out)
             .ends_with("421 4.3.2 Service shutting down, closing connection\r\n")
     );
-    assert_eq!(h.close_reason(), Some(CloseReason::Shutdown));
+    assert_eq!(h.close_reason(), Some(CloseKind::Shutdown));
 }
 
 #[test]
@@ -532,7 +574,7 @@ fn shutdown_waits_for_the_message_in_progress() {
         h.input(b"\r\nbody\r\n.\r\nNOOP\r\n"),
         "250 2.0.0 Message accepted\r\n421 4.3.2 Service shutting down, closing connection\r\n"
     );
-    assert_eq!(h.close_reason(), Some(CloseReason::Shutdown));
+    assert_eq!(h.close_reason(), Some(CloseKind::Shutdown));
     assert_eq!(
         h.count(|e| matches!(e, ServerEvent::MessageRequest { .. })),
         1

@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::{Answer, Harness, config};
 use mailwire_core::UsageError;
 use mailwire_core::server::{
-    AbortReason, CloseReason, ServerEvent, SessionInfo, TimeoutKind, Verdict,
+    AbortReason, CloseKind, ServerEvent, SessionInfo, TimeoutKind, Verdict,
 };
 
 const MIN: Duration = Duration::from_secs(60);
@@ -51,7 +51,7 @@ fn command_timeout() {
     assert!(String::from_utf8_lossy(&h.out).ends_with("421 4.4.2 Timeout, closing connection\r\n"));
     assert_eq!(
         h.close_reason(),
-        Some(CloseReason::Timeout(TimeoutKind::Command))
+        Some(CloseKind::Timeout(TimeoutKind::Command))
     );
 }
 
@@ -70,7 +70,7 @@ fn a_command_dripped_byte_by_byte_times_out() {
     assert!(String::from_utf8_lossy(&h.out).ends_with("421 4.4.2 Timeout, closing connection\r\n"));
     assert_eq!(
         h.close_reason(),
-        Some(CloseReason::Timeout(TimeoutKind::Command))
+        Some(CloseKind::Timeout(TimeoutKind::Command))
     );
 }
 
@@ -102,7 +102,7 @@ fn an_over_long_line_must_end_within_the_command_timeout() {
     h.sleep(MIN);
     assert_eq!(
         h.close_reason(),
-        Some(CloseReason::Timeout(TimeoutKind::Command))
+        Some(CloseKind::Timeout(TimeoutKind::Command))
     );
 }
 
@@ -120,7 +120,7 @@ fn a_sasl_response_dripped_byte_by_byte_times_out() {
     h.sleep(MIN);
     assert_eq!(
         h.close_reason(),
-        Some(CloseReason::Timeout(TimeoutKind::Command))
+        Some(CloseKind::Timeout(TimeoutKind::Command))
     );
 }
 
@@ -143,7 +143,7 @@ fn data_timeout_aborts_the_message() {
     assert_eq!(aborted(&h, AbortReason::Timeout), 1);
     assert_eq!(
         h.close_reason(),
-        Some(CloseReason::Timeout(TimeoutKind::Data))
+        Some(CloseKind::Timeout(TimeoutKind::Data))
     );
     assert!(String::from_utf8_lossy(&h.out).ends_with("421 4.4.2 Timeout, closing connection\r\n"));
 }
@@ -163,7 +163,7 @@ fn transfer_cap_stops_a_slow_drip() {
     assert!(h.closed);
     assert_eq!(
         h.close_reason(),
-        Some(CloseReason::Timeout(TimeoutKind::Transfer))
+        Some(CloseKind::Timeout(TimeoutKind::Transfer))
     );
     assert_eq!(aborted(&h, AbortReason::Timeout), 1);
 }
@@ -180,7 +180,7 @@ fn transfer_cap_covers_bdat_chunks() {
     h.sleep(MIN);
     assert_eq!(
         h.close_reason(),
-        Some(CloseReason::Timeout(TimeoutKind::Transfer))
+        Some(CloseKind::Timeout(TimeoutKind::Transfer))
     );
     assert_eq!(aborted(&h, AbortReason::Timeout), 1);
 }
@@ -196,7 +196,7 @@ fn session_cap() {
     assert!(h.closed);
     assert_eq!(
         h.close_reason(),
-        Some(CloseReason::Timeout(TimeoutKind::Session))
+        Some(CloseKind::Timeout(TimeoutKind::Session))
     );
 }
 
@@ -273,7 +273,7 @@ fn connect_decision_deadline_closes_with_421() {
     );
     assert_eq!(
         h.close_reason(),
-        Some(CloseReason::Timeout(TimeoutKind::ConnectDecision))
+        Some(CloseKind::Timeout(TimeoutKind::ConnectDecision))
     );
 }
 
@@ -286,6 +286,6 @@ fn timers_are_configurable() {
     h.sleep(Duration::from_secs(10));
     assert_eq!(
         h.close_reason(),
-        Some(CloseReason::Timeout(TimeoutKind::Command))
+        Some(CloseKind::Timeout(TimeoutKind::Command))
     );
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use common::{Harness, auth_config, b64, config, default_decider, tls_config, tls13, upgrade};
 use mailwire_core::UsageError;
 use mailwire_core::sasl::Mechanism;
-use mailwire_core::server::{CloseReason, ServerEvent, SessionInfo, TimeoutKind};
+use mailwire_core::server::{CloseKind, ServerEvent, SessionInfo, TimeoutKind};
 
 // ---------------------------------------------------------------------------
 // STARTTLS.
@@ -102,7 +102,7 @@ fn tls_handshake_has_a_deadline() {
     assert!(h.closed);
     assert_eq!(
         h.close_reason(),
-        Some(CloseReason::Timeout(TimeoutKind::TlsHandshake))
+        Some(CloseKind::Timeout(TimeoutKind::TlsHandshake))
     );
     assert_eq!(h.out.len(), out_before, "no plaintext reply mid-handshake");
 }

@@ -25,7 +25,7 @@ use mailwire_core::client::{
     BodyType, CloseKind, Envelope, MailOptions, NotSentReason, Outcome, RecipientStatus, SendPolicy,
 };
 use mailwire_core::sasl::{Mechanism, StoredSecret};
-use mailwire_core::server::{self, AuthCheck, CloseReason, TransactionEnd};
+use mailwire_core::server::{self, AuthCheck, TransactionEnd};
 use mailwire_core::wire::address::{Domain, ForwardPath, ReversePath};
 use mailwire_core::wire::dot::normalize;
 use mailwire_core::wire::params::{MailParameters, RcptParameters};
@@ -506,7 +506,14 @@ fn each_kind<M: Take + KindName>(streaming: bool) {
     // The refused recipient's and the refused message's transactions
     // ended without a delivery; the session ended with QUIT.
     assert_eq!(log.resets.len(), 2, "{:?}", log.resets);
-    assert_eq!(log.ends, [(0, SessionEnd::Closed(CloseReason::Quit))]);
+    assert!(
+        matches!(
+            log.ends.as_slice(),
+            [(0, SessionEnd::Closed(reason))] if reason.kind == server::CloseKind::Quit
+        ),
+        "{:?}",
+        log.ends
+    );
     // The slow answer took its 20 virtual seconds.
     assert!(
         t.entries

@@ -212,9 +212,10 @@ fn fired(t: &Transcript) -> Vec<(Side, String, Duration)> {
     let mut out = Vec::new();
     for entry in &t.entries {
         match &entry.what {
-            What::Server(ServerEvent::Closed(mailwire_core::server::CloseReason::Timeout(
-                kind,
-            ))) => {
+            What::Server(ServerEvent::Closed(mailwire_core::server::CloseReason {
+                kind: mailwire_core::server::CloseKind::Timeout(kind),
+                ..
+            })) => {
                 out.push((Side::Server, format!("{kind:?}"), entry.at));
             }
             What::Server(ServerEvent::DecisionExpired { .. }) => {

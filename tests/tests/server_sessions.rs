@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mailwire_driver::Runtime;
-use mailwire_driver::core::server::{CloseReason, TimeoutKind, TransactionEnd};
+use mailwire_driver::core::server::{CloseKind, TimeoutKind, TransactionEnd};
 use mailwire_driver::core::wire::address::{ForwardPath, ReversePath};
 use mailwire_driver::core::wire::params::RcptParameters;
 use mailwire_driver::server::{
@@ -125,7 +125,12 @@ impl Session for Counting {
     }
 
     async fn end(&mut self, _ctx: &Context, end: SessionEnd) {
-        self.log(format!("end {end:?} after {} messages", self.messages));
+        // The kind of a protocol end (its reply is checked on the wire).
+        let end = match end {
+            SessionEnd::Closed(reason) => format!("Closed({:?})", reason.kind),
+            other => format!("{other:?}"),
+        };
+        self.log(format!("end {end} after {} messages", self.messages));
     }
 }
 
@@ -344,8 +349,8 @@ async fn end_hook<R: Runtime>(rt: R) {
     assert_eq!(
         log.of(3),
         [format!(
-            "end {:?} after 0 messages",
-            SessionEnd::Closed(CloseReason::Timeout(TimeoutKind::Command))
+            "end Closed({:?}) after 0 messages",
+            CloseKind::Timeout(TimeoutKind::Command)
         )]
     );
     server.stop(Duration::from_secs(5)).await;

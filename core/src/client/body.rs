@@ -6,11 +6,11 @@ use std::time::Instant;
 use bytes::{Bytes, BytesMut};
 
 use super::connection::ClientConnection;
-use crate::wire::params::BodyType;
 use super::pending::PendingKind;
 use super::transaction_state::{Encoder, FinalStep, Step, Transaction, Transfer};
 use crate::UsageError;
 use crate::wire::dot::write_bdat_header;
+use crate::wire::params::BodyType;
 
 impl ClientConnection {
     /// Whether the connection wants body octets now: a body was requested
@@ -93,7 +93,7 @@ impl ClientConnection {
         };
         body.deadline = now.checked_add(data_block);
         match &mut body.encoder {
-            Encoder::Data(stuffer) => stuffer.feed(&chunk, &mut self.out),
+            Encoder::Data(stuffer) => stuffer.feed(&chunk, self.out.buf()),
             Encoder::Bdat(normalizer) => {
                 let mut wire = BytesMut::with_capacity(chunk.len() + chunk.len() / 16 + 2);
                 normalizer.feed(&chunk, &mut wire);
@@ -142,7 +142,7 @@ impl ClientConnection {
         body.deadline = None;
         match &mut body.encoder {
             Encoder::Data(stuffer) => {
-                stuffer.finish(&mut self.out);
+                stuffer.finish(self.out.buf());
                 txn.step = Step::Final(FinalStep {
                     body,
                     sent: true,
@@ -203,9 +203,9 @@ impl ClientConnection {
         if data.is_empty() && !last {
             return;
         }
-        let start = self.out.len();
-        write_bdat_header(data.len() as u64, last, &mut self.out);
-        let header = self.out.get(start..).unwrap_or_default();
+        let start = self.out.buf().len();
+        write_bdat_header(data.len() as u64, last, self.out.buf());
+        let header = self.out.buf().get(start..).unwrap_or_default();
         let text = header.strip_suffix(b"\r\n").unwrap_or(header);
         let command = String::from_utf8_lossy(text).into_owned();
         if let Some(body) = self.txn.as_mut().and_then(|t| t.step.body_mut()) {

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::wire::reply::{Reply, ReplyError};
+use crate::wire::reply::ReplyError;
 
 /// The step a client connection is in (for timeouts and close reasons).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -122,43 +122,12 @@ pub enum CloseKind {
     Stopped(super::StopPoint),
 }
 
-/// Why the connection ended: the kind, the phase, the full reply and the
-/// command it answered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct CloseReason {
-    /// What happened.
-    pub kind: CloseKind,
-    /// The step the connection was in.
-    pub phase: Phase,
-    /// The server's reply that caused it, in full (code, enhanced code,
-    /// every line), if a reply did.
-    pub reply: Option<Reply>,
-    /// The command that reply answered (or that timed out), without its
-    /// CRLF. AUTH responses are never shown.
-    pub command: Option<String>,
-}
+/// Why a client connection ended: the kind, the phase, the server's full
+/// reply and the command it answered (the shape both roles share,
+/// [`crate::close::CloseReason`]).
+pub type CloseReason = crate::close::CloseReason<CloseKind, Phase>;
 
 impl CloseReason {
-    pub(crate) fn new(kind: CloseKind, phase: Phase) -> CloseReason {
-        CloseReason {
-            kind,
-            phase,
-            reply: None,
-            command: None,
-        }
-    }
-
-    pub(crate) fn with_reply(mut self, reply: Option<Reply>) -> CloseReason {
-        self.reply = reply;
-        self
-    }
-
-    pub(crate) fn with_command(mut self, command: Option<String>) -> CloseReason {
-        self.command = command;
-        self
-    }
-
     /// `true` when the application quit and the server answered (or closed).
     #[must_use]
     pub fn is_normal(&self) -> bool {
@@ -202,7 +171,7 @@ impl fmt::Display for CloseKind {
     }
 }
 
-impl fmt::Display for CloseReason {
+impl fmt::Display for crate::close::CloseReason<CloseKind, Phase> {
     /// `KIND at the PHASE step (command "COMMAND"): the server said
     /// REPLY`, the kind in words ([`CloseKind`]'s `Display`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -220,7 +189,7 @@ impl fmt::Display for CloseReason {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::reply::ReplyCode;
+    use crate::wire::reply::{Reply, ReplyCode};
 
     #[test]
     fn reasons_read_as_sentences_not_debug_output() {

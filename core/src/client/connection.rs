@@ -15,7 +15,9 @@ use super::event::{ClientEvent, PolicyToken};
 use super::finishing::Finishing;
 use super::outcome::TransactionId;
 use super::pending::{Pending, PendingKind};
+use super::timers::{Deadline, Timers};
 use super::transaction_state::{Step, Transaction};
+use crate::output::Output;
 use crate::sasl::Mechanism;
 use crate::wire::ehlo::{Capabilities, EhloReply};
 use crate::wire::reply::{Reply, ReplyCode, ReplyParser};
@@ -66,10 +68,9 @@ pub struct ClientConnection {
     pub(crate) state: State,
     parser: ReplyParser,
     pub(crate) pending: VecDeque<Pending>,
-    pub(crate) actions: VecDeque<Action<ClientEvent>>,
-    pub(crate) out: BytesMut,
-    /// Octets in `Send` actions not yet taken by the driver.
-    pub(crate) queued_bytes: usize,
+    /// What the driver takes from `poll_action`, command lines and body
+    /// octets gathered into one write.
+    pub(crate) out: Output<ClientEvent, BytesMut>,
     /// Input octets received so far.
     pub(crate) received: u64,
     /// Input offset of the first octet of the reply being parsed.
@@ -88,8 +89,9 @@ pub struct ClientConnection {
     pub(crate) finishing: Finishing,
     pub(crate) next_txn: u64,
     pub(crate) next_token: u64,
-    /// A deadline that is not a command's: TLS handshake, policy decision.
-    pub(crate) wait: Option<(Instant, Phase)>,
+    /// The deadlines: the oldest command's reply, a wait that is not a
+    /// command's (TLS handshake, policy decision).
+    pub(crate) timers: Timers,
     /// Why the connection is quitting, when it quits after a failure.
     pub(crate) closing: Option<CloseReason>,
 }
@@ -143,9 +145,7 @@ impl ClientConnection {
             session,
             state: State::Greeting,
             pending: VecDeque::new(),
-            actions: VecDeque::new(),
-            out: BytesMut::new(),
-            queued_bytes: 0,
+            out: Output::default(),
             received: 0,
             reply_start: 0,
             ehlo: None,
@@ -159,7 +159,7 @@ impl ClientConnection {
             finishing: Finishing::default(),
             next_txn: 1,
             next_token: 1,
-            wait: None,
+            timers: Timers::default(),
             closing: None,
         };
         if let (
@@ -180,8 +180,11 @@ impl ClientConnection {
             kind: PendingKind::Greeting,
             command: "<connect>".to_owned(),
             sent_at: 0,
-            deadline: now.checked_add(conn.config.timeouts.greeting),
         });
+        conn.timers.set_opt(
+            Deadline::Reply,
+            now.checked_add(conn.config.timeouts.greeting),
+        );
         Ok(conn)
     }
 
@@ -295,7 +298,7 @@ impl ClientConnection {
     /// Octets queued in `Send` actions that the driver has not taken yet.
     #[must_use]
     pub fn queued_len(&self) -> usize {
-        self.queued_bytes + self.out.len()
+        self.out.queued_len()
     }
 
     // -----------------------------------------------------------------
@@ -470,12 +473,7 @@ impl ClientConnection {
     /// nothing. Drain it after every input or command.
     #[must_use]
     pub fn poll_action(&mut self) -> Option<Action<ClientEvent>> {
-        self.flush();
-        let action = self.actions.pop_front()?;
-        if let Action::Send(bytes) = &action {
-            self.queued_bytes = self.queued_bytes.saturating_sub(bytes.len());
-        }
-        Some(action)
+        self.out.poll()
     }
 
     // -----------------------------------------------------------------
@@ -486,7 +484,7 @@ impl ClientConnection {
     pub(crate) fn send_quit(&mut self, now: Instant, reason: Option<CloseReason>) {
         self.closing = reason;
         self.state = State::Quitting;
-        self.wait = None;
+        self.timers.clear(Deadline::Wait(Phase::Idle));
         self.send_command(now, PendingKind::Quit, b"QUIT\r\n", None);
     }
 
@@ -513,11 +511,11 @@ impl ClientConnection {
             self.push_event(ClientEvent::TransactionCompleted(outcome));
         }
         self.push_event(ClientEvent::Closed(reason));
-        self.actions.push_back(Action::Close);
+        self.out.close();
         self.state = State::Closed;
         self.pending.clear();
         self.parser.reset();
-        self.wait = None;
+        self.timers.clear_all();
         self.closing = None;
         self.auth = None;
     }
@@ -538,9 +536,11 @@ impl ClientConnection {
             self.close(reason);
             return;
         }
-        if let Some(next) = self.pending.front_mut() {
-            next.deadline = now.checked_add(next.kind.timeout(&self.config.timeouts));
-        }
+        let next = self
+            .pending
+            .front()
+            .and_then(|next| now.checked_add(next.kind.timeout(&self.config.timeouts)));
+        self.timers.set_opt(Deadline::Reply, next);
         // RFC 5321 §3.8: 421 and 221 both say the server is closing the
         // channel. Neither is ever an answer to go on with (a 221 to EHLO
         // or STARTTLS is not a success); only QUIT expects one, and the

@@ -1,5 +1,6 @@
-//! The output queue: command lines (each recorded as awaiting its reply),
-//! `Send`s, events and `StartTls`, in order.
+//! Writing to the output queue ([`crate::output::Output`]): command lines
+//! (each recorded as awaiting its reply), `Send`s, events and `StartTls`, in
+//! order.
 
 use std::time::Instant;
 
@@ -8,7 +9,7 @@ use bytes::Bytes;
 use super::connection::ClientConnection;
 use super::event::ClientEvent;
 use super::pending::{Pending, PendingKind};
-use crate::Action;
+use super::timers::Deadline;
 
 impl ClientConnection {
     /// Appends a command line (with CRLF) to the output and records that it
@@ -20,7 +21,7 @@ impl ClientConnection {
         line: &[u8],
         shown: Option<String>,
     ) {
-        self.out.extend_from_slice(line);
+        self.out.buf().extend_from_slice(line);
         let command = shown.unwrap_or_else(|| {
             let text = line.strip_suffix(b"\r\n").unwrap_or(line);
             String::from_utf8_lossy(text).into_owned()
@@ -30,46 +31,36 @@ impl ClientConnection {
 
     /// Records that a reply is awaited for what was just queued.
     pub(crate) fn expect_reply(&mut self, now: Instant, kind: PendingKind, command: String) {
-        let deadline = self
-            .pending
-            .is_empty()
-            .then(|| now.checked_add(kind.timeout(&self.config.timeouts)))
-            .flatten();
+        if self.pending.is_empty() {
+            self.timers.set_opt(
+                Deadline::Reply,
+                now.checked_add(kind.timeout(&self.config.timeouts)),
+            );
+        }
         self.pending.push_back(Pending {
             kind,
             command,
             sent_at: self.received,
-            deadline,
         });
     }
 
-    /// Moves the output buffer into a `Send` action.
+    /// Cuts the gathered command lines into a `Send` action.
     pub(crate) fn flush(&mut self) {
-        if !self.out.is_empty() {
-            let bytes = self.out.split().freeze();
-            self.queued_bytes += bytes.len();
-            self.actions.push_back(Action::Send(bytes));
-        }
+        self.out.flush();
     }
 
     /// Queues bytes as their own `Send` (after what is buffered).
     pub(crate) fn push_send(&mut self, bytes: Bytes) {
-        self.flush();
-        if !bytes.is_empty() {
-            self.queued_bytes += bytes.len();
-            self.actions.push_back(Action::Send(bytes));
-        }
+        self.out.send(bytes);
     }
 
     /// Queues an event (after what is buffered).
     pub(crate) fn push_event(&mut self, event: ClientEvent) {
-        self.flush();
-        self.actions.push_back(Action::Event(event));
+        self.out.ordered_event(event);
     }
 
     /// Queues `StartTls` (after what is buffered).
     pub(crate) fn push_start_tls(&mut self) {
-        self.flush();
-        self.actions.push_back(Action::StartTls);
+        self.out.start_tls();
     }
 }

@@ -1,6 +1,6 @@
 //! Commands sent and awaiting their reply, oldest first.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::close::Phase;
 use super::config::ClientTimeouts;
@@ -74,6 +74,4 @@ pub(crate) struct Pending {
     /// Input octets received before the command was sent: its reply must
     /// start at or after this offset.
     pub(crate) sent_at: u64,
-    /// Set when the command becomes the oldest awaiting a reply.
-    pub(crate) deadline: Option<Instant>,
 }

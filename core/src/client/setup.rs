@@ -9,6 +9,7 @@ use super::connection::{ClientConnection, State};
 use super::event::{ClientEvent, PlaintextDecision, PolicyToken};
 use super::pending::PendingKind;
 use super::stop::StopPoint;
+use super::timers::Deadline;
 use crate::wire::command::Command;
 use crate::wire::ehlo::{Capabilities, EhloReply};
 use crate::wire::reply::{Reply, ReplyCode};
@@ -36,7 +37,7 @@ impl ClientConnection {
         if self.state != State::PolicyDecision(token) {
             return Err(UsageError::UnknownToken);
         }
-        self.wait = None;
+        self.timers.clear(Deadline::Wait(Phase::Idle));
         match decision {
             PlaintextDecision::Continue => self.after_tls(now),
             PlaintextDecision::Abandon => self.quit_after(
@@ -187,9 +188,10 @@ impl ClientConnection {
             // Whatever follows the 220 in this read is dropped by
             // handle_input (wants_read is now false).
             self.state = State::TlsHandshake;
-            self.wait = now
-                .checked_add(self.config.timeouts.tls_handshake)
-                .map(|at| (at, Phase::TlsHandshake));
+            self.timers.set_opt(
+                Deadline::Wait(Phase::TlsHandshake),
+                now.checked_add(self.config.timeouts.tls_handshake),
+            );
             self.push_start_tls();
             return;
         }
@@ -212,9 +214,10 @@ impl ClientConnection {
                 let token = PolicyToken(self.next_token);
                 self.next_token += 1;
                 self.state = State::PolicyDecision(token);
-                self.wait = now
-                    .checked_add(self.config.timeouts.decision)
-                    .map(|at| (at, Phase::PolicyDecision));
+                self.timers.set_opt(
+                    Deadline::Wait(Phase::PolicyDecision),
+                    now.checked_add(self.config.timeouts.decision),
+                );
                 self.push_event(ClientEvent::TlsPolicyRequest { token, reply });
             }
             TlsPolicy::Required { .. } => self.quit_after(now, reason(CloseKind::StartTlsRefused)),
@@ -222,7 +225,7 @@ impl ClientConnection {
     }
 
     pub(crate) fn on_tls_established(&mut self, now: Instant, info: TlsInfo) {
-        self.wait = None;
+        self.timers.clear(Deadline::Wait(Phase::Idle));
         self.tls = Some(info.clone());
         self.push_event(ClientEvent::TlsUpgraded(info.clone()));
         if let TlsPolicy::Required {

@@ -4,6 +4,7 @@ use std::time::Instant;
 
 use super::close::{CloseKind, CloseReason, Phase};
 use super::connection::ClientConnection;
+use crate::timers::DeadlineKind;
 
 impl ClientConnection {
     /// Time passed. When the earliest deadline
@@ -33,23 +34,48 @@ impl ClientConnection {
         if self.is_closed() {
             return None;
         }
-        let mut best: Option<(Instant, Phase, Option<String>)> = None;
-        let mut consider = |at: Instant, phase: Phase, command: Option<&String>| {
-            if best.as_ref().is_none_or(|(b, _, _)| at < *b) {
-                best = Some((at, phase, command.cloned()));
+        let mut timers = self.timers;
+        timers.set_opt(
+            Deadline::Body,
+            self.txn.as_ref().and_then(|t| t.body_deadline(self)),
+        );
+        let (at, kind) = timers.earliest()?;
+        let (phase, command) = match kind {
+            Deadline::Reply => {
+                let head = self.pending.front()?;
+                (head.kind.phase(), Some(head.command.clone()))
             }
+            Deadline::Wait(phase) => (phase, None),
+            Deadline::Body => (Phase::DataBlock, None),
         };
-        if let Some(head) = self.pending.front()
-            && let Some(at) = head.deadline
-        {
-            consider(at, head.kind.phase(), Some(&head.command));
-        }
-        if let Some((at, phase)) = self.wait {
-            consider(at, phase, None);
-        }
-        if let Some(at) = self.txn.as_ref().and_then(|t| t.body_deadline(self)) {
-            consider(at, Phase::DataBlock, None);
-        }
-        best
+        Some((at, phase, command))
     }
 }
+
+/// A client connection's kinds of deadline, in the shared table
+/// ([`crate::timers::Timers`]): the earliest runs out first; on a tie, the
+/// reply's, then the wait's, then the body's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Deadline {
+    /// The reply to the oldest command awaiting one (set when a command
+    /// becomes the oldest).
+    Reply,
+    /// A wait that is not a command's: TLS handshake, policy decision.
+    Wait(Phase),
+    /// The application's body, while the connection waits for it (taken
+    /// from the transaction when asked, not kept in the table).
+    Body,
+}
+
+impl DeadlineKind for Deadline {
+    fn slot(self) -> usize {
+        match self {
+            Deadline::Reply => 0,
+            Deadline::Wait(_) => 1,
+            Deadline::Body => 2,
+        }
+    }
+}
+
+/// Every deadline a client connection keeps.
+pub(crate) type Timers = crate::timers::Timers<Deadline, 3>;

@@ -5,8 +5,6 @@
 use std::time::Instant;
 
 use super::connection::{ClientConnection, State};
-use crate::envelope::{Envelope, SendPolicy};
-use crate::wire::params::BodyType;
 use super::event::{ClientEvent, RcptStatus};
 use super::mail_lines::{build_lines, local_reply};
 use super::outcome::{
@@ -18,6 +16,8 @@ use super::transaction_state::{
     BodyState, Encoder, EnvelopeStep, FinalStep, Step, Transaction, Transfer,
 };
 use crate::UsageError;
+use crate::envelope::{Envelope, SendPolicy};
+use crate::wire::params::BodyType;
 use crate::wire::reply::{EnhancedCode, Reply, ReplyCode};
 
 impl Transaction {

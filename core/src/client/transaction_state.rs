@@ -9,13 +9,13 @@ use std::collections::VecDeque;
 use std::time::Instant;
 
 use super::close::Phase;
-use crate::envelope::SendPolicy;
-use crate::wire::params::BodyType;
 use super::outcome::{
     AttemptResult, NotSentReason, Outcome, RecipientOutcome, RecipientStatus, TransactionId,
     TransactionOutcome,
 };
+use crate::envelope::SendPolicy;
 use crate::wire::dot::{LineNormalizer, Stuffer};
+use crate::wire::params::BodyType;
 use crate::wire::reply::Reply;
 
 /// How the body travels.

@@ -14,7 +14,7 @@ use crate::wire::reply::Reply;
 
 use super::connection::ServerConnection;
 use super::decision::Step;
-use super::event::{AuthCheck, CloseReason, ServerEvent};
+use super::event::{AuthCheck, CloseKind, ServerEvent};
 use super::pending::Waiting;
 use super::replies;
 
@@ -257,8 +257,9 @@ impl ServerConnection {
         self.send(&reply);
         self.auth_failures = self.auth_failures.saturating_add(1);
         if self.auth_failures >= self.config.limits.max_auth_failures && !self.is_closed() {
-            self.send(&replies::auth_too_many_failures());
-            self.close(CloseReason::TooManyAuthFailures);
+            let reply = replies::auth_too_many_failures();
+            self.send(&reply);
+            self.close_with(CloseKind::TooManyAuthFailures, Some(reply), None);
         }
     }
 

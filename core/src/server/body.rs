@@ -8,7 +8,7 @@ use crate::wire::reply::Reply;
 
 use super::connection::{Chunk, Phase, ServerConnection};
 use super::decision::Step;
-use super::event::{AbortReason, CloseReason, ServerEvent, TransactionEnd, Transfer};
+use super::event::{AbortReason, CloseKind, ServerEvent, TransactionEnd, Transfer};
 use super::pending::Waiting;
 use super::replies;
 
@@ -92,8 +92,9 @@ impl ServerConnection {
     /// thrown away.
     pub(crate) fn bdat(&mut self, parsed: Result<Command, CommandError>, refusal: Option<Reply>) {
         let Ok(Command::Bdat { size, last }) = parsed else {
-            self.send(&replies::syntax("Syntax: BDAT size [LAST]"));
-            self.close(CloseReason::FramingLost);
+            let reply = replies::syntax("Syntax: BDAT size [LAST]");
+            self.send(&reply);
+            self.close_with(CloseKind::FramingLost, Some(reply), None);
             return;
         };
         let refusal = refusal.or_else(|| self.bdat_refusal(size));

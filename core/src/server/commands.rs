@@ -12,7 +12,7 @@ use crate::wire::reply::Reply;
 
 use super::connection::{Helo, Phase, ServerConnection};
 use super::decision::Step;
-use super::event::{AbortReason, CloseReason, ServerEvent, TransactionEnd, Transfer};
+use super::event::{AbortReason, CloseKind, ServerEvent, TransactionEnd, Transfer};
 use super::pending::Waiting;
 use super::replies;
 use super::transaction;
@@ -153,8 +153,9 @@ impl ServerConnection {
         self.refused_host = Some(tries);
         self.send(&replies::bad_sequence("Bad sequence of commands"));
         if tries >= self.config.limits.max_refused_host_commands {
-            self.send(&replies::reply(421, (4, 7, 0), "Closing connection"));
-            self.close(CloseReason::HostRefused);
+            let reply = replies::reply(421, (4, 7, 0), "Closing connection");
+            self.send(&reply);
+            self.close_with(CloseKind::HostRefused, Some(reply), None);
         }
     }
 
@@ -467,8 +468,9 @@ impl ServerConnection {
             "{} Service closing transmission channel",
             self.config.domain
         );
-        self.send(&replies::reply(221, (2, 0, 0), &text));
-        self.close(CloseReason::Quit);
+        let reply = replies::reply(221, (2, 0, 0), &text);
+        self.send(&reply);
+        self.close_with(CloseKind::Quit, Some(reply), Some("QUIT".to_owned()));
     }
 
     fn starttls(&mut self, parsed: Parsed) {

@@ -89,7 +89,7 @@ pub struct Limits {
     /// refused BDAT chunk. An over-long line that goes on past it, or a
     /// refused chunk announced larger than it, gets its reply and then
     /// `421 4.7.0`, and the session closes
-    /// ([`CloseReason::DiscardLimit`](super::CloseReason::DiscardLimit)).
+    /// ([`CloseKind::DiscardLimit`](super::CloseKind::DiscardLimit)).
     /// Default 1 MiB.
     pub max_discard: usize,
     /// Most accepted recipients per transaction (RFC 5321 §4.5.3.1.8: at

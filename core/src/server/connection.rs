@@ -21,8 +21,8 @@ use super::auth::Authentication;
 use super::config::ServerConfig;
 use super::decision::{Step, Token, Verdict};
 use super::event::{
-    AbortReason, AcceptedRecipient, CloseReason, MailTransaction, ServerEvent, SessionInfo,
-    TimeoutKind, TransactionEnd,
+    AbortReason, AcceptedRecipient, CloseKind, CloseReason, MailTransaction, ServerEvent,
+    SessionInfo, TimeoutKind, TransactionEnd,
 };
 use super::output::Output;
 use super::pending::{Pending, Waiting};
@@ -305,7 +305,7 @@ impl ServerConnection {
     /// The peer closed its side. Buffered commands are still answered
     /// (a decision still pending is still awaited); then a message in
     /// progress is reported [`ServerEvent::MessageAborted`] and the session
-    /// closes with [`CloseReason::PeerClosed`]. Drain
+    /// closes with [`CloseKind::PeerClosed`]. Drain
     /// [`poll_action`](Self::poll_action) afterwards. Ignored once closed.
     pub fn handle_eof(&mut self, now: Instant) {
         if self.is_closed() {
@@ -316,7 +316,7 @@ impl ServerConnection {
         match self.phase {
             Phase::Greeting | Phase::TlsHandshake => {
                 self.pending = None;
-                self.close(CloseReason::PeerClosed);
+                self.close(CloseKind::PeerClosed);
             }
             _ => self.process(),
         }
@@ -337,12 +337,13 @@ impl ServerConnection {
             Some(Expired::Decision) => self.expire_decision(),
             Some(Expired::Handshake) => {
                 self.timers.end_handshake();
-                self.close(CloseReason::Timeout(TimeoutKind::TlsHandshake));
+                self.close(CloseKind::Timeout(TimeoutKind::TlsHandshake));
             }
             Some(Expired::Peer(kind)) => {
                 self.abort_message(AbortReason::Timeout);
-                self.out.reply(&replies::timeout(), self.esc());
-                self.close(CloseReason::Timeout(kind));
+                let reply = replies::timeout();
+                self.out.reply(&reply, self.esc());
+                self.close_with(CloseKind::Timeout(kind), Some(reply), None);
             }
         }
     }
@@ -491,8 +492,9 @@ impl ServerConnection {
             Phase::Greeting => {
                 self.pending = None;
                 self.timers.end_decision();
-                self.out.reply(&replies::shutting_down(), false);
-                self.close(CloseReason::Shutdown);
+                let reply = replies::shutting_down();
+                self.out.reply(&reply, false);
+                self.close_with(CloseKind::Shutdown, Some(reply), None);
             }
             _ => self.process(),
         }
@@ -513,8 +515,9 @@ impl ServerConnection {
         self.now = now;
         self.shutting_down = true;
         let esc = self.esc() && !matches!(self.phase, Phase::Greeting);
-        self.out.reply(&replies::shutting_down(), esc);
-        self.close(CloseReason::Shutdown);
+        let reply = replies::shutting_down();
+        self.out.reply(&reply, esc);
+        self.close_with(CloseKind::Shutdown, Some(reply), None);
     }
 
     // -----------------------------------------------------------------
@@ -563,18 +566,33 @@ impl ServerConnection {
         self.out.reply(reply, false);
     }
 
+    /// Ends the session with no reply involved (see
+    /// [`close_with`](Self::close_with)).
+    pub(crate) fn close(&mut self, kind: CloseKind) {
+        self.close_with(kind, None, None);
+    }
+
     /// Ends the session: reports an unfinished message as aborted, queues
-    /// the pending replies, `Closed(reason)` and `Close`.
-    pub(crate) fn close(&mut self, reason: CloseReason) {
+    /// the pending replies, `Closed(reason)` and `Close`. `reply` is the
+    /// one just queued that ends it, `command` the command concerned.
+    pub(crate) fn close_with(
+        &mut self,
+        kind: CloseKind,
+        reply: Option<Reply>,
+        command: Option<String>,
+    ) {
         if self.is_closed() {
             return;
         }
-        let abort = match reason {
-            CloseReason::PeerClosed => AbortReason::PeerClosed,
-            CloseReason::Timeout(_) => AbortReason::Timeout,
-            CloseReason::Shutdown => AbortReason::Shutdown,
+        let abort = match kind {
+            CloseKind::PeerClosed => AbortReason::PeerClosed,
+            CloseKind::Timeout(_) => AbortReason::Timeout,
+            CloseKind::Shutdown => AbortReason::Shutdown,
             _ => AbortReason::SessionClosed,
         };
+        let reason = CloseReason::new(kind, ())
+            .with_reply(reply)
+            .with_command(command);
         let end = if self.abort_message(abort) {
             TransactionEnd::Aborted(abort)
         } else if matches!(
@@ -593,7 +611,8 @@ impl ServerConnection {
         self.inbuf = BytesMut::new();
         self.body_buf = BytesMut::new();
         self.phase = Phase::Closed;
-        self.out.close(ServerEvent::Closed(reason));
+        self.out.ordered_event(ServerEvent::Closed(reason));
+        self.out.close();
     }
 
     /// Reports the message in progress as aborted (once). Returns whether
@@ -672,8 +691,9 @@ impl ServerConnection {
                 Phase::Command => {
                     if self.shutting_down {
                         self.reset_transaction(AbortReason::Shutdown, TransactionEnd::Closed);
-                        self.send(&replies::shutting_down());
-                        self.close(CloseReason::Shutdown);
+                        let reply = replies::shutting_down();
+                        self.send(&reply);
+                        self.close_with(CloseKind::Shutdown, Some(reply), None);
                         return;
                     }
                     self.next_line()
@@ -684,7 +704,7 @@ impl ServerConnection {
             }
         }
         if self.eof && self.pending.is_none() && !self.is_closed() {
-            self.close(CloseReason::PeerClosed);
+            self.close(CloseKind::PeerClosed);
         }
     }
 

@@ -3,6 +3,7 @@
 //! Request events (nouns: `MailRequest`, …) carry a [`Token`] and wait for
 //! a decision; notices (past tense: `TlsUpgraded`, …) only inform.
 
+use std::fmt;
 use std::net::SocketAddr;
 
 use bytes::Bytes;
@@ -227,10 +228,77 @@ pub enum TimeoutKind {
     ConnectDecision,
 }
 
-/// Why a session ended ([`ServerEvent::Closed`]).
+/// Why a session ended ([`ServerEvent::Closed`]): the kind, the reply the
+/// server sent last and the command concerned (the shape both roles share,
+/// [`crate::close::CloseReason`]; a server reports no phase).
+pub type CloseReason = crate::close::CloseReason<CloseKind>;
+
+impl From<CloseKind> for CloseReason {
+    /// A reason with no reply and no command (for a driver that ends a
+    /// session on its own).
+    fn from(kind: CloseKind) -> CloseReason {
+        CloseReason::new(kind, ())
+    }
+}
+
+impl CloseReason {
+    /// `true` when the client quit.
+    #[must_use]
+    pub fn is_normal(&self) -> bool {
+        self.kind == CloseKind::Quit
+    }
+}
+
+impl fmt::Display for crate::close::CloseReason<CloseKind> {
+    /// `KIND (command "COMMAND"): the server answered REPLY`, the kind in
+    /// words ([`CloseKind`]'s `Display`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.kind)?;
+        if let Some(command) = &self.command {
+            write!(f, " (command \"{command}\")")?;
+        }
+        if let Some(reply) = &self.reply {
+            write!(f, ": the server answered {reply}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for CloseKind {
+    /// What happened, in words for people.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = match self {
+            CloseKind::Quit => "the client quit",
+            CloseKind::PeerClosed => "the client closed the connection",
+            CloseKind::Timeout(kind) => {
+                let what = match kind {
+                    TimeoutKind::Command => "waiting for a command",
+                    TimeoutKind::Data => "waiting for message data",
+                    TimeoutKind::Transfer => "the message transfer took too long",
+                    TimeoutKind::Session => "the session lasted too long",
+                    TimeoutKind::TlsHandshake => "the TLS handshake did not finish",
+                    TimeoutKind::ConnectDecision => {
+                        "the application did not decide on the connecting host"
+                    }
+                };
+                return write!(f, "timed out: {what}");
+            }
+            CloseKind::TooManyErrors => "too many errors or refusals",
+            CloseKind::TooManyAuthFailures => "too many failed authentications",
+            CloseKind::HostRefused => "the connecting host was refused",
+            CloseKind::ServiceClosing => "the application closed the service",
+            CloseKind::Shutdown => "the server is shutting down",
+            CloseKind::FramingLost => "a BDAT size did not parse: the data framing is lost",
+            CloseKind::DiscardLimit => "too much input would have had to be thrown away",
+        };
+        f.write_str(text)
+    }
+}
+
+/// What ended a server session ([`CloseReason::kind`](crate::close::CloseReason::kind)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum CloseReason {
+pub enum CloseKind {
     /// The client sent QUIT (answered `221`).
     Quit,
     /// The client closed the connection.

@@ -6,7 +6,7 @@
 use crate::wire::reply::Reply;
 
 use super::connection::ServerConnection;
-use super::event::CloseReason;
+use super::event::CloseKind;
 use super::replies;
 
 impl ServerConnection {
@@ -23,8 +23,9 @@ impl ServerConnection {
     pub(crate) fn count_error(&mut self) {
         self.errors = self.errors.saturating_add(1);
         if self.errors >= self.config.limits.max_errors && !self.is_closed() {
-            self.send(&replies::too_many_errors());
-            self.close(CloseReason::TooManyErrors);
+            let reply = replies::too_many_errors();
+            self.send(&reply);
+            self.close_with(CloseKind::TooManyErrors, Some(reply), None);
         }
     }
 
@@ -33,8 +34,9 @@ impl ServerConnection {
     pub(crate) fn count_refusal(&mut self) {
         self.refusals = self.refusals.saturating_add(1);
         if self.refusals >= self.config.limits.max_refusals && !self.is_closed() {
-            self.send(&replies::too_many_refusals());
-            self.close(CloseReason::TooManyErrors);
+            let reply = replies::too_many_refusals();
+            self.send(&reply);
+            self.close_with(CloseKind::TooManyErrors, Some(reply), None);
         }
     }
 
@@ -79,6 +81,6 @@ impl ServerConnection {
             return;
         }
         self.send(reply);
-        self.close(CloseReason::DiscardLimit);
+        self.close_with(CloseKind::DiscardLimit, Some(reply.clone()), None);
     }
 }

@@ -68,6 +68,6 @@ pub use config::{Extensions, Limits, NonceFn, NonceSource, ServerConfig, ServerT
 pub use connection::ServerConnection;
 pub use decision::{Token, Verdict};
 pub use event::{
-    AbortReason, AcceptedRecipient, AuthCheck, CloseReason, MailTransaction, ReceivedEnvelope,
-    ServerEvent, SessionInfo, TimeoutKind, TransactionEnd, Transfer,
+    AbortReason, AcceptedRecipient, AuthCheck, CloseKind, CloseReason, MailTransaction,
+    ReceivedEnvelope, ServerEvent, SessionInfo, TimeoutKind, TransactionEnd, Transfer,
 };

@@ -8,7 +8,7 @@ use crate::wire::reply::Reply;
 use super::auth::AuthWait;
 use super::connection::{Phase, ServerConnection};
 use super::decision::{Step, Token};
-use super::event::{AcceptedRecipient, CloseReason, ServerEvent, TimeoutKind, TransactionEnd};
+use super::event::{AcceptedRecipient, CloseKind, ServerEvent, TimeoutKind, TransactionEnd};
 use super::replies;
 use super::transaction::Transaction;
 
@@ -67,6 +67,8 @@ impl ServerConnection {
         let reply = reply.map(|r| step.complete(r));
         let refused = reply.as_ref().filter(|r| !r.code().is_positive());
         let closing = refused.is_some_and(|r| r.code().as_u16() == 421);
+        // The 421 for the close reason (a copy only when it closes).
+        let closing_reply = if closing { reply.clone() } else { None };
         match pending.waiting {
             Waiting::Connect => self.apply_connect(reply),
             Waiting::Helo { domain, extended } => self.apply_helo(domain, extended, reply),
@@ -97,7 +99,7 @@ impl ServerConnection {
                     }
                     let r = reply
                         .filter(|r| r.code().is_positive())
-                        .unwrap_or_else(|| replies::reply(250, (2, 1, 5), "Recipient OK"));
+                        .unwrap_or_else(|| replies::reply(250, (2, 1, 5), "AcceptedRecipient OK"));
                     self.send(&r);
                 } else if let Some(r) = reply {
                     self.send(&r);
@@ -124,11 +126,11 @@ impl ServerConnection {
         }
         if closing && !self.is_closed() {
             let reason = if step == Step::Connect {
-                CloseReason::HostRefused
+                CloseKind::HostRefused
             } else {
-                CloseReason::ServiceClosing
+                CloseKind::ServiceClosing
             };
-            self.close(reason);
+            self.close_with(reason, closing_reply, None);
         }
     }
 
@@ -166,7 +168,11 @@ impl ServerConnection {
             Waiting::Connect => {
                 let r = replies::reply(421, (4, 3, 0), "Service not available");
                 self.send_plain(&r);
-                self.close(CloseReason::Timeout(TimeoutKind::ConnectDecision));
+                self.close_with(
+                    CloseKind::Timeout(TimeoutKind::ConnectDecision),
+                    Some(r),
+                    None,
+                );
                 return;
             }
             Waiting::Helo { .. } => self.send_plain(&replies::decision_timeout()),

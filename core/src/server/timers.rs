@@ -1,10 +1,12 @@
-//! The connection's deadlines, and which of them input re-arms.
+//! The connection's deadlines (in the shared table, [`crate::timers`]), and
+//! which of them input re-arms.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::config::ServerTimeouts;
 use super::connection::{Phase, ServerConnection};
 use super::event::TimeoutKind;
+use crate::timers::{DeadlineKind, after};
 
 impl ServerConnection {
     /// Sets the wait for the peer after input or a decision: the data
@@ -23,53 +25,58 @@ impl ServerConnection {
     }
 }
 
-/// Every deadline a server connection keeps. At most one is reported by
-/// `poll_timeout`: the decision deadline while a decision is pending, the
-/// handshake deadline during STARTTLS, else the earliest peer deadline.
-#[derive(Debug, Clone)]
-pub(crate) struct Timers {
-    /// Waiting for a command or for data; `kind` says which.
-    idle: Option<(Instant, TimeoutKind)>,
-    /// Cap on the message transfer in progress.
-    transfer: Option<Instant>,
-    /// Cap on the session.
-    session: Instant,
-    /// The pending decision's deadline.
-    decision: Option<Instant>,
-    /// The TLS handshake's deadline.
-    handshake: Option<Instant>,
-}
-
-/// A deadline that has passed.
+/// A server connection's kinds of deadline, in the shared table
+/// ([`crate::timers::Timers`]). At most one is reported by `poll_timeout`:
+/// the decision deadline while a decision is pending, the handshake
+/// deadline during STARTTLS, else the earliest peer deadline; when several
+/// peer deadlines have passed, the session's is named first, then the
+/// transfer's, then the wait for a command or for data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Expired {
+    /// The pending decision's deadline.
     Decision,
+    /// The TLS handshake's deadline.
     Handshake,
+    /// A wait for the peer: the session cap, the message transfer cap, or
+    /// the wait for a command or for data (one slot).
     Peer(TimeoutKind),
 }
 
-/// `now + d`, saturating far in the future instead of panicking on an
-/// absurd configured duration.
-fn after(now: Instant, d: Duration) -> Instant {
-    now.checked_add(d)
-        .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 24 * 3600)))
-        .unwrap_or(now)
+impl DeadlineKind for Expired {
+    fn slot(self) -> usize {
+        match self {
+            Expired::Decision => 0,
+            Expired::Handshake => 1,
+            Expired::Peer(TimeoutKind::Session) => 2,
+            Expired::Peer(TimeoutKind::Transfer) => 3,
+            Expired::Peer(_) => 4,
+        }
+    }
+
+    fn masks_others(self) -> bool {
+        matches!(self, Expired::Decision | Expired::Handshake)
+    }
 }
+
+/// Every deadline a server connection keeps.
+pub(crate) type Timers = crate::timers::Timers<Expired, 5>;
+
+/// The slot of the wait for a command or for data.
+const IDLE: Expired = Expired::Peer(TimeoutKind::Command);
 
 impl Timers {
     pub(crate) fn new(now: Instant, timeouts: &ServerTimeouts) -> Timers {
-        Timers {
-            idle: None,
-            transfer: None,
-            session: after(now, timeouts.session),
-            decision: None,
-            handshake: None,
-        }
+        let mut timers = Timers::default();
+        timers.set(
+            Expired::Peer(TimeoutKind::Session),
+            after(now, timeouts.session),
+        );
+        timers
     }
 
     /// Restarts the wait for data: every input does.
     pub(crate) fn wait_for_data(&mut self, now: Instant, timeouts: &ServerTimeouts) {
-        self.idle = Some((after(now, timeouts.data), TimeoutKind::Data));
+        self.set(Expired::Peer(TimeoutKind::Data), after(now, timeouts.data));
     }
 
     /// Starts the wait for a command when `fresh` (the server is ready for
@@ -82,72 +89,47 @@ impl Timers {
         timeouts: &ServerTimeouts,
         fresh: bool,
     ) {
-        let waiting = matches!(self.idle, Some((_, TimeoutKind::Command)));
+        let waiting = matches!(
+            self.get(IDLE),
+            Some((_, Expired::Peer(TimeoutKind::Command)))
+        );
         if fresh || !waiting {
-            self.idle = Some((after(now, timeouts.command), TimeoutKind::Command));
+            self.set(
+                Expired::Peer(TimeoutKind::Command),
+                after(now, timeouts.command),
+            );
         }
     }
 
     pub(crate) fn start_transfer(&mut self, now: Instant, timeouts: &ServerTimeouts) {
-        self.transfer = Some(after(now, timeouts.transfer));
+        self.set(
+            Expired::Peer(TimeoutKind::Transfer),
+            after(now, timeouts.transfer),
+        );
     }
 
     pub(crate) fn end_transfer(&mut self) {
-        self.transfer = None;
+        self.clear(Expired::Peer(TimeoutKind::Transfer));
     }
 
     pub(crate) fn start_decision(&mut self, now: Instant, timeouts: &ServerTimeouts) {
-        self.decision = Some(after(now, timeouts.decision));
+        self.set(Expired::Decision, after(now, timeouts.decision));
     }
 
     pub(crate) fn end_decision(&mut self) {
-        self.decision = None;
+        self.clear(Expired::Decision);
     }
 
     pub(crate) fn start_handshake(&mut self, now: Instant, timeouts: &ServerTimeouts) {
-        self.handshake = Some(after(now, timeouts.tls_handshake));
+        self.set(Expired::Handshake, after(now, timeouts.tls_handshake));
     }
 
     pub(crate) fn end_handshake(&mut self) {
-        self.handshake = None;
+        self.clear(Expired::Handshake);
     }
 
     /// The one deadline the driver should arm.
     pub(crate) fn next(&self) -> Option<Instant> {
-        if let Some(at) = self.decision {
-            return Some(at);
-        }
-        if let Some(at) = self.handshake {
-            return Some(at);
-        }
-        let mut next = self.session;
-        for at in [self.idle.map(|(at, _)| at), self.transfer]
-            .into_iter()
-            .flatten()
-        {
-            next = next.min(at);
-        }
-        Some(next)
-    }
-
-    /// The deadline that has passed at `now`, if any (peer deadlines only
-    /// when no decision or handshake is pending).
-    pub(crate) fn expired(&self, now: Instant) -> Option<Expired> {
-        if let Some(at) = self.decision {
-            return (now >= at).then_some(Expired::Decision);
-        }
-        if let Some(at) = self.handshake {
-            return (now >= at).then_some(Expired::Handshake);
-        }
-        if now >= self.session {
-            return Some(Expired::Peer(TimeoutKind::Session));
-        }
-        if self.transfer.is_some_and(|at| now >= at) {
-            return Some(Expired::Peer(TimeoutKind::Transfer));
-        }
-        match self.idle {
-            Some((at, kind)) if now >= at => Some(Expired::Peer(kind)),
-            _ => None,
-        }
+        self.earliest().map(|(at, _)| at)
     }
 }

@@ -10,8 +10,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use mailwire_core::sasl::{Mechanism, StoredSecret, encode_base64};
 use mailwire_core::server::{
-    AuthCheck, CloseReason, ServerConfig, ServerConnection, ServerEvent, SessionInfo, Token,
-    Verdict,
+    AuthCheck, CloseKind, ServerConfig, ServerConnection, ServerEvent, SessionInfo, Token, Verdict,
 };
 use mailwire_core::wire::reply::{Reply, ReplyParser};
 use mailwire_core::{Action, SeededRandom, TlsInfo};
@@ -310,9 +309,9 @@ impl Harness {
     }
 
     /// The close reason, once closed.
-    pub fn close_reason(&self) -> Option<CloseReason> {
+    pub fn close_reason(&self) -> Option<CloseKind> {
         self.events.iter().rev().find_map(|e| match e {
-            ServerEvent::Closed(r) => Some(*r),
+            ServerEvent::Closed(r) => Some(r.kind),
             _ => None,
         })
     }

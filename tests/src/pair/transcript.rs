@@ -380,7 +380,7 @@ impl Transcript {
     #[must_use]
     pub fn server_closed(&self) -> Option<server::CloseReason> {
         self.server_events().find_map(|(_, e)| match e {
-            ServerEvent::Closed(reason) => Some(*reason),
+            ServerEvent::Closed(reason) => Some(reason.clone()),
             _ => None,
         })
     }

@@ -9,7 +9,7 @@ use std::task::{Context as TaskContext, Poll};
 use futures_lite::FutureExt;
 use mailwire_core::sasl::StoredSecret;
 use mailwire_core::server::{
-    AbortReason, AuthCheck, CloseReason, ServerConnection, ServerEvent, Token, TransactionEnd,
+    AbortReason, AuthCheck, CloseKind, ServerConnection, ServerEvent, Token, TransactionEnd,
 };
 
 use super::body::{BodySender, Buffer};
@@ -388,8 +388,8 @@ impl<F: SessionFactory> SessionHost<F> {
 
     /// How the session ended, as far as the host knows.
     #[must_use]
-    pub fn session_end(&self) -> Option<SessionEnd> {
-        self.end
+    pub fn session_end(&self) -> Option<&SessionEnd> {
+        self.end.as_ref()
     }
 
     /// No more events will come: a message in flight is cut off (a
@@ -416,7 +416,8 @@ impl<F: SessionFactory> SessionHost<F> {
         self.close(AbortReason::SessionClosed);
         let end = self
             .end
-            .unwrap_or(SessionEnd::Closed(CloseReason::PeerClosed));
+            .take()
+            .unwrap_or_else(|| SessionEnd::Closed(CloseKind::PeerClosed.into()));
         let copies = std::mem::take(&mut self.copies);
         let last = notice!(self.lend(), self.ctx.clone(), |s, ctx| s
             .end(&ctx, end)

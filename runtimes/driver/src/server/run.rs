@@ -192,7 +192,7 @@ pub(crate) async fn run_session<St, R, F>(
             Wake::Room => {}
         }
     }
-    let dropped = host.session_end() == Some(SessionEnd::Dropped);
+    let dropped = host.session_end() == Some(&SessionEnd::Dropped);
     host.close(if signals.kill.is_raised() {
         AbortReason::Shutdown
     } else {

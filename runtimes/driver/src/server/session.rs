@@ -14,7 +14,7 @@ use super::delivery::Delivery;
 use super::error::{HookError, HookResult};
 
 /// Why a session ended, as [`Session::end`] hears it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SessionEnd {
     /// The protocol ended it: QUIT, the client closing, a timeout, a limit,
