@@ -99,7 +99,7 @@ impl ServerConnection {
                     }
                     let r = reply
                         .filter(|r| r.code().is_positive())
-                        .unwrap_or_else(|| replies::reply(250, (2, 1, 5), "AcceptedRecipient OK"));
+                        .unwrap_or_else(|| replies::reply(250, (2, 1, 5), "Recipient OK"));
                     self.send(&r);
                 } else if let Some(r) = reply {
                     self.send(&r);
