@@ -484,7 +484,7 @@ impl ClientConnection {
     pub(crate) fn send_quit(&mut self, now: Instant, reason: Option<CloseReason>) {
         self.closing = reason;
         self.state = State::Quitting;
-        self.timers.clear(Deadline::Wait(Phase::Idle));
+        self.timers.clear(Deadline::WAIT);
         self.send_command(now, PendingKind::Quit, b"QUIT\r\n", None);
     }
 

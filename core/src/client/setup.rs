@@ -37,7 +37,7 @@ impl ClientConnection {
         if self.state != State::PolicyDecision(token) {
             return Err(UsageError::UnknownToken);
         }
-        self.timers.clear(Deadline::Wait(Phase::Idle));
+        self.timers.clear(Deadline::WAIT);
         match decision {
             PlaintextDecision::Continue => self.after_tls(now),
             PlaintextDecision::Abandon => self.quit_after(
@@ -225,7 +225,7 @@ impl ClientConnection {
     }
 
     pub(crate) fn on_tls_established(&mut self, now: Instant, info: TlsInfo) {
-        self.timers.clear(Deadline::Wait(Phase::Idle));
+        self.timers.clear(Deadline::WAIT);
         self.tls = Some(info.clone());
         self.push_event(ClientEvent::TlsUpgraded(info.clone()));
         if let TlsPolicy::Required {

@@ -67,6 +67,11 @@ pub(crate) enum Deadline {
     Body,
 }
 
+impl Deadline {
+    /// The wait's slot, whatever its phase (to clear it).
+    pub(crate) const WAIT: Deadline = Deadline::Wait(Phase::Idle);
+}
+
 impl DeadlineKind for Deadline {
     fn slot(self) -> usize {
         match self {
