@@ -35,6 +35,7 @@
 //! ```
 
 pub mod changes;
+mod entry;
 pub mod http;
 pub mod id;
 pub mod index;

@@ -9,7 +9,7 @@
 //! is looked for in the header fields first and in the body (and
 //! attachment names) only when that does not decide it.
 
-use crate::index::Entry;
+use crate::entry::Entry;
 use crate::meta::{Mailbox, Mailboxes};
 use crate::time::parse_search_date;
 

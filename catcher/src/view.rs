@@ -7,7 +7,7 @@ use md5::Md5;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
-use crate::index::Entry;
+use crate::entry::Entry;
 use crate::json::{Attachment, Checksums, Headers, ListUnsubscribe, Message};
 use crate::meta::{addresses, from_of, html_body, text_body};
 use crate::parts::{Kind, content_type, file_name, listed};

@@ -57,6 +57,24 @@ impl Default for TestServerBuilder {
     }
 }
 
+impl TestServer {
+    /// A plain server on `127.0.0.1` and an ephemeral port that accepts
+    /// everything.
+    ///
+    /// # Panics
+    ///
+    /// When it cannot start (no loopback, no thread).
+    #[must_use]
+    pub fn start() -> TestServer {
+        TestServer::builder().start()
+    }
+
+    /// A builder for TLS, AUTH, refusals and limits.
+    pub fn builder() -> TestServerBuilder {
+        TestServerBuilder::default()
+    }
+}
+
 impl TestServerBuilder {
     /// Listens on `addr` instead of `127.0.0.1:0` (an ephemeral port).
     pub fn address(mut self, addr: SocketAddr) -> Self {

@@ -11,7 +11,6 @@ use std::time::Duration;
 use mailwire_driver::server::faults::Rules;
 use mailwire_driver::{PipeEnd, pipe};
 
-use crate::builder::TestServerBuilder;
 use crate::inbox::{Caught, Inbox, WaitError};
 use crate::pki::TestPki;
 
@@ -81,22 +80,6 @@ impl std::fmt::Debug for TestServer {
 }
 
 impl TestServer {
-    /// A plain server on `127.0.0.1` and an ephemeral port that accepts
-    /// everything.
-    ///
-    /// # Panics
-    ///
-    /// When it cannot start (no loopback, no thread).
-    #[must_use]
-    pub fn start() -> TestServer {
-        TestServer::builder().start()
-    }
-
-    /// A builder for TLS, AUTH, refusals and limits.
-    pub fn builder() -> TestServerBuilder {
-        TestServerBuilder::default()
-    }
-
     /// The address it listens on.
     #[must_use]
     pub fn addr(&self) -> SocketAddr {
@@ -109,7 +92,7 @@ impl TestServer {
         self.addr.port()
     }
 
-    /// The test PKI of [`self_signed_tls`](TestServerBuilder::self_signed_tls)
+    /// The test PKI of [`self_signed_tls`](crate::TestServerBuilder::self_signed_tls)
     /// (trust its `ca_pem`), `None` otherwise.
     #[must_use]
     pub fn tls(&self) -> Option<&TestPki> {

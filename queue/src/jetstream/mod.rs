@@ -39,6 +39,7 @@ mod address;
 mod queue;
 mod record;
 mod setup;
+mod shared;
 mod worker;
 
 pub use address::{JetStreamAddress, NatsAuth};

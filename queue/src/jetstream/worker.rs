@@ -13,8 +13,8 @@ use futures_lite::StreamExt;
 use mailwire_driver::Runtime;
 use tokio::io::AsyncReadExt;
 
-use super::queue::Shared;
 use super::record::{Head, decode};
+use super::shared::Shared;
 use crate::deliver::{Delivery, record_attempt};
 use crate::dsn::{Failed, failure_report};
 use crate::entry::{QueueEntry, QueueState, RecipientStatus, from_unix_ms, unix_ms};
