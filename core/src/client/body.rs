@@ -79,10 +79,10 @@ impl ClientConnection {
         let Some(txn) = self.txn.as_mut() else {
             return Err(UsageError::InvalidState("no body is wanted now"));
         };
-        if txn.body_kind == BodyType::SevenBit && !chunk.is_ascii() {
+        if txn.body_type == BodyType::SevenBit && !chunk.is_ascii() {
             return Err(UsageError::InvalidInput("8-bit octet in a 7bit body"));
         }
-        if txn.body_kind != BodyType::BinaryMime && memchr::memchr(0, &chunk).is_some() {
+        if txn.body_type != BodyType::BinaryMime && memchr::memchr(0, &chunk).is_some() {
             // RFC 5321 §2.4, RFC 6152 §3: only BINARYMIME carries NUL.
             return Err(UsageError::InvalidInput(
                 "NUL in a 7bit or 8bit body: only BINARYMIME carries it",

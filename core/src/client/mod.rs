@@ -56,6 +56,7 @@ mod body;
 mod close;
 mod config;
 mod connection;
+mod deadline;
 mod event;
 mod finishing;
 mod mail_lines;

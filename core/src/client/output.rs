@@ -7,9 +7,9 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use super::connection::ClientConnection;
+use super::deadline::Deadline;
 use super::event::ClientEvent;
 use super::pending::{Pending, PendingKind};
-use super::timers::Deadline;
 
 impl ClientConnection {
     /// Appends a command line (with CRLF) to the output and records that it

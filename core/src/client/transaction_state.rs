@@ -108,7 +108,7 @@ impl Step {
 pub(crate) struct Transaction {
     pub(crate) id: TransactionId,
     pub(crate) policy: SendPolicy,
-    pub(crate) body_kind: BodyType,
+    pub(crate) body_type: BodyType,
     pub(crate) transfer: Transfer,
     pub(crate) pipelined: bool,
     pub(crate) mail_line: Vec<u8>,
@@ -145,7 +145,7 @@ impl Transaction {
     pub(crate) fn new(
         id: TransactionId,
         policy: SendPolicy,
-        body_kind: BodyType,
+        body_type: BodyType,
         transfer: Transfer,
         pipelined: bool,
         mail_line: Vec<u8>,
@@ -158,7 +158,7 @@ impl Transaction {
         Transaction {
             id,
             policy,
-            body_kind,
+            body_type,
             transfer,
             pipelined,
             mail_line,

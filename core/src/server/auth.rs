@@ -12,34 +12,15 @@ use crate::sasl::{
 use crate::wire::command::{Command, CommandError, InitialResponse};
 use crate::wire::reply::Reply;
 
+use super::auth_state::{AuthWait, Authentication};
 use super::connection::ServerConnection;
 use super::decision::Step;
 use super::event::{AuthCheck, CloseKind, ServerEvent};
-use super::pending::Waiting;
+use super::pending_state::Waiting;
 use super::replies;
 
 #[cfg(doc)]
 use crate::sasl::SecretString;
-
-/// The identity a successful AUTH established.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Authentication {
-    /// The mechanism used.
-    pub mechanism: Mechanism,
-    /// The authenticated identity.
-    pub username: String,
-    /// The identity the client acts as, when it asked for one.
-    pub authzid: Option<String>,
-}
-
-/// An AUTH step waiting for the application.
-#[derive(Debug)]
-pub(crate) struct AuthWait {
-    mechanism: Mechanism,
-    username: String,
-    authzid: Option<String>,
-}
 
 impl ServerConnection {
     /// The AUTH command (input behind it was already dropped).

@@ -9,7 +9,7 @@ use crate::wire::reply::Reply;
 use super::connection::{Chunk, Phase, ServerConnection};
 use super::decision::Step;
 use super::event::{AbortReason, CloseKind, ServerEvent, TransactionEnd, Transfer};
-use super::pending::Waiting;
+use super::pending_state::Waiting;
 use super::replies;
 
 impl ServerConnection {

@@ -13,7 +13,7 @@ use crate::wire::reply::Reply;
 use super::connection::{Helo, Phase, ServerConnection};
 use super::decision::Step;
 use super::event::{AbortReason, CloseKind, ServerEvent, TransactionEnd, Transfer};
-use super::pending::Waiting;
+use super::pending_state::Waiting;
 use super::replies;
 use super::transaction;
 

@@ -17,7 +17,7 @@ use crate::wire::line::LineFramer;
 use crate::wire::params::MailParameters;
 use crate::wire::reply::Reply;
 
-use super::auth::Authentication;
+use super::auth_state::Authentication;
 use super::config::ServerConfig;
 use super::decision::{Step, Token, Verdict};
 use super::event::{
@@ -25,7 +25,7 @@ use super::event::{
     SessionInfo, TimeoutKind, TransactionEnd,
 };
 use super::output::Output;
-use super::pending::{Pending, Waiting};
+use super::pending_state::{Pending, Waiting};
 use super::replies;
 use super::timers::{Expired, Timers};
 use super::transaction::Transaction;
@@ -711,5 +711,22 @@ impl ServerConnection {
     /// Takes `n` octets from the front of the input buffer.
     pub(crate) fn consume(&mut self, n: usize) {
         self.inbuf.advance(n.min(self.inbuf.len()));
+    }
+}
+
+impl ServerConnection {
+    /// Sets the wait for the peer after input or a decision: the data
+    /// timer restarts; the command timer only when `fresh` (the server is
+    /// ready for a new command) or when it was not running.
+    pub(crate) fn arm_idle(&mut self, fresh: bool) {
+        if self.is_closed() {
+            return;
+        }
+        let timeouts = &self.config.timeouts;
+        if matches!(self.phase, Phase::Data | Phase::Chunk(_)) {
+            self.timers.wait_for_data(self.now, timeouts);
+        } else {
+            self.timers.wait_for_command(self.now, timeouts, fresh);
+        }
     }
 }

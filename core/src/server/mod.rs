@@ -50,6 +50,7 @@
 //!   [`Limits::max_refusals`]).
 
 mod auth;
+mod auth_state;
 mod body;
 mod commands;
 mod config;
@@ -59,11 +60,12 @@ mod event;
 mod limits;
 mod output;
 mod pending;
+mod pending_state;
 pub mod replies;
 mod timers;
 mod transaction;
 
-pub use auth::Authentication;
+pub use auth_state::Authentication;
 pub use config::{Extensions, Limits, NonceFn, NonceSource, ServerConfig, ServerTimeouts};
 pub use connection::ServerConnection;
 pub use decision::{Token, Verdict};

@@ -1,44 +1,14 @@
 //! Pending decisions: issuing a request, applying the application's
 //! verdict to the step it answers, and expiring it at its deadline.
 
-use crate::wire::address::{Domain, ForwardPath, ReversePath};
-use crate::wire::params::{MailParameters, RcptParameters};
 use crate::wire::reply::Reply;
 
-use super::auth::AuthWait;
 use super::connection::{Phase, ServerConnection};
 use super::decision::{Step, Token};
 use super::event::{AcceptedRecipient, CloseKind, ServerEvent, TimeoutKind, TransactionEnd};
+use super::pending_state::{Pending, Waiting};
 use super::replies;
 use super::transaction::Transaction;
-
-/// What a pending decision is about.
-#[derive(Debug)]
-pub(crate) enum Waiting {
-    Connect,
-    Helo {
-        domain: Domain,
-        extended: bool,
-    },
-    Mail {
-        from: ReversePath,
-        params: MailParameters,
-    },
-    Rcpt {
-        to: ForwardPath,
-        params: RcptParameters,
-        local_postmaster: bool,
-    },
-    Auth(AuthWait),
-    Message,
-}
-
-#[derive(Debug)]
-pub(crate) struct Pending {
-    pub(crate) token: Token,
-    pub(crate) step: Step,
-    pub(crate) waiting: Waiting,
-}
 
 impl ServerConnection {
     /// Issues a request: a new token, the decision deadline, the event.

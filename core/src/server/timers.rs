@@ -1,29 +1,10 @@
-//! The connection's deadlines (in the shared table, [`crate::timers`]), and
-//! which of them input re-arms.
+//! The connection's deadlines, in the shared table ([`crate::timers`]).
 
 use std::time::Instant;
 
 use super::config::ServerTimeouts;
-use super::connection::{Phase, ServerConnection};
 use super::event::TimeoutKind;
 use crate::timers::{DeadlineKind, after};
-
-impl ServerConnection {
-    /// Sets the wait for the peer after input or a decision: the data
-    /// timer restarts; the command timer only when `fresh` (the server is
-    /// ready for a new command) or when it was not running.
-    pub(crate) fn arm_idle(&mut self, fresh: bool) {
-        if self.is_closed() {
-            return;
-        }
-        let timeouts = &self.config.timeouts;
-        if matches!(self.phase, Phase::Data | Phase::Chunk(_)) {
-            self.timers.wait_for_data(self.now, timeouts);
-        } else {
-            self.timers.wait_for_command(self.now, timeouts, fresh);
-        }
-    }
-}
 
 /// A server connection's kinds of deadline, in the shared table
 /// ([`crate::timers::Timers`]). At most one is reported by `poll_timeout`:
